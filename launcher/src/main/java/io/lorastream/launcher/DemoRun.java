@@ -1,0 +1,464 @@
+package io.lorastream.launcher;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.lorastream.avro.InferenceRequest;
+import io.lorastream.avro.Prediction;
+import io.lorastream.config.CommonConfig;
+import io.lorastream.config.LayeredConfig;
+import io.lorastream.lora.BaseModel;
+import io.lorastream.lora.Devices;
+import io.lorastream.lora.ModelSpec;
+import io.lorastream.lora.Pretrainer;
+import io.lorastream.lora.data.Example;
+import io.lorastream.lora.data.RotatingSubspaceStream;
+import io.lorastream.serde.LorastreamSerdes;
+import io.lorastream.stream.eval.EvalMetrics;
+import io.lorastream.stream.eval.EvalService;
+import io.lorastream.stream.inference.AdapterSubscriber;
+import io.lorastream.stream.inference.InferenceConfig;
+import io.lorastream.stream.inference.InferenceService;
+import io.lorastream.stream.ingest.IngestMetrics;
+import io.lorastream.stream.ingest.IngestService;
+import io.lorastream.stream.ingest.StreamAppConfig;
+import io.lorastream.trainer.AdapterTrainer;
+import io.lorastream.trainer.StepStats;
+import io.lorastream.trainer.TrainerConfig;
+import io.lorastream.trainer.TrainerListener;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BooleanSupplier;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+/**
+ * One demo run against a running broker and registry: base model, services, replay, live
+ * status, drain, summary. Separate from {@link DemoCommand} so the end-to-end test can run a
+ * small demo on the embedded stack and assert on the returned {@link Summary}. Every count in the
+ * summary comes from the pipeline's own metrics and listeners, never from the replay's intent,
+ * so the reconciliation line is a real check.
+ */
+final class DemoRun {
+  static final String TASK = "drift";
+  private static final List<String> CONSUMERS = List.of("consumer-1", "consumer-2");
+
+  /** Flags of a run. */
+  record Settings(long examples, long seed, String rankSchedule, String device, Path out, double rate,
+      double duplicates, double malformed, Path modelCache, PrintStream console) {}
+
+  /** What the run measured; {@link #ok()} is the exit status. */
+  record Summary(List<Map<String, Object>> phases, Map<String, Integer> finalRanks, int versionsPublished,
+      List<Map<String, Object>> consumers, Map<String, Long> swapLatencyMs, long examplesProduced,
+      long examplesTrained, long examplesHoldout, long examplesDeadLettered, long examplesDuplicates,
+      boolean reconciled, boolean ok, Map<String, Object> extra) {}
+
+  private final Settings s;
+  private final String bootstrap;
+  private final String registryUrl;
+  private final SwapRecorder swaps = new SwapRecorder();
+  private final AtomicReference<StepStats> lastStep = new AtomicReference<>();
+  private final List<Map<String, Object>> rankTrajectory = new ArrayList<>();
+  private final AtomicLong lastVersion = new AtomicLong();
+  private final Map<String, Long> predictionsByConsumer = new ConcurrentHashMap<>();
+  private final Map<Long, Long> predictionsByVersion = new ConcurrentHashMap<>();
+  private final AtomicLong producedValid = new AtomicLong();
+  private final List<String> timeseries = new ArrayList<>();
+
+  DemoRun(Settings s, String bootstrap, String registryUrl) {
+    this.s = s;
+    this.bootstrap = bootstrap;
+    this.registryUrl = registryUrl;
+  }
+
+  Summary run() throws Exception {
+    long t0 = System.nanoTime();
+    PrintStream out = s.console();
+    Files.createDirectories(s.out());
+    Path work = Files.createTempDirectory("lorastream-demo-");
+    out.printf("lorastream demo: bootstrap=%s registry=%s out=%s%n", bootstrap, registryUrl, s.out());
+
+    RotatingSubspaceStream.Config genCfg = RotatingSubspaceStream.Config.defaults(s.seed())
+        .withExamplesPerPhase(Math.max(1, s.examples() / RotatingSubspaceStream.Config.defaults(s.seed()).phases()));
+    Path basePath = ensureBase(genCfg, out);
+
+    Map<String, String> cli = new HashMap<>();
+    cli.put(CommonConfig.BOOTSTRAP, bootstrap);
+    cli.put(CommonConfig.REGISTRY_URL, registryUrl);
+    cli.put(TrainerConfig.ADAPTER_ID, TASK);
+    cli.put(TrainerConfig.ID, "demo-trainer");
+    cli.put(TrainerConfig.BASE, basePath.toString());
+    cli.put(TrainerConfig.DEVICE, s.device());
+    if (s.rankSchedule() != null) {
+      cli.put(TrainerConfig.RANK_SCHEDULE, s.rankSchedule());
+    }
+    cli.put(StreamAppConfig.INGEST_STATE_DIR, work.resolve("streams").toString());
+    cli.put(StreamAppConfig.EVAL_STATE_DIR, work.resolve("streams").toString());
+    cli.put(InferenceConfig.STATE_DIR, work.resolve("inference").toString());
+    cli.put(InferenceConfig.ADAPTER_ID, TASK);
+    Map<String, String> defaults = new HashMap<>(CommonConfig.DEFAULTS);
+    defaults.putAll(TrainerConfig.DEFAULTS);
+    defaults.putAll(StreamAppConfig.DEFAULTS);
+    defaults.putAll(InferenceConfig.DEFAULTS);
+    LayeredConfig cfg = LayeredConfig.load(defaults, null, System.getenv(), cli);
+    CommonConfig common = new CommonConfig(cfg);
+    StreamAppConfig app = StreamAppConfig.from(cfg);
+    TrainerConfig tc = TrainerConfig.from(cfg);
+    LorastreamSerdes serdes = LorastreamSerdes.create(common.registryConfig());
+    String predictionsTopic = common.catalog().inferencePredictions.name();
+
+    List<AutoCloseable> open = new ArrayList<>();
+    ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "lorastream-demo-status");
+      t.setDaemon(true);
+      return t;
+    });
+    try (BaseModel base = BaseModel.load(basePath, Devices.resolve(s.device()))) {
+      Map<String, InferenceService> consumers = new LinkedHashMap<>();
+      for (String name : CONSUMERS) {
+        InferenceService svc = InferenceService.start(inferenceConfig(cfg, name), common, serdes, base);
+        open.add(0, svc);
+        svc.subscriber().onSwap((adapterId, version, at) -> swaps.activated(name, version, at));
+        consumers.put(name, svc);
+      }
+      AdapterSubscriber evalModels = AdapterSubscriber.start(inferenceConfig(cfg, "eval"), common,
+          serdes.adapterSnapshot().deserializer(), base);
+      open.add(0, evalModels);
+      EvalService eval = new EvalService(common, app, serdes, evalModels).start();
+      open.add(0, eval);
+      IngestService ingest = new IngestService(common, app, serdes).start();
+      open.add(0, ingest);
+      MetricsCollector metrics = new MetricsCollector(common.kafkaProperties(), common.catalog().metrics.name(),
+          serdes.pipelineMetric().deserializer()).start();
+      open.add(0, metrics);
+      java.util.concurrent.atomic.AtomicBoolean following = new java.util.concurrent.atomic.AtomicBoolean(true);
+      Thread predictions = followPredictions(common, serdes, predictionsTopic, following);
+
+      AdapterTrainer trainer = AdapterTrainer.create(tc, common, listener());
+      Thread trainerThread = new Thread(trainer, "lorastream-demo-trainer");
+      trainerThread.start();
+
+      long start = System.nanoTime();
+      ticker.scheduleAtFixedRate(() -> status(out, start, metrics, consumers), 2, 2, TimeUnit.SECONDS);
+
+      // Replay the drift stream; every 10th example also becomes an inference request.
+      Replayer.Counts sent;
+      Map<String, Object> producerCfg = new HashMap<>(common.kafkaProperties());
+      producerCfg.put(ProducerConfig.LINGER_MS_CONFIG, "5");
+      try (KafkaProducer<String, InferenceRequest> requests = new KafkaProducer<>(producerCfg, new StringSerializer(),
+          serdes.inferenceRequest().serializer())) {
+        Replayer replayer = new Replayer(common.kafkaProperties(), serdes);
+        sent = replayer.replay(new RotatingSubspaceStream(genCfg),
+            new Replayer.Options(TASK, common.catalog().examplesRaw.name(), s.rate(), s.duplicates(), s.malformed(),
+                genCfg.numClasses(), s.seed(), s.examples()),
+            c -> { }, e -> {
+              if (producedValid.incrementAndGet() % 10 == 0) {
+                requests.send(new ProducerRecord<>(common.catalog().inferenceRequests.name(), "req-" + e.id(),
+                    request(e)));
+              }
+            });
+      }
+      out.printf("replay finished: %d valid + %d duplicates + %d malformed = %d records%n",
+          sent.valid(), sent.duplicates(), sent.malformed(), sent.total());
+
+      // Drain: ingest has seen everything, the trainer has trained everything routed to it.
+      boolean ingested = waitFor(Duration.ofSeconds(60), () -> metrics.ingestTotal(IngestMetrics.PROCESSED) >= sent.total());
+      boolean trained = waitFor(Duration.ofSeconds(90), () -> {
+        io.lorastream.trainer.TrainerStatus st = trainer.status();
+        return st.examplesSeen() + st.examplesBuffered() >= metrics.ingestTotal(IngestMetrics.TRAIN);
+      });
+      trainer.close(Duration.ofSeconds(60)); // publishes the final snapshot
+      trainerThread.join(TimeUnit.SECONDS.toMillis(60));
+      long finalVersion = lastVersion.get();
+      for (InferenceService svc : consumers.values()) {
+        svc.subscriber().awaitVersion(TASK, finalVersion, Duration.ofSeconds(20));
+      }
+      long trainTotal = metrics.ingestTotal(IngestMetrics.TRAIN);
+      boolean evaluated = waitFor(Duration.ofSeconds(30),
+          () -> metrics.overall(EvalMetrics.PREQUENTIAL_ACCURACY, EvalMetrics.MODEL_FROZEN).count() >= trainTotal);
+      waitFor(Duration.ofSeconds(10), () -> predictionsByConsumer.values().stream().mapToLong(Long::longValue).sum()
+          >= producedValid.get() / 10);
+      ticker.shutdownNow();
+      status(out, start, metrics, consumers);
+      following.set(false);
+      predictions.join(5000);
+
+      Summary summary = summarize(sent, metrics, consumers, trainer, genCfg, ingested && trained && evaluated,
+          (System.nanoTime() - t0) / 1e9);
+      report(out, summary);
+      write(summary);
+      return summary;
+    } finally {
+      ticker.shutdownNow();
+      for (AutoCloseable c : open) {
+        StreamAppCommand.closeQuietly(c);
+      }
+      deleteQuietly(work);
+    }
+  }
+
+  private Path ensureBase(RotatingSubspaceStream.Config genCfg, PrintStream out) throws IOException {
+    ModelSpec spec = ModelSpec.mlp(genCfg.inputSize(), List.of(64, 64), genCfg.numClasses(), s.seed());
+    Path path = s.modelCache().resolve("demo-base-seed" + s.seed() + "-d" + genCfg.inputSize() + "-c" + genCfg.numClasses() + ".lsbase");
+    if (Files.isRegularFile(path)) {
+      out.printf("base model: reusing %s%n", path);
+      return path;
+    }
+    Files.createDirectories(s.modelCache());
+    long t = System.nanoTime();
+    RotatingSubspaceStream gen = new RotatingSubspaceStream(genCfg);
+    Pretrainer.Result r = new Pretrainer(Pretrainer.Config.defaults())
+        .train(spec, gen.phaseSource(0, 8000, s.seed() + 1), 8000, Devices.resolve(s.device()));
+    try (BaseModel m = r.model()) {
+      Path tmp = path.resolveSibling(path.getFileName() + ".tmp");
+      m.save(tmp);
+      Files.move(tmp, path, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+      out.printf("base model: pretrained on concept 0 in %.1f s (train %.3f, holdout %.3f), saved to %s%n",
+          (System.nanoTime() - t) / 1e9, r.trainAccuracy(), r.holdoutAccuracy(), path);
+    }
+    return path;
+  }
+
+  private static InferenceConfig inferenceConfig(LayeredConfig base, String consumerId) {
+    Map<String, String> extra = new HashMap<>(base.withPrefix(""));
+    extra.put(InferenceConfig.CONSUMER_ID, consumerId);
+    Map<String, String> defaults = new HashMap<>(InferenceConfig.DEFAULTS);
+    return InferenceConfig.from(LayeredConfig.load(defaults, null, Map.of(), extra));
+  }
+
+  private TrainerListener listener() {
+    return new TrainerListener() {
+      @Override
+      public void onStep(StepStats stats) {
+        StepStats prev = lastStep.getAndSet(stats);
+        if (prev == null || stats.ranksChanged()) {
+          synchronized (rankTrajectory) {
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("optimizerStep", stats.optimizerStep());
+            row.put("examplesSeen", stats.examplesSeen());
+            row.put("ranks", new TreeMap<>(stats.ranks()));
+            rankTrajectory.add(row);
+          }
+        }
+      }
+
+      @Override
+      public void onSnapshotCommitted(String adapterId, long version, Map<String, Integer> ranks, long bytes,
+          long commitWallTimeMillis, long examplesSeen) {
+        swaps.committed(version, commitWallTimeMillis);
+        lastVersion.set(version);
+      }
+    };
+  }
+
+  private static InferenceRequest request(Example e) {
+    List<Float> f = new ArrayList<>(e.features().length);
+    for (float v : e.features()) {
+      f.add(v);
+    }
+    return InferenceRequest.newBuilder().setRequestId("req-" + e.id()).setTask(TASK).setFeatures(f)
+        .setTokens(List.of()).setLabel(e.label()).setSentAt(Instant.now()).build();
+  }
+
+  private Thread followPredictions(CommonConfig common, LorastreamSerdes serdes, String topic,
+      java.util.concurrent.atomic.AtomicBoolean following) {
+    Map<String, Object> cfg = new HashMap<>(common.kafkaProperties());
+    cfg.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+    cfg.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "100");
+    Thread t = new Thread(() -> {
+      try (KafkaConsumer<String, Prediction> c = new KafkaConsumer<>(cfg, new StringDeserializer(),
+          serdes.prediction().deserializer())) {
+        List<TopicPartition> parts = c.partitionsFor(topic).stream().map(p -> new TopicPartition(topic, p.partition())).toList();
+        c.assign(parts);
+        c.seekToBeginning(parts);
+        while (following.get()) {
+          for (ConsumerRecord<String, Prediction> r : c.poll(Duration.ofMillis(100))) {
+            Prediction p = r.value();
+            predictionsByConsumer.merge(p.getConsumerId(), 1L, Long::sum);
+            predictionsByVersion.merge(p.getAdapterVersion(), 1L, Long::sum);
+          }
+        }
+      }
+    }, "lorastream-demo-predictions");
+    t.setDaemon(true);
+    t.start();
+    return t;
+  }
+
+  private void status(PrintStream out, long start, MetricsCollector metrics, Map<String, InferenceService> consumers) {
+    StepStats st = lastStep.get();
+    double secs = (System.nanoTime() - start) / 1e9;
+    MetricsCollector.Tally adapted = metrics.overall(EvalMetrics.PREQUENTIAL_ACCURACY, EvalMetrics.MODEL_ADAPTED);
+    MetricsCollector.Tally frozen = metrics.overall(EvalMetrics.PREQUENTIAL_ACCURACY, EvalMetrics.MODEL_FROZEN);
+    StringBuilder cons = new StringBuilder();
+    List<Long> versions = new ArrayList<>();
+    consumers.forEach((name, svc) -> {
+      long v = svc.subscriber().activeVersion(TASK);
+      versions.add(v);
+      cons.append(cons.length() == 0 ? "" : ", ").append(name).append(" v").append(v);
+    });
+    long trained = st == null ? 0 : st.examplesSeen();
+    out.printf("[%5.1fs] produced %d | trained %d (%.0f ex/s) | loss %.3f | ranks %s | v%d | preq adapted %.3f frozen %.3f | %s%n",
+        secs, producedValid.get(), trained, trained / Math.max(secs, 1e-9), st == null ? Double.NaN : st.lossEma(),
+        st == null ? "-" : new TreeMap<>(st.ranks()), lastVersion.get(), adapted.accuracy(), frozen.accuracy(), cons);
+    synchronized (timeseries) {
+      timeseries.add(String.format(java.util.Locale.ROOT, "%.1f,%d,%d,%.5f,%d,%d,%.5f,%.5f,%d,%d", secs, producedValid.get(),
+          trained, st == null ? Double.NaN : st.lossEma(),
+          st == null ? 0 : st.ranks().values().stream().mapToInt(Integer::intValue).max().orElse(0), lastVersion.get(),
+          adapted.accuracy(), frozen.accuracy(), versions.size() > 0 ? versions.get(0) : 0, versions.size() > 1 ? versions.get(1) : 0));
+    }
+  }
+
+  private Summary summarize(Replayer.Counts sent, MetricsCollector metrics, Map<String, InferenceService> consumers,
+      AdapterTrainer trainer, RotatingSubspaceStream.Config genCfg, boolean drained, double wallSeconds) {
+    RotatingSubspaceStream names = new RotatingSubspaceStream(genCfg);
+    List<Map<String, Object>> phases = new ArrayList<>();
+    metrics.byPhase(EvalMetrics.PREQUENTIAL_ACCURACY).forEach((phase, byModel) -> {
+      MetricsCollector.Tally a = byModel.getOrDefault(EvalMetrics.MODEL_ADAPTED, new MetricsCollector.Tally(0, 0));
+      MetricsCollector.Tally f = byModel.getOrDefault(EvalMetrics.MODEL_FROZEN, new MetricsCollector.Tally(0, 0));
+      Map<String, Object> row = new LinkedHashMap<>();
+      String name;
+      try {
+        name = names.phaseName(Integer.parseInt(phase));
+      } catch (RuntimeException e) {
+        name = "phase " + phase;
+      }
+      row.put("name", name);
+      row.put("examples", f.count());
+      row.put("frozenAccuracy", round(f.accuracy()));
+      row.put("adaptedAccuracy", round(a.accuracy()));
+      phases.add(row);
+    });
+    List<Map<String, Object>> cons = new ArrayList<>();
+    consumers.forEach((name, svc) -> {
+      Map<String, Object> row = new LinkedHashMap<>();
+      row.put("name", name);
+      row.put("versionsApplied", swaps.versionsApplied(name));
+      row.put("activeVersion", svc.subscriber().activeVersion(TASK));
+      row.put("predictions", predictionsByConsumer.getOrDefault(name, 0L));
+      row.put("rejectedSnapshots", svc.subscriber().rejectedTotal());
+      cons.add(row);
+    });
+    io.lorastream.trainer.TrainerStatus ts = trainer.status();
+    long trainedCount = ts.examplesSeen();
+    long toTrain = metrics.ingestTotal(IngestMetrics.TRAIN);
+    long holdout = metrics.ingestTotal(IngestMetrics.HOLDOUT);
+    long dlq = metrics.ingestTotal(IngestMetrics.DLQ);
+    long dups = metrics.ingestTotal(IngestMetrics.DUPLICATES);
+    boolean reconciled = trainedCount == toTrain && trainedCount + holdout + dlq + dups == sent.total();
+    Map<String, Integer> finalRanks = new TreeMap<>(ts.ranks());
+    Map<String, Object> extra = new LinkedHashMap<>();
+    extra.put("recordsSent", Map.of("valid", sent.valid(), "duplicates", sent.duplicates(), "malformed", sent.malformed()));
+    extra.put("deadLetteredByReason", metrics.dlqByReason());
+    MetricsCollector.Tally ho = metrics.overall(EvalMetrics.HOLDOUT_ACCURACY, EvalMetrics.MODEL_ADAPTED);
+    extra.put("holdoutAccuracy", Map.of("examples", ho.count(), "adapted", round(ho.accuracy()),
+        "frozen", round(metrics.overall(EvalMetrics.HOLDOUT_ACCURACY, EvalMetrics.MODEL_FROZEN).accuracy())));
+    extra.put("rankTrajectory", List.copyOf(rankTrajectory));
+    long unpublished = predictionsByVersion.entrySet().stream()
+        .filter(e -> e.getKey() != 0 && !swaps.isCommitted(e.getKey())).mapToLong(Map.Entry::getValue).sum();
+    extra.put("predictionsNamingUnpublishedVersion", unpublished);
+    extra.put("trainerSkippedNonFiniteBatches", ts.skippedNonFiniteBatches());
+    extra.put("trainerBadRecords", ts.badRecords());
+    extra.put("drained", drained);
+    extra.put("wallSeconds", round(wallSeconds));
+    extra.put("settings", Map.of("examples", s.examples(), "seed", s.seed(), "rankSchedule",
+        String.valueOf(trainer.config().rankSchedule()), "device", s.device(), "rate", s.rate()));
+    boolean ok = drained && reconciled && unpublished == 0;
+    return new Summary(phases, finalRanks, swaps.versionsCommitted(), cons, swaps.percentiles(), sent.total(),
+        trainedCount, holdout, dlq, dups, reconciled, ok, extra);
+  }
+
+  private void report(PrintStream out, Summary sm) {
+    out.println();
+    out.println("=== lorastream demo summary ===");
+    out.printf("%-28s %9s %10s %10s%n", "phase", "examples", "frozen", "adapted");
+    for (Map<String, Object> p : sm.phases()) {
+      out.printf("%-28s %9d %10.3f %10.3f%n", p.get("name"), (Long) p.get("examples"),
+          (Double) p.get("frozenAccuracy"), (Double) p.get("adaptedAccuracy"));
+    }
+    out.printf("ranks: %s after %s%n", sm.finalRanks(), sm.extra().get("rankTrajectory"));
+    out.printf("versions published: %d%n", sm.versionsPublished());
+    for (Map<String, Object> c : sm.consumers()) {
+      out.printf("  %s: applied %s versions, active v%s, %s predictions, %s rejected snapshots%n", c.get("name"),
+          c.get("versionsApplied"), c.get("activeVersion"), c.get("predictions"), c.get("rejectedSnapshots"));
+    }
+    out.printf("swap latency commit->active (ms): p50 %d, p99 %d, max %d over %d swaps%n",
+        sm.swapLatencyMs().get("p50"), sm.swapLatencyMs().get("p99"), sm.swapLatencyMs().get("max"),
+        sm.swapLatencyMs().get("samples"));
+    out.printf("records: %d produced = %d trained + %d holdout + %d dead-lettered + %d duplicates -> %s%n",
+        sm.examplesProduced(), sm.examplesTrained(), sm.examplesHoldout(), sm.examplesDeadLettered(),
+        sm.examplesDuplicates(), sm.reconciled() ? "reconciled" : "MISMATCH");
+    out.printf("dead-lettered by reason: %s%n", sm.extra().get("deadLetteredByReason"));
+    out.printf("wall time %.1f s; results in %s%n", (Double) sm.extra().get("wallSeconds"), s.out());
+  }
+
+  private void write(Summary sm) throws IOException {
+    Map<String, Object> json = new LinkedHashMap<>();
+    json.put("phases", sm.phases());
+    json.put("finalRanks", sm.finalRanks());
+    json.put("versionsPublished", sm.versionsPublished());
+    json.put("consumers", sm.consumers());
+    Map<String, Long> lat = new LinkedHashMap<>(sm.swapLatencyMs());
+    json.put("swapLatencyMs", lat);
+    json.put("examplesProduced", sm.examplesProduced());
+    json.put("examplesTrained", sm.examplesTrained());
+    json.put("examplesHoldout", sm.examplesHoldout());
+    json.put("examplesDeadLettered", sm.examplesDeadLettered());
+    json.put("examplesDuplicates", sm.examplesDuplicates());
+    json.put("reconciled", sm.reconciled());
+    json.put("ok", sm.ok());
+    json.putAll(sm.extra());
+    new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(s.out().resolve("summary.json").toFile(), json);
+    List<String> lines = new ArrayList<>();
+    lines.add("seconds,produced,trained,loss_ema,max_rank,version,preq_adapted,preq_frozen,consumer1_version,consumer2_version");
+    synchronized (timeseries) {
+      lines.addAll(timeseries);
+    }
+    Files.write(s.out().resolve("timeseries.csv"), lines);
+  }
+
+  private static boolean waitFor(Duration max, BooleanSupplier condition) throws InterruptedException {
+    long deadline = System.nanoTime() + max.toNanos();
+    while (System.nanoTime() < deadline) {
+      if (condition.getAsBoolean()) {
+        return true;
+      }
+      TimeUnit.MILLISECONDS.sleep(100); // main code polling a pipeline condition, not a test
+    }
+    return condition.getAsBoolean();
+  }
+
+  private static double round(double v) {
+    return Double.isNaN(v) ? Double.NaN : Math.round(v * 10000) / 10000.0;
+  }
+
+  private static void deleteQuietly(Path dir) {
+    try (var paths = Files.walk(dir)) {
+      paths.sorted((a, b) -> b.getNameCount() - a.getNameCount()).forEach(p -> p.toFile().delete());
+    } catch (IOException ignored) {
+      // a temp dir left behind is harmless
+    }
+  }
+}

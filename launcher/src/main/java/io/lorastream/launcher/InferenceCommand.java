@@ -1,0 +1,53 @@
+package io.lorastream.launcher;
+
+import io.lorastream.config.CommonConfig;
+import io.lorastream.config.LayeredConfig;
+import io.lorastream.serde.LorastreamSerdes;
+import io.lorastream.stream.inference.InferenceConfig;
+import io.lorastream.stream.inference.InferenceService;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code lorastream inference}: one inference consumer. It follows the adapters topic, verifies
+ * and hot-swaps each new snapshot, and answers inference.requests on inference.predictions.
+ */
+@Command(name = "inference", mixinStandardHelpOptions = true,
+    description = "Serve predictions with the latest verified adapter, hot-swapping new versions.")
+final class InferenceCommand implements Callable<Integer> {
+  @Mixin ServiceOptions service = new ServiceOptions();
+
+  @Option(names = "--base", paramLabel = "FILE", description = "Base-model file (inference.base.path).")
+  String base;
+
+  @Option(names = "--adapter", paramLabel = "ID", description = "Adapter id to serve (inference.adapter.id).")
+  String adapter;
+
+  @Option(names = "--consumer-id", paramLabel = "ID", description = "This consumer's id (inference.consumer.id).")
+  String consumerId;
+
+  @Override
+  public Integer call() throws Exception {
+    Map<String, String> flags = new HashMap<>();
+    flags.put(InferenceConfig.BASE_PATH, base);
+    flags.put(InferenceConfig.ADAPTER_ID, adapter);
+    flags.put(InferenceConfig.CONSUMER_ID, consumerId);
+    LayeredConfig cfg = service.load(CommonConfig.DEFAULTS, flags);
+    CommonConfig common = new CommonConfig(cfg);
+    InferenceConfig ic = InferenceConfig.from(cfg);
+    CountDownLatch done = new CountDownLatch(1);
+    InferenceService svc = InferenceService.start(ic, common, LorastreamSerdes.create(common.registryConfig()));
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      svc.close();
+      done.countDown();
+    }, "lorastream-inference-shutdown"));
+    System.out.println("inference consumer " + ic.consumerId() + " serving adapter " + ic.adapterId() + "; Ctrl-C to stop");
+    done.await();
+    return 0;
+  }
+}

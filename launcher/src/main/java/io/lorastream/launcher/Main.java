@@ -1,0 +1,46 @@
+package io.lorastream.launcher;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * Entry point of the {@code lorastream} command. Wiring only: each subcommand is its own class,
+ * and each service subcommand builds its typed configuration and hands it to the service.
+ */
+@Command(name = "lorastream", mixinStandardHelpOptions = true, version = "lorastream 0.1.0",
+    description = "Streaming continual learning with LoRA adapters on Kafka.",
+    subcommands = {
+        LocalCommand.class,
+        DemoCommand.class,
+        PretrainCommand.class,
+        TrainerCommand.class,
+        StreamAppCommand.class,
+        InferenceCommand.class,
+        ReplayCommand.class,
+        CommandLine.HelpCommand.class
+    })
+public final class Main implements Runnable {
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  public static void main(String[] args) {
+    System.exit(commandLine().execute(args));
+  }
+
+  /** The configured picocli command line; tests execute it without exiting the JVM. */
+  public static CommandLine commandLine() {
+    CommandLine cl = new CommandLine(new Main());
+    cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+      if (ex instanceof io.lorastream.config.ConfigException) {
+        cmd.getErr().println("lorastream: configuration error: " + ex.getMessage());
+        return 2;
+      }
+      throw ex;
+    });
+    return cl;
+  }
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(System.out);
+  }
+}

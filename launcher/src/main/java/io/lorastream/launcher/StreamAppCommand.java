@@ -1,0 +1,90 @@
+package io.lorastream.launcher;
+
+import io.lorastream.config.CommonConfig;
+import io.lorastream.config.LayeredConfig;
+import io.lorastream.lora.BaseModel;
+import io.lorastream.lora.Devices;
+import io.lorastream.serde.LorastreamSerdes;
+import io.lorastream.stream.eval.EvalService;
+import io.lorastream.stream.inference.AdapterSubscriber;
+import io.lorastream.stream.inference.InferenceConfig;
+import io.lorastream.stream.ingest.IngestService;
+import io.lorastream.stream.ingest.StreamAppConfig;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code lorastream stream-app}: the Kafka Streams side. Always runs ingest (validate, dedupe,
+ * route, dead-letter); with {@code --base} it also runs prequential evaluation, which needs the
+ * base model to score the frozen and the adapted model on every training example.
+ */
+@Command(name = "stream-app", mixinStandardHelpOptions = true,
+    description = "Run ingest (examples.raw -> train/eval/dlq) and, with --base, prequential evaluation.")
+final class StreamAppCommand implements Callable<Integer> {
+  @Mixin ServiceOptions service = new ServiceOptions();
+
+  @Option(names = "--base", paramLabel = "FILE", description = "Base-model file; enables prequential evaluation.")
+  String base;
+
+  @Option(names = "--adapter", paramLabel = "ID", description = "Adapter (task) to evaluate. Default: drift.")
+  String adapter;
+
+  @Override
+  public Integer call() throws Exception {
+    Map<String, String> defaults = new HashMap<>(CommonConfig.DEFAULTS);
+    LayeredConfig cfg = service.load(defaults, Map.of());
+    CommonConfig common = new CommonConfig(cfg);
+    StreamAppConfig app = StreamAppConfig.from(cfg);
+    LorastreamSerdes serdes = LorastreamSerdes.create(common.registryConfig());
+    CountDownLatch done = new CountDownLatch(1);
+    IngestService ingest = new IngestService(common, app, serdes);
+    AdapterSubscriber subscriber = null;
+    EvalService eval = null;
+    BaseModel model = null;
+    if (base != null) {
+      Map<String, String> inf = new HashMap<>();
+      inf.put(InferenceConfig.BASE_PATH, base);
+      inf.put(InferenceConfig.ADAPTER_ID, adapter == null ? "drift" : adapter);
+      inf.put(InferenceConfig.CONSUMER_ID, "stream-app-eval");
+      InferenceConfig ic = InferenceConfig.from(service.load(Map.of(), inf));
+      model = BaseModel.load(java.nio.file.Path.of(base), Devices.resolve(ic.device()));
+      subscriber = AdapterSubscriber.start(ic, common, serdes.adapterSnapshot().deserializer(), model);
+      subscriber.awaitCaughtUp(Duration.ofSeconds(30));
+      eval = new EvalService(common, app, serdes, subscriber);
+    }
+    final AdapterSubscriber sub = subscriber;
+    final EvalService ev = eval;
+    final BaseModel m = model;
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      closeQuietly(ev);
+      closeQuietly(sub);
+      closeQuietly(ingest);
+      closeQuietly(m);
+      done.countDown();
+    }, "lorastream-stream-app-shutdown"));
+    ingest.start();
+    if (eval != null) {
+      eval.start();
+    }
+    System.out.println("stream-app running (ingest" + (eval != null ? " + prequential evaluation" : "") + "); Ctrl-C to stop");
+    done.await();
+    return 0;
+  }
+
+  static void closeQuietly(AutoCloseable c) {
+    if (c == null) {
+      return;
+    }
+    try {
+      c.close();
+    } catch (Exception e) {
+      System.err.println("lorastream: error while closing " + c + ": " + e);
+    }
+  }
+}

@@ -1,0 +1,65 @@
+package io.lorastream.launcher;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.lorastream.testing.LocalStackExtension;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A small demo run end to end on the embedded broker and registry: drift stream with duplicates
+ * and malformed records through ingest, trainer, evaluation and two inference consumers.
+ */
+class DemoIT {
+  @RegisterExtension static LocalStackExtension stack = new LocalStackExtension(2);
+
+  @TempDir Path tmp;
+
+  @Test
+  void smallDemoAdaptsGrowsRankSwapsAndReconciles() throws Exception {
+    ByteArrayOutputStream console = new ByteArrayOutputStream();
+    Path out = tmp.resolve("out");
+    DemoRun.Settings s = new DemoRun.Settings(10_000, 7, "steps:2@0,4@15,8@35,16@55", "cpu", out, 700, 0.02, 0.02,
+        tmp.resolve("models"), new PrintStream(console, true, StandardCharsets.UTF_8));
+    DemoRun.Summary sm = new DemoRun(s, stack.bootstrapServers(), stack.registryUrl()).run();
+    String log = console.toString(StandardCharsets.UTF_8);
+
+    assertThat(sm.reconciled()).as(log).isTrue();
+    assertThat(sm.examplesTrained() + sm.examplesHoldout() + sm.examplesDeadLettered() + sm.examplesDuplicates())
+        .isEqualTo(sm.examplesProduced());
+    assertThat(sm.examplesDeadLettered()).isPositive();
+    assertThat(sm.examplesDuplicates()).isPositive();
+    assertThat(sm.finalRanks().values()).as(log).allMatch(r -> r == 16);
+    assertThat(sm.versionsPublished()).isGreaterThanOrEqualTo(3);
+    for (Map<String, Object> c : sm.consumers()) {
+      assertThat((Integer) c.get("versionsApplied")).as(log).isGreaterThanOrEqualTo(3);
+      assertThat((Long) c.get("activeVersion")).isEqualTo((long) sm.versionsPublished());
+    }
+    List<Map<String, Object>> phases = sm.phases();
+    assertThat(phases).hasSize(4);
+    Map<String, Object> last = phases.get(phases.size() - 1);
+    double adapted = (Double) last.get("adaptedAccuracy");
+    double frozen = (Double) last.get("frozenAccuracy");
+    assertThat(adapted - frozen).as("last phase: adapted %s vs frozen %s%n%s", adapted, frozen, log).isGreaterThan(0.05);
+    assertThat(sm.ok()).as(log).isTrue();
+
+    JsonNode json = new ObjectMapper().readTree(out.resolve("summary.json").toFile());
+    for (String key : List.of("phases", "finalRanks", "versionsPublished", "consumers", "swapLatencyMs",
+        "examplesTrained", "examplesDeadLettered")) {
+      assertThat(json.has(key)).as(key).isTrue();
+    }
+    assertThat(json.get("swapLatencyMs").has("p50")).isTrue();
+    assertThat(json.get("phases").get(0).has("frozenAccuracy")).isTrue();
+    assertThat(Files.readAllLines(out.resolve("timeseries.csv")).size()).isGreaterThan(2);
+  }
+}

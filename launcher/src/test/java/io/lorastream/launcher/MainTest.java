@@ -1,0 +1,58 @@
+package io.lorastream.launcher;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+class MainTest {
+
+  private record Run(int exit, String out, String err) {}
+
+  private static Run run(String... args) {
+    CommandLine cl = Main.commandLine();
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    cl.setOut(new PrintWriter(out));
+    cl.setErr(new PrintWriter(err));
+    int code = cl.execute(args);
+    return new Run(code, out.toString(), err.toString());
+  }
+
+  @Test
+  void helpListsEveryService() {
+    Run r = run("--help");
+    assertThat(r.exit()).isZero();
+    assertThat(r.out()).contains("local", "demo", "pretrain", "trainer", "stream-app", "inference", "replay");
+  }
+
+  @Test
+  void invalidTrainerSettingFailsAtStartupNamingKeyAndFix() {
+    Run r = run("trainer", "--base", "nope.lsbase", "--set", "trainer.lr=-1");
+    assertThat(r.exit()).isEqualTo(2);
+    assertThat(r.err()).contains("trainer.lr").contains("Fix:");
+  }
+
+  @Test
+  void badBootstrapFailsAtStartupNamingKey() {
+    Run r = run("replay", "--bootstrap", "not-a-host-port", "--examples", "1");
+    assertThat(r.exit()).isEqualTo(2);
+    assertThat(r.err()).contains("kafka.bootstrap.servers");
+  }
+
+  @Test
+  void missingBaseFileIsAClearConfigError() {
+    Run r = run("trainer", "--base", "/definitely/missing.lsbase");
+    assertThat(r.exit()).isEqualTo(2);
+    assertThat(r.err()).contains("trainer.base").contains("pretrain");
+  }
+
+  @Test
+  void unknownFlagIsRejectedWithUsage() {
+    Run r = run("demo", "--no-such-flag");
+    assertThat(r.exit()).isEqualTo(2);
+    assertThat(r.err()).contains("Unknown option");
+  }
+}

@@ -1,0 +1,48 @@
+package io.lorastream.lora;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.djl.Device;
+import io.lorastream.lora.data.Example;
+import io.lorastream.lora.data.ExampleSource;
+import io.lorastream.lora.data.RotatingSubspaceStream;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class PretrainerTest {
+
+  @Test
+  void reachesHighAccuracyOnPhaseZeroOfTheDriftStream() {
+    RotatingSubspaceStream gen = RotatingSubspaceStream.withDefaults(1);
+    ModelSpec spec = ModelSpec.demoDefault(1);
+    Pretrainer.Result r = new Pretrainer(Pretrainer.Config.defaults().withEpochs(8))
+        .train(spec, gen.phaseSource(0, 30_000, 99), 30_000, Device.cpu());
+    try (BaseModel base = r.model()) {
+      // Independent fresh test data from the same concept.
+      List<Example> test = new ArrayList<>();
+      ExampleSource src = gen.phaseSource(0, 5_000, 12345);
+      while (src.hasNext()) {
+        test.add(src.next());
+      }
+      double testAcc = Pretrainer.accuracy(MergedModel.ofBase(base), test);
+      double majority = 0;
+      for (double f : gen.classFrequencies(0, 5_000, 12345)) {
+        majority = Math.max(majority, f);
+      }
+      System.out.printf("pretrain: train=%.3f holdout=%.3f test=%.3f (majority class %.3f, last epoch loss %.3f)%n",
+          r.trainAccuracy(), r.holdoutAccuracy(), testAcc, majority, r.finalLoss());
+      assertThat(r.trainExamples()).isEqualTo(27_000);
+      assertThat(r.holdoutExamples()).isEqualTo(3_000);
+      assertThat(r.holdoutAccuracy()).isGreaterThan(0.8);
+      assertThat(testAcc).isGreaterThan(0.8);
+      // The rotated last phase is a different concept: the same base does much worse there.
+      List<Example> drifted = new ArrayList<>();
+      ExampleSource d = gen.phaseSource(3, 5_000, 12345);
+      while (d.hasNext()) {
+        drifted.add(d.next());
+      }
+      assertThat(Pretrainer.accuracy(MergedModel.ofBase(base), drifted)).isLessThan(testAcc - 0.2);
+    }
+  }
+}

@@ -1,0 +1,82 @@
+package io.lorastream.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class LayeredConfigTest {
+  @TempDir Path tmp;
+
+  @Test
+  void laterLayersWinAndSourcesAreTracked() throws Exception {
+    Path file = tmp.resolve("app.properties");
+    Files.writeString(file, "trainer.lr=0.01\ntrainer.rank=4\nkafka.acks=all\n");
+    LayeredConfig c = LayeredConfig.load(
+        Map.of("trainer.lr", "0.001", "trainer.rank", "2", "trainer.alpha", "16"),
+        file,
+        Map.of("LORASTREAM_TRAINER_RANK", "8", "PATH", "/bin", "LORASTREAM_KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT"),
+        Map.of("trainer.alpha", "32"));
+    assertThat(c.getDouble("trainer.lr", 0, 1)).isEqualTo(0.01);
+    assertThat(c.sourceOf("trainer.lr")).contains("file");
+    assertThat(c.getInt("trainer.rank", 1, 16)).isEqualTo(8);
+    assertThat(c.sourceOf("trainer.rank")).contains("LORASTREAM_TRAINER_RANK");
+    assertThat(c.getInt("trainer.alpha", 1, 1000)).isEqualTo(32);
+    assertThat(c.sourceOf("trainer.alpha")).isEqualTo("command line");
+    assertThat(c.withPrefix("kafka.")).containsEntry("acks", "all").containsEntry("security.protocol", "SASL_PLAINTEXT");
+    assertThat(c.has("path")).isFalse();
+  }
+
+  @Test
+  void errorsNameTheKeySourceAndFix() {
+    LayeredConfig c = LayeredConfig.load(Map.of(), null, Map.of("LORASTREAM_TRAINER_LR", "-1"), Map.of("trainer.rank", "x"));
+    assertThatThrownBy(() -> c.getDouble("trainer.lr", 0, 1))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("'trainer.lr'")
+        .hasMessageContaining("LORASTREAM_TRAINER_LR")
+        .hasMessageContaining("between")
+        .hasMessageContaining("Fix:");
+    assertThatThrownBy(() -> c.getInt("trainer.rank", 1, 16)).hasMessageContaining("not a whole number");
+    assertThatThrownBy(() -> c.get("trainer.missing"))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("Missing required setting 'trainer.missing'");
+  }
+
+  @Test
+  void secretsAreNeverEchoed() {
+    LayeredConfig c = LayeredConfig.of(Map.of("kafka.sasl.jaas.config", "user=alice password=hunter2", "registry.basic.auth.user.info", "u:p"));
+    assertThat(c.redactedView().toString()).doesNotContain("hunter2").doesNotContain("u:p");
+    assertThat(c.invalid("kafka.sasl.jaas.config", "hunter2", "bad").getMessage()).doesNotContain("hunter2");
+  }
+
+  @Test
+  void missingFileIsAClearError() {
+    assertThatThrownBy(() -> LayeredConfig.load(Map.of(), tmp.resolve("nope.properties"), Map.of(), Map.of()))
+        .isInstanceOf(ConfigException.class).hasMessageContaining("does not exist");
+  }
+
+  @Test
+  void commonConfigValidatesAndPassesThrough() {
+    Map<String, String> cli = new HashMap<>(CommonConfig.DEFAULTS);
+    cli.put("kafka.bootstrap.servers", "broker:9093");
+    cli.put("registry.url", "http://reg:8081");
+    cli.put("registry.basic.auth.user.info", "u:p");
+    cli.put("topic.adapters", "my-adapters");
+    CommonConfig cc = new CommonConfig(LayeredConfig.of(cli));
+    assertThat(cc.bootstrapServers()).isEqualTo("broker:9093");
+    assertThat(cc.registryConfig()).containsEntry("schema.registry.url", "http://reg:8081").containsEntry("basic.auth.user.info", "u:p");
+    assertThat(cc.catalog().adapters.name()).isEqualTo("my-adapters");
+    assertThat(cc.catalog().examplesRaw.name()).isEqualTo("examples.raw");
+
+    cli.put("registry.url", "reg:8081");
+    assertThatThrownBy(() -> new CommonConfig(LayeredConfig.of(cli))).hasMessageContaining("registry.url").hasMessageContaining("http://");
+    cli.put("registry.url", "http://reg:8081");
+    cli.put("kafka.bootstrap.servers", "nohostport");
+    assertThatThrownBy(() -> new CommonConfig(LayeredConfig.of(cli))).hasMessageContaining("kafka.bootstrap.servers");
+  }
+}

@@ -1,0 +1,246 @@
+package io.lorastream.stream.inference;
+
+import io.lorastream.config.LayeredConfig;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Typed settings of one inference consumer ({@code inference.*}), built and validated once at
+ * startup from a {@link LayeredConfig}, so that a bad deployment fails before any Kafka client or
+ * model is created, with a message naming the key and the fix. The HMAC key is a secret: it is
+ * never printed, and {@link #toString()} redacts it.
+ *
+ * <p>Several consumers may share one {@code inference.application.id}: they then form one Kafka
+ * Streams group that splits the request partitions between them (replicas), while each runs its
+ * own adapter subscriber and so independently reaches every adapter version. Give each replica
+ * its own {@code inference.consumer.id} so that predictions say who served them.
+ */
+public final class InferenceConfig {
+  public static final String ADAPTER_ID = "inference.adapter.id";
+  public static final String BASE_PATH = "inference.base.path";
+  public static final String DEVICE = "inference.device";
+  public static final String CONSUMER_ID = "inference.consumer.id";
+  public static final String APPLICATION_ID = "inference.application.id";
+  public static final String HMAC_KEY = "inference.hmac.key";
+  public static final String FETCH_MAX_WAIT_MS = "inference.fetch.max.wait.ms";
+  public static final String POLL_TIMEOUT_MS = "inference.poll.timeout.ms";
+  public static final String HISTORY_SIZE = "inference.history.size";
+  public static final String THREADS = "inference.num.stream.threads";
+  public static final String COMMIT_INTERVAL_MS = "inference.commit.interval.ms";
+  public static final String STATE_DIR = "inference.state.dir";
+  public static final String STARTUP_CATCHUP_MS = "inference.startup.catchup.ms";
+  public static final String METRICS_INTERVAL_MS = "inference.metrics.interval.ms";
+
+  /** Shortest HMAC key accepted; shorter keys make forging a signature a brute-force exercise. */
+  public static final int MIN_HMAC_KEY_BYTES = 16;
+
+  public static final Map<String, String> DEFAULTS = Map.ofEntries(
+      Map.entry(ADAPTER_ID, "default"),
+      Map.entry(DEVICE, "cpu"),
+      Map.entry(APPLICATION_ID, "lorastream-inference"),
+      Map.entry(FETCH_MAX_WAIT_MS, "5"),
+      Map.entry(POLL_TIMEOUT_MS, "100"),
+      Map.entry(HISTORY_SIZE, "32"),
+      Map.entry(THREADS, "1"),
+      Map.entry(COMMIT_INTERVAL_MS, "100"),
+      Map.entry(STARTUP_CATCHUP_MS, "15000"),
+      Map.entry(METRICS_INTERVAL_MS, "1000"),
+      Map.entry(STATE_DIR, Path.of(System.getProperty("java.io.tmpdir"), "lorastream-inference").toString()));
+
+  private final String adapterId;
+  private final Path basePath; // null: the caller supplies an already loaded base
+  private final String device;
+  private final String consumerId;
+  private final String applicationId;
+  private final byte[] hmacKey;
+  private final int fetchMaxWaitMs;
+  private final Duration pollTimeout;
+  private final int historySize;
+  private final int threads;
+  private final Duration commitInterval;
+  private final Path stateDir;
+  private final Duration startupCatchUp;
+  private final Duration metricsInterval;
+
+  private InferenceConfig(LayeredConfig c) {
+    this.adapterId = adapterId(c);
+    this.basePath = c.has(BASE_PATH) ? basePath(c) : null;
+    this.device = device(c);
+    this.consumerId = c.has(CONSUMER_ID)
+        ? name(c, CONSUMER_ID, "a short name such as inference-1")
+        : "inference-" + ProcessHandle.current().pid();
+    this.applicationId = name(c, APPLICATION_ID, "e.g. lorastream-inference");
+    this.hmacKey = c.has(HMAC_KEY) ? parseHmacKey(c) : null;
+    this.fetchMaxWaitMs = c.getInt(FETCH_MAX_WAIT_MS, 0, 500);
+    this.pollTimeout = Duration.ofMillis(c.getLong(POLL_TIMEOUT_MS, 1, 10_000));
+    this.historySize = c.getInt(HISTORY_SIZE, 1, 10_000);
+    this.threads = c.getInt(THREADS, 1, 64);
+    this.commitInterval = Duration.ofMillis(c.getLong(COMMIT_INTERVAL_MS, 1, 600_000));
+    this.stateDir = path(c, STATE_DIR);
+    this.startupCatchUp = Duration.ofMillis(c.getLong(STARTUP_CATCHUP_MS, 0, 600_000));
+    this.metricsInterval = Duration.ofMillis(c.getLong(METRICS_INTERVAL_MS, 0, 3_600_000));
+  }
+
+  /** Reads and validates every {@code inference.*} setting; keys missing from {@code c} must be in {@link #DEFAULTS}. */
+  public static InferenceConfig from(LayeredConfig c) {
+    return new InferenceConfig(c);
+  }
+
+  /** The defaults with {@code overrides} on top; for tests and embedded use. */
+  public static InferenceConfig of(Map<String, String> overrides) {
+    return from(LayeredConfig.load(DEFAULTS, null, Map.of(), overrides));
+  }
+
+  /**
+   * Adapter this consumer serves; requests for another task are skipped and counted. {@code *}
+   * serves every adapter on the topic, each request by the adapter named by its task.
+   */
+  public String adapterId() {
+    return adapterId;
+  }
+
+  /**
+   * Base-model file (written by {@code lorastream pretrain}); validated to exist when set. Empty
+   * when the embedding process (the demo) hands the service an already loaded base instead.
+   */
+  public Optional<Path> basePath() {
+    return Optional.ofNullable(basePath);
+  }
+
+  /** DJL device name for loading the base: auto, cpu, gpu or gpu:N. */
+  public String device() {
+    return device;
+  }
+
+  public String consumerId() {
+    return consumerId;
+  }
+
+  public String applicationId() {
+    return applicationId;
+  }
+
+  /** The shared snapshot-signing key, or empty when snapshots are not authenticated. */
+  public Optional<byte[]> hmacKey() {
+    return Optional.ofNullable(hmacKey).map(byte[]::clone);
+  }
+
+  /** How long the broker may hold an empty fetch of {@code adapters}; bounds rollout latency. */
+  public int fetchMaxWaitMs() {
+    return fetchMaxWaitMs;
+  }
+
+  /** Upper bound of one poll of the adapter subscriber (data returns earlier). */
+  public Duration pollTimeout() {
+    return pollTimeout;
+  }
+
+  /** How many recent serving models the subscriber keeps for {@code modelFor(partition, offset)}. */
+  public int historySize() {
+    return historySize;
+  }
+
+  public int threads() {
+    return threads;
+  }
+
+  public Duration commitInterval() {
+    return commitInterval;
+  }
+
+  /** Kafka Streams state directory root; each consumer uses its own sub-directory. */
+  public Path stateDir() {
+    return stateDir;
+  }
+
+  /**
+   * How long the service waits at startup for its subscriber to replay the adapters committed so
+   * far before it answers requests (so a restart does not briefly serve an old version); on
+   * timeout it starts anyway with whatever version it has.
+   */
+  public Duration startupCatchUp() {
+    return startupCatchUp;
+  }
+
+  /** How often counters go to the {@code metrics} topic; zero disables publishing. */
+  public Duration metricsInterval() {
+    return metricsInterval;
+  }
+
+  /**
+   * The signing key bytes: the UTF-8 bytes of the setting, exactly as the trainer turns
+   * {@code trainer.hmac.key} into bytes, so both sides only have to share the same string.
+   */
+  public static byte[] hmacKeyBytes(String raw) {
+    return raw.trim().getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static byte[] parseHmacKey(LayeredConfig c) {
+    String raw = c.get(HMAC_KEY);
+    byte[] key = hmacKeyBytes(raw);
+    if (key.length < MIN_HMAC_KEY_BYTES) {
+      Arrays.fill(key, (byte) 0);
+      throw c.invalid(HMAC_KEY, raw, "is shorter than " + MIN_HMAC_KEY_BYTES
+          + " bytes; use the same long random secret the trainer signs with (trainer.hmac.key),"
+          + " or unset it to accept unsigned snapshots");
+    }
+    return key;
+  }
+
+  private static String adapterId(LayeredConfig c) {
+    String v = c.get(ADAPTER_ID);
+    if (v.length() > 200 || !v.codePoints().allMatch(cp -> cp > ' ' && !Character.isISOControl(cp))) {
+      throw c.invalid(ADAPTER_ID, v, "must be the adapter (task) id the trainer publishes, without spaces, or * for every adapter");
+    }
+    return v;
+  }
+
+  private static String name(LayeredConfig c, String key, String example) {
+    String v = c.get(key);
+    if (!v.matches("[A-Za-z0-9._-]{1,200}")) {
+      throw c.invalid(key, v, "may only contain letters, digits, '.', '_' and '-' (" + example + ")");
+    }
+    return v;
+  }
+
+  private static Path basePath(LayeredConfig c) {
+    Path p = path(c, BASE_PATH);
+    if (!Files.isRegularFile(p) || !Files.isReadable(p)) {
+      throw c.invalid(BASE_PATH, p.toString(), "is not a readable base-model file; run `lorastream pretrain` to create one"
+          + " or point it at the file the trainer uses");
+    }
+    return p;
+  }
+
+  private static Path path(LayeredConfig c, String key) {
+    String raw = c.get(key);
+    try {
+      return Path.of(raw);
+    } catch (InvalidPathException e) {
+      throw c.invalid(key, raw, "is not a valid path");
+    }
+  }
+
+  private static String device(LayeredConfig c) {
+    String v = c.get(DEVICE).toLowerCase(Locale.ROOT);
+    if (!v.matches("auto|cpu|gpu|gpu:\\d+")) {
+      throw c.invalid(DEVICE, v, "must be auto, cpu, gpu or gpu:N");
+    }
+    return v;
+  }
+
+  @Override
+  public String toString() {
+    return "InferenceConfig{adapterId=" + adapterId + ", basePath=" + basePath + ", device=" + device
+        + ", consumerId=" + consumerId + ", applicationId=" + applicationId
+        + ", hmacKey=" + (hmacKey == null ? "none" : "<redacted>") + ", fetchMaxWaitMs=" + fetchMaxWaitMs
+        + ", pollTimeout=" + pollTimeout + ", historySize=" + historySize + ", threads=" + threads + "}";
+  }
+}

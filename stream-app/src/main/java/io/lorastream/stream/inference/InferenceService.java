@@ -1,0 +1,180 @@
+package io.lorastream.stream.inference;
+
+import io.lorastream.config.CommonConfig;
+import io.lorastream.config.ConfigException;
+import io.lorastream.config.LayeredConfig;
+import io.lorastream.lora.BaseModel;
+import io.lorastream.lora.Devices;
+import io.lorastream.serde.LorastreamSerdes;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Properties;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One running inference consumer: an {@link AdapterSubscriber} that keeps the served adapter
+ * current, plus a Kafka Streams application running the {@link InferenceTopology}.
+ *
+ * <p><b>Several consumers.</b> Instances that share {@code inference.application.id} (the default)
+ * are replicas: one Streams group splits the request partitions between them, so each request is
+ * answered exactly once, by whichever replica owns its partition, and every prediction carries that
+ * replica's {@code consumerId}. Adapter snapshots, in contrast, reach every replica, because each
+ * runs its own group-less subscriber; so "two inference consumers" means two independently
+ * hot-swapping servers behind one request stream, which is what a rollout has to get right.
+ * Give replicas distinct application ids only to make each answer every request (shadowing).
+ *
+ * <p>Startup waits (bounded by {@code inference.startup.catchup.ms}) until the subscriber has
+ * replayed the adapters committed so far, so a restarted consumer does not answer with the base.
+ */
+public final class InferenceService implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(InferenceService.class);
+
+  private final InferenceConfig config;
+  private final AdapterSubscriber subscriber;
+  private final InferenceCounters counters;
+  private final KafkaStreams streams;
+  private final MetricsReporter reporter; // null when disabled
+  private final BaseModel ownedBase;
+
+  private InferenceService(InferenceConfig config, AdapterSubscriber subscriber, InferenceCounters counters,
+      KafkaStreams streams, MetricsReporter reporter, BaseModel ownedBase) {
+    this.config = config;
+    this.subscriber = subscriber;
+    this.counters = counters;
+    this.streams = streams;
+    this.reporter = reporter;
+    this.ownedBase = ownedBase;
+  }
+
+  /**
+   * Loads the base from {@code inference.base.path} and starts; for the standalone
+   * {@code lorastream inference} command.
+   *
+   * @throws ConfigException when no base path is configured
+   * @throws IOException when the base file cannot be loaded
+   */
+  public static InferenceService start(InferenceConfig config, CommonConfig common, LorastreamSerdes serdes)
+      throws IOException {
+    Path path = config.basePath().orElseThrow(() -> new ConfigException(InferenceConfig.BASE_PATH,
+        "Missing required setting '" + InferenceConfig.BASE_PATH + "' (the base-model file to serve). Fix: "
+            + LayeredConfig.howToSet(InferenceConfig.BASE_PATH) + "."));
+    BaseModel base = BaseModel.load(path, Devices.resolve(config.device()));
+    try {
+      return start(config, common, serdes, base, true);
+    } catch (RuntimeException e) {
+      base.close();
+      throw e;
+    }
+  }
+
+  /** Starts with an already loaded base, which the caller keeps owning (the demo shares one). */
+  public static InferenceService start(InferenceConfig config, CommonConfig common, LorastreamSerdes serdes,
+      BaseModel base) {
+    return start(config, common, serdes, base, false);
+  }
+
+  private static InferenceService start(InferenceConfig config, CommonConfig common, LorastreamSerdes serdes,
+      BaseModel base, boolean ownsBase) {
+    AdapterSubscriber subscriber = AdapterSubscriber.start(config, common, serdes.adapterSnapshot().deserializer(), base);
+    KafkaStreams streams = null;
+    try {
+      if (!subscriber.awaitCaughtUp(config.startupCatchUp())) {
+        log.warn("Inference consumer {} starts before its subscriber caught up with {} (waited {}); serving {} v{} meanwhile",
+            config.consumerId(), common.catalog().adapters.name(), config.startupCatchUp(), config.adapterId(),
+            subscriber.activeVersion());
+      }
+      InferenceCounters counters = new InferenceCounters();
+      Topology topology = InferenceTopology.build(config, common.catalog(), serdes, subscriber, counters);
+      streams = new KafkaStreams(topology, streamsProperties(config, common));
+      streams.setUncaughtExceptionHandler(e -> {
+        // The topology catches bad input itself; what lands here is transient (registry or broker
+        // trouble), so a fresh thread retries the same records.
+        log.warn("Inference consumer {} stream thread failed; replacing it: {}", config.consumerId(), e.toString());
+        return StreamThreadExceptionResponse.REPLACE_THREAD;
+      });
+      streams.start();
+      MetricsReporter reporter = config.metricsInterval().isZero() ? null
+          : new MetricsReporter(config, common.kafkaProperties(), common.catalog().metrics.name(),
+              serdes.pipelineMetric().serializer(), subscriber, counters);
+      log.info("Inference consumer {} started: {}", config.consumerId(), config);
+      return new InferenceService(config, subscriber, counters, streams, reporter, ownsBase ? base : null);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      subscriber.close();
+      throw new IllegalStateException("interrupted while starting inference consumer " + config.consumerId(), e);
+    } catch (RuntimeException e) {
+      if (streams != null) {
+        streams.close(Duration.ofSeconds(10));
+      }
+      subscriber.close();
+      throw e;
+    }
+  }
+
+  /** Kafka Streams settings: {@code kafka.*} pass-through, then the inference settings on top. */
+  public static Properties streamsProperties(InferenceConfig config, CommonConfig common) {
+    Properties p = new Properties();
+    p.putAll(common.kafkaProperties());
+    p.put(StreamsConfig.APPLICATION_ID_CONFIG, config.applicationId());
+    p.put(StreamsConfig.CLIENT_ID_CONFIG, config.consumerId());
+    p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, String.valueOf(config.threads()));
+    p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, String.valueOf(config.commitInterval().toMillis()));
+    // A prediction is a pure function of (request, version): replaying one after a crash is harmless,
+    // so the cheaper guarantee is the right one here.
+    p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.AT_LEAST_ONCE);
+    // No global stores here; opting in now only silences Kafka 4's forward-compatibility warning.
+    p.put(StreamsConfig.PROCESSING_EXCEPTION_HANDLER_GLOBAL_ENABLED_CONFIG, "true");
+    // Replicas in one JVM (the demo) must not share a state directory.
+    p.put(StreamsConfig.STATE_DIR_CONFIG, config.stateDir().resolve(config.consumerId()).toString());
+    return p;
+  }
+
+  public String consumerId() {
+    return config.consumerId();
+  }
+
+  public InferenceConfig config() {
+    return config;
+  }
+
+  /** The adapter subscriber: active version, swap listener, counters, awaitVersion. */
+  public AdapterSubscriber subscriber() {
+    return subscriber;
+  }
+
+  /** Request-path counters: predictions, skips per reason, latency. */
+  public InferenceCounters counters() {
+    return counters;
+  }
+
+  public KafkaStreams.State state() {
+    return streams.state();
+  }
+
+  @Override
+  public void close() {
+    try {
+      streams.close(Duration.ofSeconds(30));
+    } finally {
+      try {
+        if (reporter != null) {
+          reporter.close(); // after the streams, so the last published counts are final
+        }
+      } finally {
+        try {
+          subscriber.close();
+        } finally {
+          if (ownedBase != null) {
+            ownedBase.close();
+          }
+        }
+      }
+    }
+  }
+}

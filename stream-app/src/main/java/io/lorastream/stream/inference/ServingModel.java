@@ -1,0 +1,115 @@
+package io.lorastream.stream.inference;
+
+import io.lorastream.avro.LabeledExample;
+import io.lorastream.avro.OffsetRange;
+import io.lorastream.lora.MergedModel;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One adapter version ready to serve: the merged weights together with the identity of the
+ * version they came from. Immutable, so a request thread that reads the active instance once
+ * computes its whole prediction with exactly one version and can name that version truthfully
+ * (invariant 5); swapping versions replaces the one reference that points at an instance. Version
+ * 0 is the frozen base with no adapter. Also the evaluator's {@link io.lorastream.stream.eval.ServingModel}.
+ */
+public final class ServingModel implements io.lorastream.stream.eval.ServingModel {
+  private final String adapterId;
+  private final long version;
+  private final MergedModel model;
+  private final long activatedAtMillis;
+  private final long createdAtMillis;
+  private final List<OffsetRange> sourceOffsets; // private copies; handed out as copies (Avro records are mutable)
+
+  ServingModel(String adapterId, long version, MergedModel model, long activatedAtMillis, long createdAtMillis,
+      List<OffsetRange> sourceOffsets) {
+    this.adapterId = adapterId;
+    this.version = version;
+    this.model = model;
+    this.activatedAtMillis = activatedAtMillis;
+    this.createdAtMillis = createdAtMillis;
+    this.sourceOffsets = copy(sourceOffsets);
+  }
+
+  /** The frozen base serving as version 0 of {@code adapterId}. */
+  static ServingModel base(String adapterId, MergedModel base, long activatedAtMillis) {
+    return new ServingModel(adapterId, 0, base, activatedAtMillis, 0, List.of());
+  }
+
+  public String adapterId() {
+    return adapterId;
+  }
+
+  /** Adapter version; 0 for the frozen base. */
+  @Override
+  public long version() {
+    return version;
+  }
+
+  /** The merged, thread-safe weights. */
+  public MergedModel model() {
+    return model;
+  }
+
+  /** When this version became the active one in this process (epoch millis). */
+  public long activatedAtMillis() {
+    return activatedAtMillis;
+  }
+
+  /** When the trainer built the snapshot (epoch millis); 0 for the frozen base. */
+  public long createdAtMillis() {
+    return createdAtMillis;
+  }
+
+  /** Input offset ranges the snapshot was trained on since its predecessor (copies). */
+  public List<OffsetRange> sourceOffsets() {
+    return copy(sourceOffsets);
+  }
+
+  /** Rank per adapted layer; empty for the frozen base. */
+  public Map<String, Integer> ranks() {
+    return model.ranks();
+  }
+
+  public boolean isBase() {
+    return version == 0;
+  }
+
+  public int inputSize() {
+    return model.inputSize();
+  }
+
+  public int numClasses() {
+    return model.numClasses();
+  }
+
+  /** Class probabilities for one dense feature vector. */
+  public float[] predictProba(float[] features) {
+    return model.predictProba(features);
+  }
+
+  /** Arg-max class of a labeled example's dense features (what the prequential evaluator needs). */
+  @Override
+  public int predict(LabeledExample example) {
+    List<Float> f = example.getFeatures();
+    float[] x = new float[f.size()];
+    for (int i = 0; i < x.length; i++) {
+      x[i] = f.get(i);
+    }
+    return model.predict(x);
+  }
+
+  private static List<OffsetRange> copy(List<OffsetRange> in) {
+    List<OffsetRange> out = new ArrayList<>(in.size());
+    for (OffsetRange r : in) {
+      out.add(OffsetRange.newBuilder(r).build());
+    }
+    return List.copyOf(out);
+  }
+
+  @Override
+  public String toString() {
+    return "ServingModel{" + adapterId + " v" + version + ", ranks=" + ranks() + ", activatedAt=" + activatedAtMillis + "}";
+  }
+}

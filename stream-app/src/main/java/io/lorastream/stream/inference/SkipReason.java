@@ -1,0 +1,23 @@
+package io.lorastream.stream.inference;
+
+/**
+ * Why the inference topology answered a request with no prediction. A bad request is logged,
+ * counted and skipped rather than dead-lettered: requests are ephemeral (the client can resend),
+ * the counts say what went wrong, and a hostile request must never stop serving.
+ */
+public enum SkipReason {
+  /** The record value is null (a tombstone or a broken producer). */
+  NULL_VALUE,
+  /** The value is not a decodable InferenceRequest. */
+  UNDECODABLE,
+  /** The request's task is not served by this consumer. */
+  UNKNOWN_TASK,
+  /** No dense features (token-only requests need a text model, which this consumer does not serve). */
+  NO_FEATURES,
+  /** The feature vector length differs from the model's input size. */
+  WRONG_FEATURE_SIZE,
+  /** A feature is NaN or infinite. */
+  NON_FINITE,
+  /** The model failed on the input (should not happen; counted so it is visible). */
+  MODEL_ERROR
+}

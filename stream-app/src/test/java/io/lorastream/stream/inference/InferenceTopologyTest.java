@@ -1,0 +1,152 @@
+package io.lorastream.stream.inference;
+
+import static io.lorastream.stream.inference.VersionedAdapters.mismatch;
+import static io.lorastream.stream.inference.VersionedAdapters.snapshot;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.lorastream.avro.InferenceRequest;
+import io.lorastream.avro.Prediction;
+import io.lorastream.kafka.TopicCatalog;
+import io.lorastream.lora.BaseModel;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The inference topology on TopologyTestDriver: predictions name the serving version; bad requests are counted and skipped. */
+class InferenceTopologyTest {
+  private static final String ID = "task-a";
+  private final TopicCatalog topics = TopicCatalog.defaults(1);
+  private final PlainAvroSerde<InferenceRequest> requestSerde = new PlainAvroSerde<>(InferenceRequest.class);
+  private BaseModel base;
+  private AdapterSwapper swapper;
+  private InferenceCounters counters;
+  private TopologyTestDriver driver;
+  private TestInputTopic<String, byte[]> requests;
+  private TestOutputTopic<String, Prediction> predictions;
+
+  @BeforeEach
+  void setUp() {
+    base = VersionedAdapters.zeroBase();
+    swapper = new AdapterSwapper(base, ID, null);
+    counters = new InferenceCounters();
+    var topology = InferenceTopology.build("consumer-7", topics, requestSerde.deserializer(),
+        new PlainAvroSerde<>(Prediction.class), swapper, counters, () -> 42_000L);
+    Properties p = new Properties();
+    p.put(StreamsConfig.APPLICATION_ID_CONFIG, "inference-test");
+    p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+    driver = new TopologyTestDriver(topology, p);
+    requests = driver.createInputTopic(topics.inferenceRequests.name(), new StringSerializer(), new ByteArraySerializer());
+    predictions = driver.createOutputTopic(topics.inferencePredictions.name(), new StringDeserializer(),
+        new PlainAvroSerde<>(Prediction.class).deserializer());
+  }
+
+  @AfterEach
+  void tearDown() {
+    driver.close();
+    base.close();
+  }
+
+  @Test
+  void eachPredictionNamesTheVersionThatProducedItAndCarriesTheRequestFields() {
+    send("r0", request("r0", ID, List.of(1f, 0f), 0));
+    swapper.offer(snapshot(ID, 1, base));
+    swapper.offer(snapshot(ID, 2, base));
+    send("r1", request("r1", ID, List.of(1f, 0f), null));
+    send("r2", request("r2", "", List.of(1f, 0f), 2));
+
+    Map<String, Prediction> out = predictions.readKeyValuesToMap();
+    assertThat(out).containsOnlyKeys("r0", "r1", "r2");
+    assertThat(out.get("r0").getAdapterVersion()).isZero();
+    assertThat(out.get("r1").getAdapterVersion()).isEqualTo(2);
+    assertThat(out.get("r2").getAdapterVersion()).isEqualTo(2);
+    for (Prediction p : out.values()) {
+      float[] probs = new float[p.getProbabilities().size()];
+      for (int i = 0; i < probs.length; i++) {
+        probs[i] = p.getProbabilities().get(i);
+      }
+      assertThat(mismatch(p.getAdapterVersion(), probs)).isNull();
+      assertThat(p.getAdapterId()).isEqualTo(ID);
+      assertThat(p.getConsumerId()).isEqualTo("consumer-7");
+      assertThat(p.getPredictedAt()).isEqualTo(Instant.ofEpochMilli(42_000));
+      assertThat(p.getLatencyMicros()).isNotNegative();
+    }
+    assertThat(out.get("r1").getPredictedClass()).isEqualTo(VersionedAdapters.targetClass(2));
+    assertThat(out.get("r0").getLabel()).isZero();
+    assertThat(out.get("r1").getLabel()).isNull();
+    assertThat(out.get("r2").getLabel()).isEqualTo(2);
+    assertThat(out.get("r2").getTask()).isEmpty();
+    assertThat(counters.predictions()).isEqualTo(3);
+    assertThat(counters.skippedTotal()).isZero();
+  }
+
+  @Test
+  void badRequestsAreSkippedAndCountedPerReasonWithoutStoppingTheStream() {
+    requests.pipeInput("null", null);
+    requests.pipeInput("garbage", new byte[] {0, 1, 2, 3, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, 0x7f});
+    send("other-task", request("x", "task-b", List.of(1f, 0f), null));
+    send("empty", request("x", ID, List.of(), null));
+    InferenceRequest tokens = request("x", ID, List.of(), null);
+    tokens.setTokens(List.of(1, 2, 3));
+    send("tokens", tokens);
+    send("too-long", request("x", ID, List.of(1f, 0f, 0f), null));
+    send("nan", request("x", ID, List.of(Float.NaN, 0f), null));
+    send("inf", request("x", ID, List.of(1f, Float.POSITIVE_INFINITY), null));
+    send("good", request("good", ID, List.of(1f, 0f), null));
+
+    assertThat(predictions.readKeyValuesToMap()).containsOnlyKeys("good");
+    assertThat(counters.skipped(SkipReason.NULL_VALUE)).isEqualTo(1);
+    assertThat(counters.skipped(SkipReason.UNDECODABLE)).isEqualTo(1);
+    assertThat(counters.skipped(SkipReason.UNKNOWN_TASK)).isEqualTo(1);
+    assertThat(counters.skipped(SkipReason.NO_FEATURES)).isEqualTo(2);
+    assertThat(counters.skipped(SkipReason.WRONG_FEATURE_SIZE)).isEqualTo(1);
+    assertThat(counters.skipped(SkipReason.NON_FINITE)).isEqualTo(2);
+    assertThat(counters.skippedTotal()).isEqualTo(8);
+    assertThat(counters.predictions()).isEqualTo(1);
+  }
+
+  @Test
+  void countersBecomeMetricsTaggedWithConsumerAndReason() {
+    swapper.offer(snapshot(ID, 4, base));
+    swapper.offer(VersionedAdapters.flippedByte(snapshot(ID, 5, base)));
+    send("good", request("good", ID, List.of(1f, 0f), null));
+    send("nan", request("x", ID, List.of(Float.NaN, 0f), null));
+    List<io.lorastream.avro.PipelineMetric> ms = InferenceMetrics.observe("consumer-7", swapper, counters, 5_000L);
+    assertThat(ms).allSatisfy(m -> {
+      assertThat(m.getTask()).isEqualTo(ID);
+      assertThat(m.getService()).isEqualTo("consumer-7");
+      assertThat(m.getTags()).containsEntry(InferenceMetrics.TAG_CONSUMER, "consumer-7");
+    });
+    assertThat(value(ms, InferenceMetrics.PREDICTIONS, null)).isEqualTo(1.0);
+    assertThat(value(ms, InferenceMetrics.SKIPPED, "NON_FINITE")).isEqualTo(1.0);
+    assertThat(value(ms, InferenceMetrics.ACTIVE_VERSION, null)).isEqualTo(4.0);
+    assertThat(value(ms, InferenceMetrics.APPLIED, null)).isEqualTo(1.0);
+    assertThat(value(ms, InferenceMetrics.REJECTED, "CHECKSUM")).isEqualTo(1.0);
+    assertThat(value(ms, InferenceMetrics.REJECTED, "BAD_SIGNATURE")).isEqualTo(0.0);
+  }
+
+  private static double value(List<io.lorastream.avro.PipelineMetric> ms, String name, String reason) {
+    return ms.stream().filter(m -> m.getName().equals(name))
+        .filter(m -> reason == null || reason.equals(m.getTags().get(InferenceMetrics.TAG_REASON)))
+        .findFirst().orElseThrow(() -> new AssertionError("no metric " + name + " " + reason)).getValue();
+  }
+
+  private void send(String key, InferenceRequest r) {
+    requests.pipeInput(key, requestSerde.serializer().serialize("t", r));
+  }
+
+  private static InferenceRequest request(String id, String task, List<Float> features, Integer label) {
+    return InferenceRequest.newBuilder().setRequestId(id).setTask(task).setFeatures(features).setLabel(label)
+        .setSentAt(Instant.ofEpochMilli(1)).build();
+  }
+}

@@ -1,0 +1,851 @@
+package io.lorastream.trainer;
+
+import io.lorastream.avro.AdapterSnapshot;
+import io.lorastream.avro.LabeledExample;
+import io.lorastream.avro.OffsetRange;
+import io.lorastream.avro.PipelineMetric;
+import io.lorastream.config.CommonConfig;
+import io.lorastream.config.ConfigException;
+import io.lorastream.lora.BaseModel;
+import io.lorastream.lora.DecodedAdapter;
+import io.lorastream.lora.Devices;
+import io.lorastream.lora.OnlineLearner;
+import io.lorastream.lora.SnapshotCodec;
+import io.lorastream.lora.SnapshotMeta;
+import io.lorastream.lora.SnapshotRejectedException;
+import io.lorastream.lora.StepResult;
+import io.lorastream.registry.RegistryException;
+import io.lorastream.registry.SchemaNotFoundException;
+import io.lorastream.serde.LorastreamSerdes;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.kafka.clients.consumer.Consumer;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.common.serialization.Serializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The trainer service of one adapter: consumes {@code examples.train} (read_committed), trains the
+ * LoRA A/B of its task in micro-batches, and publishes versioned snapshots to {@code adapters}.
+ *
+ * <p><b>Exactly-once.</b> Each snapshot, its {@code PipelineMetric} records and the input offsets
+ * it was trained up to are committed in ONE Kafka transaction. The snapshot names the offset
+ * ranges {@code [from, until)} consumed since the previous snapshot ({@link OffsetTracker}); only
+ * records whose gradients are in the published weights (or that were skipped: other tasks, bad
+ * records) are claimed, so the committed snapshots tile the input exactly once. The
+ * transactional.id is stable per adapter: a starting trainer fences its predecessor and aborts
+ * whatever transaction it left open, then resumes from the newest committed snapshot: it restores
+ * A, B, ranks, optimizer-step and examples-seen counts and seeks every input partition to that
+ * snapshot's {@code untilOffset} (partitions it does not name start at their beginning). A crash
+ * at any point therefore loses nothing and counts nothing twice.
+ *
+ * <p><b>Not restored:</b> AdamW moments. They are not part of a snapshot, so after a restart (or a
+ * rollback) the optimizer starts again from zero moments with fresh bias correction; the first
+ * steps after a restart can differ slightly from an uninterrupted run.
+ *
+ * <p><b>Failures.</b> A fenced producer (a newer trainer took over) stops this one at once. Any
+ * other transaction failure aborts the transaction and rolls the learner back to the last
+ * committed snapshot, then re-reads the input from its offsets. Bad input records (undecodable,
+ * wrong feature size, non-finite values, label out of range) are skipped, counted and logged; a
+ * schema-registry outage pauses the partition instead of dropping its records.
+ *
+ * <p><b>Threading.</b> {@link #run()} is the single trainer thread and owns the learner and the
+ * Kafka clients; {@link #close()} may be called from any thread (for example a shutdown hook): it
+ * wakes the consumer, lets the trainer publish a final snapshot and waits for it to stop.
+ */
+public final class AdapterTrainer implements Runnable, AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(AdapterTrainer.class);
+  private static final Duration RESTORE_TIMEOUT = Duration.ofMinutes(2);
+  private static final Duration DEFAULT_CLOSE_WAIT = Duration.ofSeconds(90);
+  private static final long REGISTRY_BACKOFF_MS = 1_000;
+  private static final long PUBLISH_RETRY_BACKOFF_MS = 1_000;
+
+  private final TrainerConfig cfg;
+  private final String inputTopic;
+  private final String adaptersTopic;
+  private final String metricsTopic;
+  private final BaseModel base;
+  private final byte[] hmacKey;
+  private final Map<String, Object> producerProps;
+  private final Map<String, Object> restoreProps;
+  private final Map<String, Object> restoreHighWatermarkProps;
+  private final Consumer<byte[], byte[]> consumer;
+  private final Deserializer<LabeledExample> exampleDeserializer;
+  private final Serializer<AdapterSnapshot> snapshotSerializer;
+  private final Deserializer<AdapterSnapshot> snapshotDeserializer;
+  private final Serializer<PipelineMetric> metricSerializer;
+  private final TrainerListener listener;
+  private final FaultInjector faults;
+  private final MicroBatchAssembler assembler;
+
+  // Trainer-thread state.
+  private Producer<String, byte[]> producer;
+  private OnlineLearner learner;
+  private OffsetTracker tracker = new OffsetTracker();
+  private List<TopicPartition> partitions = List.of();
+  private final Map<TopicPartition, Long> pausedUntil = new HashMap<>();
+  private int trainedUnsettled;
+  /** False while (re)bootstrapping: a snapshot cut from a half-restored state must never be published. */
+  private boolean stateTrusted;
+  /** Bumped whenever the consumer is rewound, so a poll in progress stops using its stale records. */
+  private long rewinds;
+  private DecodedAdapter lastCommitted;
+  private long lastVersion;
+  private long stepsAtLastCommit;
+  private long examplesAtLastCommit;
+  private long lastCommitNanos;
+  private long nextPublishAttemptNanos;
+  private long recordsPolled;
+  private long otherTaskRecords;
+  private long badRecords;
+  private long skippedNonFinite;
+  private long snapshotsCommitted;
+  private long transactionsAborted;
+  private long lastProgressNanos;
+  private long examplesAtLastProgress;
+  private long examplesAtLastCommitForRate;
+  private long lastCommitNanosForRate;
+
+  // Lifecycle, shared with close().
+  private final AtomicBoolean started = new AtomicBoolean();
+  private final AtomicBoolean closing = new AtomicBoolean();
+  private final CountDownLatch stopped = new CountDownLatch(1);
+  private volatile Thread runner;
+  private volatile Throwable failure;
+  private volatile TrainerStatus status;
+
+  private AdapterTrainer(TrainerConfig cfg, CommonConfig common, BaseModel base, LorastreamSerdes serdes,
+      TrainerListener listener, FaultInjector faults) {
+    this.cfg = cfg;
+    this.inputTopic = common.catalog().examplesTrain.name();
+    this.adaptersTopic = common.catalog().adapters.name();
+    this.metricsTopic = common.catalog().metrics.name();
+    this.base = base;
+    this.hmacKey = cfg.hmacKey().orElse(null);
+    this.listener = listener == null ? TrainerListener.NONE : listener;
+    this.faults = faults == null ? FaultInjector.NONE : faults;
+    Map<String, String> kafka = common.kafkaProperties();
+    this.producerProps = TrainerClients.producer(kafka, cfg);
+    this.restoreProps = TrainerClients.snapshotReader(kafka, cfg, true);
+    this.restoreHighWatermarkProps = TrainerClients.snapshotReader(kafka, cfg, false);
+    this.exampleDeserializer = serdes.labeledExample().deserializer();
+    this.snapshotSerializer = serdes.adapterSnapshot().serializer();
+    this.snapshotDeserializer = serdes.adapterSnapshot().deserializer();
+    this.metricSerializer = serdes.pipelineMetric().serializer();
+    this.assembler = new MicroBatchAssembler(cfg.microBatchSize(), base.inputSize(), base.numClasses());
+    this.consumer = new KafkaConsumer<>(TrainerClients.inputConsumer(kafka, cfg));
+    this.status = TrainerStatus.initial(cfg.adapterId());
+  }
+
+  /** {@link #create(TrainerConfig, CommonConfig, TrainerListener, FaultInjector)} without fault injection. */
+  public static AdapterTrainer create(TrainerConfig cfg, CommonConfig common, TrainerListener listener) {
+    return create(cfg, common, listener, FaultInjector.NONE);
+  }
+
+  /**
+   * Wires a trainer: resolves the device, loads and checks the base model, builds the serdes and
+   * the Kafka clients. Nothing talks to Kafka until {@link #run()}.
+   *
+   * @throws ConfigException naming the trainer.* key to fix when the base file is missing or
+   *     unreadable, the device is unavailable, or a target layer does not exist in the base
+   */
+  public static AdapterTrainer create(TrainerConfig cfg, CommonConfig common, TrainerListener listener,
+      FaultInjector faults) {
+    if (!Files.isRegularFile(cfg.base())) {
+      throw new ConfigException(TrainerConfig.BASE, "Base-model file " + cfg.base() + " (" + TrainerConfig.BASE
+          + ") does not exist. Fix: run `lorastream pretrain` to create it, or point " + TrainerConfig.BASE
+          + " at an existing file.");
+    }
+    ai.djl.Device device;
+    try {
+      device = Devices.resolve(cfg.device());
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(TrainerConfig.DEVICE, "Invalid setting '" + TrainerConfig.DEVICE + "': "
+          + e.getMessage() + ". Fix: set " + TrainerConfig.DEVICE + " to auto or cpu.");
+    }
+    BaseModel base;
+    try {
+      base = BaseModel.load(cfg.base(), device);
+    } catch (IOException e) {
+      throw new ConfigException(TrainerConfig.BASE, "Cannot load the base model " + cfg.base() + " ("
+          + TrainerConfig.BASE + "): " + e.getMessage() + ". Fix: point " + TrainerConfig.BASE
+          + " at a file written by `lorastream pretrain`.");
+    }
+    try {
+      try {
+        cfg.adapterConfig().resolveTargets(base.linearLayers());
+      } catch (IllegalArgumentException e) {
+        throw new ConfigException(TrainerConfig.TARGETS, "Invalid setting '" + TrainerConfig.TARGETS + "': "
+            + e.getMessage() + ". Fix: list layers of this base (comma-separated) or leave it empty for all.");
+      }
+      LorastreamSerdes serdes = LorastreamSerdes.create(common.registryConfig());
+      return new AdapterTrainer(cfg, common, base, serdes, listener, faults);
+    } catch (RuntimeException e) {
+      base.close();
+      throw e;
+    }
+  }
+
+  /** The latest status; safe to call from any thread. */
+  public TrainerStatus status() {
+    return status;
+  }
+
+  /** Why the trainer stopped other than by {@link #close()} (crash, fencing), if it did. */
+  public java.util.Optional<Throwable> failure() {
+    return java.util.Optional.ofNullable(failure);
+  }
+
+  public TrainerConfig config() {
+    return cfg;
+  }
+
+  /** Blocks until the trainer thread has stopped, or the timeout passes; returns whether it stopped. */
+  public boolean awaitStopped(Duration timeout) throws InterruptedException {
+    return stopped.await(timeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  @Override
+  public void run() {
+    if (!started.compareAndSet(false, true)) {
+      if (closing.get()) {
+        return; // closed before it ever ran
+      }
+      throw new IllegalStateException("trainer for adapter " + cfg.adapterId() + " was already started");
+    }
+    runner = Thread.currentThread();
+    Throwable cause = null;
+    boolean clean = false;
+    try {
+      log.info("trainer starting: {} input={} adapters={} base={} ({}) on {}", cfg, inputTopic, adaptersTopic,
+          base.id(), base.fingerprint(), base.device());
+      setState(TrainerStatus.State.STARTING);
+      producer = new KafkaProducer<>(producerProps);
+      bootstrap();
+      setState(TrainerStatus.State.RUNNING);
+      while (!closing.get()) {
+        try {
+          pollOnce();
+        } catch (WakeupException e) {
+          if (!closing.get()) {
+            throw e;
+          }
+        }
+      }
+      setState(TrainerStatus.State.STOPPING);
+      shutdownCleanly();
+      clean = true;
+    } catch (FencedException e) {
+      cause = e;
+      log.warn("adapter {}: {}; stopping without a final snapshot", cfg.adapterId(), e.getMessage());
+    } catch (WakeupException | java.util.concurrent.CancellationException e) {
+      if (closing.get()) {
+        clean = true; // closed while (re)starting: nothing to publish
+      } else {
+        cause = e;
+      }
+    } catch (Throwable t) {
+      cause = t;
+      log.error("adapter {}: trainer stopped by an error (it resumes from its last committed snapshot on restart)",
+          cfg.adapterId(), t);
+    } finally {
+      release(clean);
+      failure = cause;
+      setState(TrainerStatus.State.STOPPED);
+      log.info("adapter {}: trainer stopped ({}); last committed version {}, {} snapshots this run",
+          cfg.adapterId(), clean ? "clean" : "after an error", lastVersion, snapshotsCommitted);
+      Throwable c = cause;
+      notifyListener(() -> listener.onStopped(c));
+      stopped.countDown();
+    }
+  }
+
+  /** Stops the trainer: wakes it, lets it publish a final snapshot, waits up to 90 s for it to stop. */
+  @Override
+  public void close() {
+    close(DEFAULT_CLOSE_WAIT);
+  }
+
+  /** As {@link #close()}, waiting at most {@code wait}. Usable from a shutdown hook. */
+  public void close(Duration wait) {
+    closing.set(true);
+    if (!started.get()) {
+      if (started.compareAndSet(false, true)) { // never ran: nothing to publish
+        release(true);
+        setState(TrainerStatus.State.STOPPED);
+        stopped.countDown();
+        return;
+      }
+    }
+    if (Thread.currentThread() == runner || stopped.getCount() == 0) {
+      return; // called on the trainer thread (the loop sees the flag), or already stopped
+    }
+    consumer.wakeup();
+    try {
+      if (!stopped.await(wait.toMillis(), TimeUnit.MILLISECONDS)) {
+        log.warn("adapter {}: trainer did not stop within {}", cfg.adapterId(), wait);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Start-up and recovery
+
+  /**
+   * (Re)establishes the committed state: fences predecessors, reads the newest committed snapshot,
+   * restores the learner from it (or starts fresh) and seeks the input to its offsets.
+   */
+  private void bootstrap() {
+    stateTrusted = false;
+    initTransactions();
+    CommittedSnapshots.Result found = CommittedSnapshots.read(restoreProps, restoreHighWatermarkProps, adaptersTopic,
+        cfg.adapterId(), snapshotDeserializer, base, hmacKey, RESTORE_TIMEOUT, closing::get);
+    // Blocking consumer calls come before any state changes, so a wakeup here leaves nothing half-done.
+    List<PartitionInfo> infos = consumer.partitionsFor(inputTopic, RESTORE_TIMEOUT);
+    if (infos == null || infos.isEmpty()) {
+      throw new IllegalStateException("input topic '" + inputTopic + "' does not exist; create the lorastream topics "
+          + "first or set topic.examples.train to the right name");
+    }
+    List<TopicPartition> all = infos.stream().map(i -> new TopicPartition(i.topic(), i.partition()))
+        .sorted(java.util.Comparator.comparingInt(TopicPartition::partition)).toList();
+    consumer.assign(all);
+    Map<TopicPartition, Long> start = new LinkedHashMap<>(consumer.beginningOffsets(all));
+    if (found.decoded() != null) {
+      for (OffsetRange r : found.decoded().sourceOffsets()) {
+        TopicPartition tp = new TopicPartition(r.getTopic(), r.getPartition());
+        if (start.containsKey(tp)) {
+          start.put(tp, r.getUntilOffset());
+        }
+      }
+    }
+    partitions = all;
+    lastVersion = found.maxVersion();
+    lastCommitted = found.decoded();
+    resetLearner();
+    tracker = new OffsetTracker();
+    rewinds++;
+    start.forEach((tp, off) -> {
+      tracker.start(tp, off);
+      consumer.seek(tp, off);
+    });
+    assembler.clear();
+    trainedUnsettled = 0;
+    resumeAll();
+    markCommitPoint();
+    stateTrusted = true;
+    if (lastCommitted != null) {
+      log.info("adapter {}: resumed from committed snapshot v{} (step {}, {} examples, ranks {}); input from {}; "
+          + "next version v{}; AdamW moments restart at zero", cfg.adapterId(), lastCommitted.version(),
+          learner.optimizerStep(), learner.examplesSeen(), learner.ranks(), start, lastVersion + 1);
+    } else {
+      log.info("adapter {}: no committed snapshot, starting a fresh adapter (ranks {}); input from {}; next version "
+          + "v{}", cfg.adapterId(), learner.ranks(), start, lastVersion + 1);
+    }
+    if (found.rejected() > 0) {
+      log.warn("adapter {}: {} committed snapshot record(s) could not be restored and were skipped",
+          cfg.adapterId(), found.rejected());
+    }
+    updateStatus();
+  }
+
+  private void initTransactions() {
+    while (true) {
+      try {
+        producer.initTransactions();
+        return;
+      } catch (TimeoutException e) {
+        if (closing.get()) {
+          throw e;
+        }
+        log.warn("adapter {}: initTransactions timed out ({}); retrying", cfg.adapterId(), e.getMessage());
+      }
+    }
+  }
+
+  /** Puts the learner in the last committed state: the decoded snapshot, or a fresh adapter. */
+  private void resetLearner() {
+    if (learner == null || lastCommitted == null) {
+      if (learner != null) {
+        learner.close();
+      }
+      learner = OnlineLearner.create(base, cfg.adapterConfig(), cfg.trainConfig());
+    }
+    if (lastCommitted != null) {
+      learner.restore(lastCommitted);
+    }
+  }
+
+  /**
+   * After an aborted transaction: the learner goes back to the last committed snapshot and the
+   * consumer to its offsets, so every record after them is trained again exactly once.
+   */
+  private void rollback() {
+    resetLearner();
+    assembler.clear();
+    trainedUnsettled = 0;
+    Map<TopicPartition, Long> seek = tracker.rollback();
+    rewinds++;
+    resumeAll();
+    seek.forEach(consumer::seek);
+    markCommitPoint();
+    log.warn("adapter {}: rolled back to v{} (step {}, {} examples); input rewound to {}", cfg.adapterId(),
+        lastCommitted == null ? 0 : lastCommitted.version(), learner.optimizerStep(), learner.examplesSeen(), seek);
+    updateStatus();
+  }
+
+  private void markCommitPoint() {
+    stepsAtLastCommit = learner.optimizerStep();
+    examplesAtLastCommit = learner.examplesSeen();
+    lastCommitNanos = System.nanoTime();
+    examplesAtLastCommitForRate = examplesAtLastCommit;
+    lastCommitNanosForRate = lastCommitNanos;
+    nextPublishAttemptNanos = lastCommitNanos;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The loop
+
+  private void pollOnce() {
+    resumeExpiredPauses();
+    ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(cfg.pollTimeoutMs()));
+    if (!records.isEmpty()) {
+      faults.at(FaultInjector.AFTER_POLL);
+      Set<TopicPartition> stalled = new HashSet<>();
+      long epoch = rewinds;
+      for (ConsumerRecord<byte[], byte[]> r : records) {
+        if (rewinds != epoch) {
+          break; // rolled back mid-poll: the rest of this poll is read again from the rewound positions
+        }
+        TopicPartition tp = new TopicPartition(r.topic(), r.partition());
+        if (stalled.contains(tp)) {
+          continue;
+        }
+        if (!accept(tp, r)) {
+          // The registry is unreachable: re-read this record later instead of dropping it.
+          stalled.add(tp);
+          consumer.seek(tp, r.offset());
+          consumer.pause(List.of(tp));
+          pausedUntil.put(tp, System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(REGISTRY_BACKOFF_MS));
+        }
+      }
+    }
+    for (TopicPartition tp : partitions) {
+      tracker.observePosition(tp, consumer.position(tp));
+    }
+    maybePublish(false);
+    maybeLogProgress();
+    updateStatus();
+  }
+
+  /** Handles one input record; returns false only when it must be re-read later (registry outage). */
+  private boolean accept(TopicPartition tp, ConsumerRecord<byte[], byte[]> r) {
+    recordsPolled++;
+    if (r.value() == null) {
+      bad(tp, r, "null value");
+      return true;
+    }
+    LabeledExample e;
+    try {
+      e = exampleDeserializer.deserialize(inputTopic, r.value());
+    } catch (RuntimeException ex) {
+      if (registryOutage(ex)) {
+        recordsPolled--;
+        log.warn("adapter {}: schema registry unavailable while decoding {}@{} ({}); pausing the partition for {} ms",
+            cfg.adapterId(), tp, r.offset(), ex.getMessage(), REGISTRY_BACKOFF_MS);
+        return false;
+      }
+      bad(tp, r, "undecodable: " + ex.getMessage());
+      return true;
+    }
+    if (e == null) {
+      bad(tp, r, "null value");
+      return true;
+    }
+    if (!cfg.adapterId().equals(e.getTask())) {
+      otherTaskRecords++;
+      tracker.polled(tp, r.offset(), false);
+      return true;
+    }
+    String reason = assembler.rejectReason(e);
+    if (reason != null) {
+      bad(tp, r, reason);
+      return true;
+    }
+    tracker.polled(tp, r.offset(), true);
+    if (assembler.add(e)) {
+      trainBatch();
+    }
+    return true;
+  }
+
+  private static boolean registryOutage(Throwable ex) {
+    for (Throwable t = ex; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof SchemaNotFoundException) {
+        return false; // a bogus schema id: the record is bad, the registry is fine
+      }
+      if (t instanceof RegistryException) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private void bad(TopicPartition tp, ConsumerRecord<byte[], byte[]> r, String reason) {
+    badRecords++;
+    tracker.polled(tp, r.offset(), false);
+    if (badRecords <= 20 || badRecords % 1000 == 0) {
+      log.warn("adapter {}: skipped bad record {}@{} ({}); {} bad records so far", cfg.adapterId(), tp, r.offset(),
+          reason, badRecords);
+    }
+  }
+
+  private void trainBatch() {
+    MicroBatch mb = assembler.drain();
+    StepResult r = learner.trainMicroBatch(mb.features(), mb.labels(), mb.weights());
+    trainedUnsettled += mb.size();
+    afterStep(r, mb.size());
+    faults.at(FaultInjector.AFTER_TRAIN);
+    maybePublish(false);
+  }
+
+  private void afterStep(StepResult r, int batchSize) {
+    if (r.skippedNonFinite()) {
+      skippedNonFinite++;
+      log.warn("adapter {}: skipped a micro-batch with a non-finite loss or gradient ({} so far)", cfg.adapterId(),
+          skippedNonFinite);
+    }
+    if (r.ranksChanged()) {
+      log.info("adapter {}: rank grew to {} at optimizer step {}", cfg.adapterId(), learner.ranks(), r.optimizerStep());
+    }
+    StepStats stats = new StepStats(r.optimizerStep(), learner.examplesSeen(), batchSize, r.loss(), r.gradNorm(),
+        learner.lossEma(), r.stepped(), r.skippedNonFinite(), r.ranksChanged(), learner.ranks());
+    notifyListener(() -> listener.onStep(stats));
+  }
+
+  private void shutdownCleanly() {
+    if (!stateTrusted) {
+      log.warn("adapter {}: stopped while re-reading the committed state; no final snapshot", cfg.adapterId());
+      return;
+    }
+    // Examples already read are trained now rather than re-read after the restart.
+    if (!assembler.isEmpty()) {
+      trainBatch();
+    }
+    maybePublish(true);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Publishing
+
+  private void maybePublish(boolean shutdown) {
+    long now = System.nanoTime();
+    boolean trainedSince = learner.examplesSeen() > examplesAtLastCommit;
+    boolean due;
+    if (shutdown) {
+      due = trainedSince || tracker.hasUncommittedProgress();
+    } else {
+      if (now < nextPublishAttemptNanos) {
+        return;
+      }
+      due = learner.optimizerStep() - stepsAtLastCommit >= cfg.publishSteps()
+          || (trainedSince && now - lastCommitNanos >= TimeUnit.MILLISECONDS.toNanos(cfg.publishIntervalMs()));
+    }
+    if (due) {
+      publish(shutdown);
+    }
+  }
+
+  /** Cuts, encodes and commits one snapshot transaction (see the class comment). */
+  private void publish(boolean shutdown) {
+    if (learner.pendingMicroBatches() > 0) {
+      // Accumulated gradients are applied now so the snapshot holds every example it claims.
+      afterStep(learner.flush(), 0);
+    }
+    tracker.settle(trainedUnsettled);
+    trainedUnsettled = 0;
+    OffsetTracker.Cut cut = tracker.cut();
+    long version = lastVersion + 1;
+    long wallNow = System.currentTimeMillis();
+    double seconds = Math.max(1e-3, (System.nanoTime() - lastCommitNanosForRate) / 1e9);
+    SnapshotMetrics.Values values = new SnapshotMetrics.Values(version, learner.optimizerStep(),
+        learner.examplesSeen(), (learner.examplesSeen() - examplesAtLastCommitForRate) / seconds, learner.lossEma(),
+        learner.lastGradNorm(), learner.ranks(), learner.skippedBatches(), badRecords);
+    List<OffsetRange> ranges = new ArrayList<>();
+    for (OffsetTracker.Range r : cut.ranges()) {
+      ranges.add(OffsetRange.newBuilder().setTopic(r.partition().topic()).setPartition(r.partition().partition())
+          .setFromOffset(r.from()).setUntilOffset(r.until()).build());
+    }
+    SnapshotMeta meta = new SnapshotMeta(cfg.adapterId(), version, cfg.trainerId(), Instant.ofEpochMilli(wallNow),
+        0, 0, ranges, SnapshotMetrics.snapshotMap(values));
+    AdapterSnapshot snapshot;
+    DecodedAdapter verified;
+    try {
+      snapshot = SnapshotCodec.encode(learner, meta, hmacKey);
+      // Publish only what a consumer would accept: same checks, same key.
+      verified = SnapshotCodec.decode(snapshot, base, hmacKey);
+    } catch (IllegalStateException | SnapshotRejectedException e) {
+      log.error("adapter {}: refusing to publish v{}: {}; rolling back to the last committed snapshot",
+          cfg.adapterId(), version, e.getMessage());
+      rollback();
+      return;
+    }
+    byte[] value;
+    List<byte[]> metricValues = new ArrayList<>();
+    try {
+      value = snapshotSerializer.serialize(adaptersTopic, snapshot);
+      for (PipelineMetric m : SnapshotMetrics.records(cfg.adapterId(), cfg.trainerId(), wallNow, values, value.length)) {
+        metricValues.add(metricSerializer.serialize(metricsTopic, m));
+      }
+    } catch (RuntimeException e) {
+      // Nothing was sent: keep training and try again shortly (the next cut simply covers more).
+      log.warn("adapter {}: cannot serialize snapshot v{} ({}); retrying in {} ms", cfg.adapterId(), version,
+          e.getMessage(), PUBLISH_RETRY_BACKOFF_MS);
+      nextPublishAttemptNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(PUBLISH_RETRY_BACKOFF_MS);
+      return;
+    }
+    Map<TopicPartition, OffsetAndMetadata> offsets = new LinkedHashMap<>();
+    cut.untilOffsets().forEach((tp, off) -> offsets.put(tp, new OffsetAndMetadata(off, "v" + version)));
+    try {
+      producer.beginTransaction();
+      faults.at(FaultInjector.BEFORE_SEND);
+      producer.send(new ProducerRecord<>(adaptersTopic, cfg.adapterId(), value));
+      for (byte[] m : metricValues) {
+        producer.send(new ProducerRecord<>(metricsTopic, cfg.adapterId(), m));
+      }
+      producer.sendOffsetsToTransaction(offsets, consumer.groupMetadata());
+      faults.at(FaultInjector.AFTER_SEND_BEFORE_COMMIT);
+      commit(version);
+    } catch (KafkaException e) {
+      switch (TransactionErrors.classify(e)) {
+        case FENCED -> throw new FencedException("producer fenced while publishing v" + version
+            + ": a newer trainer for this adapter took over", e);
+        case FATAL -> throw new IllegalStateException("cannot publish snapshot v" + version + ": " + e.getMessage(), e);
+        default -> {
+          if (shutdown) {
+            log.warn("adapter {}: final snapshot v{} failed ({}); a restart resumes from v{}", cfg.adapterId(),
+                version, e.getMessage(), lastVersion);
+            abortQuietly();
+            return;
+          }
+          abortAndRecover(version, e);
+          return;
+        }
+      }
+    }
+    long commitWall = System.currentTimeMillis();
+    tracker.committed(cut);
+    lastVersion = version;
+    lastCommitted = verified;
+    snapshotsCommitted++;
+    markCommitPoint();
+    long bytes = value.length;
+    Map<String, Integer> ranks = learner.ranks();
+    log.info("adapter {}: committed snapshot v{} (step {}, {} examples, ranks {}, {} bytes, offsets {})",
+        cfg.adapterId(), version, values.optimizerStep(), values.examplesSeen(), ranks, bytes, describe(cut));
+    updateStatus();
+    notifyListener(() -> listener.onSnapshotCommitted(cfg.adapterId(), version, ranks, bytes, commitWall,
+        values.examplesSeen()));
+    faults.at(FaultInjector.AFTER_COMMIT);
+  }
+
+  /**
+   * Commits, retrying on timeouts: after a timed-out commit Kafka allows (and requires) the same
+   * call again, and only its completion tells whether the snapshot is committed.
+   */
+  private void commit(long version) {
+    while (true) {
+      try {
+        producer.commitTransaction();
+        return;
+      } catch (TimeoutException e) {
+        if (closing.get()) {
+          throw new IllegalStateException("commit of v" + version + " timed out during shutdown; its outcome is "
+              + "settled by the next start", e);
+        }
+        log.warn("adapter {}: commit of v{} timed out ({}); retrying", cfg.adapterId(), version, e.getMessage());
+      }
+    }
+  }
+
+  private void abortAndRecover(long version, KafkaException cause) {
+    transactionsAborted++;
+    log.warn("adapter {}: snapshot v{} transaction failed ({}); aborting", cfg.adapterId(), version,
+        cause.toString());
+    try {
+      producer.abortTransaction();
+    } catch (KafkaException | IllegalStateException e) {
+      if (e instanceof KafkaException ke && TransactionErrors.classify(ke) == TransactionErrors.Kind.FENCED) {
+        throw new FencedException("producer fenced while aborting v" + version, e);
+      }
+      // The producer is unusable. A new one fences it; only the topic can then say what is
+      // committed (a newer trainer may have committed meanwhile), so re-bootstrap from there.
+      log.warn("adapter {}: abort failed ({}); recreating the producer and re-reading the committed state",
+          cfg.adapterId(), e.toString());
+      producer.close(Duration.ZERO);
+      producer = new KafkaProducer<>(producerProps);
+      bootstrap();
+      return;
+    }
+    rollback();
+  }
+
+  private void abortQuietly() {
+    try {
+      producer.abortTransaction();
+    } catch (RuntimeException e) {
+      log.debug("abort during shutdown failed", e);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Helpers
+
+  private void resumeExpiredPauses() {
+    if (pausedUntil.isEmpty()) {
+      return;
+    }
+    long now = System.nanoTime();
+    for (Iterator<Map.Entry<TopicPartition, Long>> it = pausedUntil.entrySet().iterator(); it.hasNext(); ) {
+      Map.Entry<TopicPartition, Long> e = it.next();
+      if (now >= e.getValue()) {
+        consumer.resume(List.of(e.getKey()));
+        it.remove();
+      }
+    }
+  }
+
+  private void resumeAll() {
+    if (!pausedUntil.isEmpty()) {
+      consumer.resume(pausedUntil.keySet());
+      pausedUntil.clear();
+    }
+  }
+
+  private void maybeLogProgress() {
+    long now = System.nanoTime();
+    long interval = TimeUnit.MILLISECONDS.toNanos(cfg.metricsIntervalMs());
+    if (lastProgressNanos == 0) {
+      lastProgressNanos = now;
+      examplesAtLastProgress = learner.examplesSeen();
+      return;
+    }
+    if (now - lastProgressNanos < interval) {
+      return;
+    }
+    double rate = (learner.examplesSeen() - examplesAtLastProgress) / ((now - lastProgressNanos) / 1e9);
+    log.info("adapter {}: step {} | {} examples ({} ex/s) | loss ema {} | ranks {} | last version v{} | bad {} | "
+        + "other-task {} | non-finite skipped {}", cfg.adapterId(), learner.optimizerStep(), learner.examplesSeen(),
+        String.format("%.0f", rate), String.format("%.4f", learner.lossEma()), learner.ranks(), lastVersion,
+        badRecords, otherTaskRecords, learner.skippedBatches());
+    lastProgressNanos = now;
+    examplesAtLastProgress = learner.examplesSeen();
+  }
+
+  private static String describe(OffsetTracker.Cut cut) {
+    StringBuilder sb = new StringBuilder();
+    for (OffsetTracker.Range r : cut.ranges()) {
+      sb.append(sb.length() > 0 ? " " : "").append(r.partition().partition()).append(":[").append(r.from())
+          .append(',').append(r.until()).append(')');
+    }
+    return sb.toString();
+  }
+
+  private void setState(TrainerStatus.State s) {
+    TrainerStatus o = status;
+    status = new TrainerStatus(o.adapterId(), s, o.optimizerStep(), o.examplesSeen(), o.examplesBuffered(),
+        o.recordsPolled(), o.otherTaskRecords(), o.badRecords(), o.skippedNonFiniteBatches(),
+        o.lastCommittedVersion(), o.snapshotsCommitted(), o.transactionsAborted(), o.inputLag(), o.lossEma(),
+        o.ranks());
+  }
+
+  private void updateStatus() {
+    if (learner == null) {
+      return;
+    }
+    status = new TrainerStatus(cfg.adapterId(), status.state(), learner.optimizerStep(), learner.examplesSeen(),
+        assembler.size(), recordsPolled, otherTaskRecords, badRecords, learner.skippedBatches(), lastVersion,
+        snapshotsCommitted, transactionsAborted, inputLag(), learner.lossEma(), learner.ranks());
+  }
+
+  /** Sum of the input partitions' lag as of the last fetch; -1 while some partition has none yet. */
+  private long inputLag() {
+    long sum = 0;
+    for (TopicPartition tp : partitions) {
+      java.util.OptionalLong lag = consumer.currentLag(tp);
+      if (lag.isEmpty()) {
+        return -1;
+      }
+      sum += lag.getAsLong();
+    }
+    return partitions.isEmpty() ? -1 : sum;
+  }
+
+  private void notifyListener(Runnable call) {
+    try {
+      call.run();
+    } catch (RuntimeException e) {
+      log.warn("adapter {}: listener failed: {}", cfg.adapterId(), e.toString());
+    }
+  }
+
+  /**
+   * Closes clients and the learner. After a clean stop the producer gets time to finish; after a
+   * crash it is closed at once, leaving any open transaction to be aborted by the next trainer's
+   * initTransactions (or the broker's transaction timeout), just like a killed process would.
+   */
+  private void release(boolean clean) {
+    Duration wait = clean ? Duration.ofSeconds(5) : Duration.ZERO;
+    try {
+      consumer.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(wait));
+    } catch (RuntimeException e) {
+      log.debug("consumer close failed", e);
+    }
+    if (producer != null) {
+      try {
+        producer.close(wait);
+      } catch (RuntimeException e) {
+        log.debug("producer close failed", e);
+      }
+    }
+    if (learner != null) {
+      learner.close();
+      learner = null;
+    }
+    base.close();
+  }
+
+  /** A newer trainer with the same transactional.id took over. */
+  static final class FencedException extends RuntimeException {
+    FencedException(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+}

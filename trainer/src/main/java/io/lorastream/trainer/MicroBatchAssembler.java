@@ -1,0 +1,123 @@
+package io.lorastream.trainer;
+
+import io.lorastream.avro.LabeledExample;
+import java.util.List;
+
+/**
+ * Validates examples and packs them, row by row, into the flat arrays of one {@link MicroBatch}.
+ * Packing into one row-major {@code float[]} (instead of one tensor per example) is what lets the
+ * learner do a single host→device copy per micro-batch. A record the base model cannot consume
+ * (wrong feature width, non-finite value, label out of range, negative or non-finite weight) is
+ * rejected with a reason before it takes a row, so one bad record never poisons a batch.
+ */
+public final class MicroBatchAssembler {
+  private final int capacity;
+  private final int featureSize;
+  private final int numClasses;
+  private float[] features;
+  private int[] labels;
+  private float[] weights;
+  private boolean weighted;
+  private int size;
+
+  public MicroBatchAssembler(int capacity, int featureSize, int numClasses) {
+    if (capacity < 1 || featureSize < 1 || numClasses < 2) {
+      throw new IllegalArgumentException("capacity, featureSize >= 1 and numClasses >= 2 required");
+    }
+    this.capacity = capacity;
+    this.featureSize = featureSize;
+    this.numClasses = numClasses;
+    reset();
+  }
+
+  /** Why {@code e} cannot be trained by this base model, or null when it can. */
+  public String rejectReason(LabeledExample e) {
+    List<Float> f = e.getFeatures();
+    if (f == null || f.size() != featureSize) {
+      return "feature size " + (f == null ? 0 : f.size()) + " != " + featureSize;
+    }
+    for (Float v : f) {
+      if (v == null || !Float.isFinite(v)) {
+        return "non-finite feature value";
+      }
+    }
+    if (e.getLabel() < 0 || e.getLabel() >= numClasses) {
+      return "label " + e.getLabel() + " outside [0, " + numClasses + ")";
+    }
+    Float w = e.getWeight();
+    if (w != null && (!Float.isFinite(w) || w < 0f)) {
+      return "weight " + w + " is not a finite non-negative number";
+    }
+    return null;
+  }
+
+  /** Appends a valid example (check {@link #rejectReason} first); returns true when the batch is full. */
+  public boolean add(LabeledExample e) {
+    String reason = rejectReason(e);
+    if (reason != null) {
+      throw new IllegalArgumentException("example " + e.getId() + " rejected: " + reason);
+    }
+    if (size == capacity) {
+      throw new IllegalStateException("micro-batch already full; drain it first");
+    }
+    List<Float> f = e.getFeatures();
+    int base = size * featureSize;
+    for (int j = 0; j < featureSize; j++) {
+      features[base + j] = f.get(j);
+    }
+    labels[size] = e.getLabel();
+    float w = e.getWeight() == null ? 1f : e.getWeight();
+    weights[size] = w;
+    weighted |= w != 1f;
+    size++;
+    return size == capacity;
+  }
+
+  public int size() {
+    return size;
+  }
+
+  public int capacity() {
+    return capacity;
+  }
+
+  public boolean isFull() {
+    return size == capacity;
+  }
+
+  public boolean isEmpty() {
+    return size == 0;
+  }
+
+  /**
+   * Hands out the rows collected so far (fewer than the capacity only when flushing at shutdown)
+   * and starts a new batch. Arrays are handed over, not copied, so the next batch gets fresh ones.
+   */
+  public MicroBatch drain() {
+    if (size == 0) {
+      throw new IllegalStateException("empty micro-batch");
+    }
+    MicroBatch b;
+    if (size == capacity) {
+      b = new MicroBatch(features, labels, weighted ? weights : null, size, featureSize);
+    } else {
+      b = new MicroBatch(java.util.Arrays.copyOf(features, size * featureSize), java.util.Arrays.copyOf(labels, size),
+          weighted ? java.util.Arrays.copyOf(weights, size) : null, size, featureSize);
+    }
+    reset();
+    return b;
+  }
+
+  /** Drops the rows collected so far (after a rollback they are read again from Kafka). */
+  public void clear() {
+    reset();
+  }
+
+  private void reset() {
+    features = new float[capacity * featureSize];
+    labels = new int[capacity];
+    weights = new float[capacity];
+    weighted = false;
+    size = 0;
+  }
+}

@@ -1,0 +1,357 @@
+package io.lorastream.trainer;
+
+import io.lorastream.avro.ScalingMode;
+import io.lorastream.config.ConfigException;
+import io.lorastream.config.LayeredConfig;
+import io.lorastream.lora.AdapterConfig;
+import io.lorastream.lora.RankSchedule;
+import io.lorastream.lora.TrainConfig;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/**
+ * The trainer's settings ({@code trainer.*}), typed and validated once at startup. Every key has a
+ * default in {@link #DEFAULTS}, tuned for the demo (a d=32 MLP fed ~20k examples that should go
+ * through the whole 2 → 4 → 8 → 16 growth and publish many versions within a minute); SETTINGS.md
+ * explains when to change each one. A bad value fails in {@link #from} with a
+ * {@link ConfigException} that names the key, where the value came from and how to fix it. The
+ * HMAC key is a secret: it is never part of {@link #toString()}.
+ */
+public final class TrainerConfig {
+  public static final String ADAPTER_ID = "trainer.adapter.id";
+  public static final String ID = "trainer.id";
+  public static final String BASE = "trainer.base";
+  public static final String DEVICE = "trainer.device";
+  public static final String MICROBATCH_SIZE = "trainer.microbatch.size";
+  public static final String ACCUMULATION_STEPS = "trainer.accumulation.steps";
+  public static final String LR = "trainer.lr";
+  public static final String ALPHA = "trainer.alpha";
+  public static final String SCALING = "trainer.scaling";
+  public static final String RANK_SCHEDULE = "trainer.rank.schedule";
+  public static final String RANK_MAX = "trainer.rank.max";
+  public static final String TARGETS = "trainer.targets";
+  public static final String CLIP_NORM = "trainer.clip.norm";
+  public static final String L2_LAMBDA = "trainer.l2.lambda";
+  public static final String PUBLISH_STEPS = "trainer.publish.steps";
+  public static final String PUBLISH_INTERVAL_MS = "trainer.publish.interval.ms";
+  public static final String POLL_TIMEOUT_MS = "trainer.poll.timeout.ms";
+  public static final String HMAC_KEY = "trainer.hmac.key";
+  public static final String METRICS_INTERVAL_MS = "trainer.metrics.interval.ms";
+  public static final String SEED = "trainer.seed";
+  public static final String TRANSACTIONAL_ID = "trainer.transactional.id";
+  public static final String GROUP_ID = "trainer.group.id";
+
+  /** Smallest accepted HMAC key, in UTF-8 bytes: shorter keys are guessable. */
+  public static final int MIN_HMAC_KEY_BYTES = 16;
+
+  public static final Map<String, String> DEFAULTS = Map.ofEntries(
+      Map.entry(ADAPTER_ID, "demo"),
+      Map.entry(ID, ""),
+      Map.entry(BASE, "base-model.lsbase"),
+      Map.entry(DEVICE, "auto"),
+      Map.entry(MICROBATCH_SIZE, "16"),
+      Map.entry(ACCUMULATION_STEPS, "2"),
+      Map.entry(LR, "0.005"),
+      Map.entry(ALPHA, "16"),
+      Map.entry(SCALING, "standard"),
+      Map.entry(RANK_SCHEDULE, "steps:2@0,4@100,8@250,16@400"),
+      Map.entry(RANK_MAX, "16"),
+      Map.entry(TARGETS, ""),
+      Map.entry(CLIP_NORM, "1.0"),
+      Map.entry(L2_LAMBDA, "0.01"),
+      Map.entry(PUBLISH_STEPS, "50"),
+      Map.entry(PUBLISH_INTERVAL_MS, "5000"),
+      Map.entry(POLL_TIMEOUT_MS, "100"),
+      Map.entry(HMAC_KEY, ""),
+      Map.entry(METRICS_INTERVAL_MS, "5000"),
+      Map.entry(SEED, "42"),
+      Map.entry(TRANSACTIONAL_ID, ""),
+      Map.entry(GROUP_ID, ""));
+
+  private static final Pattern ID_PATTERN = Pattern.compile("[A-Za-z0-9._-]{1,200}");
+  private static final Pattern LAYER_PATTERN = Pattern.compile("[A-Za-z0-9_.-]+");
+  private static final Pattern DEVICE_PATTERN = Pattern.compile("auto|cpu|gpu|gpu:\\d+");
+
+  private final String adapterId;
+  private final String trainerId;
+  private final Path base;
+  private final String device;
+  private final int microBatchSize;
+  private final int accumulationSteps;
+  private final double lr;
+  private final float alpha;
+  private final ScalingMode scaling;
+  private final RankSchedule rankSchedule;
+  private final int rankMax;
+  private final List<String> targets;
+  private final double clipNorm;
+  private final double l2Lambda;
+  private final long publishSteps;
+  private final long publishIntervalMs;
+  private final long pollTimeoutMs;
+  private final byte[] hmacKey;
+  private final long metricsIntervalMs;
+  private final long seed;
+  private final String transactionalId;
+  private final String groupId;
+
+  private TrainerConfig(LayeredConfig c) {
+    adapterId = string(c, ADAPTER_ID);
+    if (!ID_PATTERN.matcher(adapterId).matches()) {
+      throw c.invalid(ADAPTER_ID, adapterId, "must be 1-200 characters of letters, digits, '.', '_' or '-'"
+          + " (it names the task key and the transactional id)");
+    }
+    String id = string(c, ID);
+    if (id.isEmpty()) {
+      id = "trainer-" + adapterId + "-" + ManagementFactory.getRuntimeMXBean().getName().replace('@', '-');
+    } else if (!ID_PATTERN.matcher(id).matches()) {
+      throw c.invalid(ID, id, "must be 1-200 characters of letters, digits, '.', '_' or '-'");
+    }
+    trainerId = id;
+    String basePath = string(c, BASE);
+    if (basePath.isEmpty()) {
+      throw c.invalid(BASE, basePath, "must name the base-model file written by `lorastream pretrain`");
+    }
+    base = Path.of(basePath);
+    device = string(c, DEVICE).toLowerCase(java.util.Locale.ROOT);
+    if (!DEVICE_PATTERN.matcher(device).matches()) {
+      throw c.invalid(DEVICE, device, "must be auto, cpu, gpu or gpu:N");
+    }
+    microBatchSize = (int) integer(c, MICROBATCH_SIZE, 1, 65_536);
+    accumulationSteps = (int) integer(c, ACCUMULATION_STEPS, 1, 1_024);
+    lr = real(c, LR, 1e-12, 1.0);
+    double a = real(c, ALPHA, 1e-6, 1e6);
+    alpha = (float) a;
+    scaling = c.has(SCALING) ? c.getEnum(SCALING, ScalingMode.class) : ScalingMode.valueOf(DEFAULTS.get(SCALING).toUpperCase(java.util.Locale.ROOT));
+    rankMax = (int) integer(c, RANK_MAX, 1, 4_096);
+    String spec = string(c, RANK_SCHEDULE);
+    try {
+      rankSchedule = RankSchedule.parse(spec);
+    } catch (IllegalArgumentException e) {
+      throw c.invalid(RANK_SCHEDULE, spec, e.getMessage());
+    }
+    int top = highestRank(rankSchedule);
+    if (top > rankMax) {
+      throw c.invalid(RANK_SCHEDULE, spec, "reaches rank " + top + " but " + RANK_MAX + " is " + rankMax
+          + "; lower the schedule or raise " + RANK_MAX);
+    }
+    String t = string(c, TARGETS);
+    targets = t.isEmpty() ? List.of() : Arrays.stream(t.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
+    for (String layer : targets) {
+      if (!LAYER_PATTERN.matcher(layer).matches()) {
+        throw c.invalid(TARGETS, t, "layer name '" + layer + "' is not a plain name; give comma-separated layer"
+            + " names such as fc0,head, or leave it empty for all layers");
+      }
+    }
+    if (targets.stream().distinct().count() != targets.size()) {
+      throw c.invalid(TARGETS, t, "names a layer twice");
+    }
+    clipNorm = real(c, CLIP_NORM, 0, 1e9); // 0 disables clipping
+    l2Lambda = real(c, L2_LAMBDA, 0, 100);
+    publishSteps = integer(c, PUBLISH_STEPS, 1, 1_000_000_000L);
+    publishIntervalMs = integer(c, PUBLISH_INTERVAL_MS, 100, 86_400_000L);
+    pollTimeoutMs = integer(c, POLL_TIMEOUT_MS, 1, 60_000);
+    metricsIntervalMs = integer(c, METRICS_INTERVAL_MS, 100, 86_400_000L);
+    seed = integer(c, SEED, Long.MIN_VALUE, Long.MAX_VALUE);
+    Optional<String> key = c.find(HMAC_KEY);
+    if (key.isPresent()) {
+      byte[] k = key.get().getBytes(StandardCharsets.UTF_8);
+      if (k.length < MIN_HMAC_KEY_BYTES) {
+        throw c.invalid(HMAC_KEY, key.get(), "must be at least " + MIN_HMAC_KEY_BYTES
+            + " bytes; use a long random string shared with the inference consumers, or leave it unset");
+      }
+      hmacKey = k;
+    } else {
+      hmacKey = null;
+    }
+    transactionalId = derivedId(c, TRANSACTIONAL_ID, "lorastream-trainer-" + adapterId);
+    groupId = derivedId(c, GROUP_ID, "lorastream-trainer-" + adapterId);
+    // Let the learner's own checks speak with a config key too (they guard invariants we rely on).
+    try {
+      trainConfig();
+      adapterConfig();
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException("trainer", "Invalid trainer settings: " + e.getMessage() + ". Fix: adjust the "
+          + "trainer.* setting it names.");
+    }
+  }
+
+  /** Reads and validates every {@code trainer.*} key; a key missing from {@code c} takes its default. */
+  public static TrainerConfig from(LayeredConfig c) {
+    return new TrainerConfig(c);
+  }
+
+  /** Defaults only, with {@code overrides} on top; for tests and programmatic wiring. */
+  public static TrainerConfig of(Map<String, String> overrides) {
+    return from(LayeredConfig.load(DEFAULTS, null, Map.of(), overrides));
+  }
+
+  private static String derivedId(LayeredConfig c, String key, String fallback) {
+    String v = string(c, key);
+    if (v.isEmpty()) {
+      return fallback;
+    }
+    if (!ID_PATTERN.matcher(v).matches()) {
+      throw c.invalid(key, v, "must be 1-200 characters of letters, digits, '.', '_' or '-'");
+    }
+    return v;
+  }
+
+  private static int highestRank(RankSchedule s) {
+    if (s instanceof RankSchedule.Fixed f) {
+      return f.rank();
+    }
+    if (s instanceof RankSchedule.Steps st) {
+      return st.milestones().values().stream().mapToInt(Integer::intValue).max().orElse(0);
+    }
+    if (s instanceof RankSchedule.Plateau p) {
+      return p.ranks().stream().mapToInt(Integer::intValue).max().orElse(0);
+    }
+    return s.initialRank();
+  }
+
+  private static String string(LayeredConfig c, String key) {
+    return c.find(key).orElse(DEFAULTS.getOrDefault(key, "")).trim();
+  }
+
+  private static long integer(LayeredConfig c, String key, long min, long max) {
+    return c.has(key) ? c.getLong(key, min, max) : Long.parseLong(DEFAULTS.get(key));
+  }
+
+  private static double real(LayeredConfig c, String key, double min, double max) {
+    return c.has(key) ? c.getDouble(key, min, max) : Double.parseDouble(DEFAULTS.get(key));
+  }
+
+  /** The learner's optimizer settings (AdamW betas/eps and loss-EMA decay keep lora-core's defaults). */
+  public TrainConfig trainConfig() {
+    return TrainConfig.defaults()
+        .withLr(lr)
+        .withL2Lambda(l2Lambda)
+        .withClipNorm(clipNorm)
+        .withAccumulationSteps(accumulationSteps)
+        .withMicroBatchSize(microBatchSize)
+        .withSchedule(rankSchedule);
+  }
+
+  /** The adapter shape settings; targets are checked against the base model when the trainer starts. */
+  public AdapterConfig adapterConfig() {
+    return AdapterConfig.defaults()
+        .withMaxRank(rankMax)
+        .withRank(Math.min(rankSchedule.initialRank(), rankMax))
+        .withTargets(targets)
+        .withAlpha(alpha)
+        .withScaling(scaling)
+        .withSeed(seed);
+  }
+
+  public String adapterId() {
+    return adapterId;
+  }
+
+  public String trainerId() {
+    return trainerId;
+  }
+
+  public Path base() {
+    return base;
+  }
+
+  public String device() {
+    return device;
+  }
+
+  public int microBatchSize() {
+    return microBatchSize;
+  }
+
+  public int accumulationSteps() {
+    return accumulationSteps;
+  }
+
+  public double lr() {
+    return lr;
+  }
+
+  public float alpha() {
+    return alpha;
+  }
+
+  public ScalingMode scaling() {
+    return scaling;
+  }
+
+  public RankSchedule rankSchedule() {
+    return rankSchedule;
+  }
+
+  public int rankMax() {
+    return rankMax;
+  }
+
+  /** Adapted layer names; empty means every linear layer of the base. */
+  public List<String> targets() {
+    return targets;
+  }
+
+  public double clipNorm() {
+    return clipNorm;
+  }
+
+  public double l2Lambda() {
+    return l2Lambda;
+  }
+
+  public long publishSteps() {
+    return publishSteps;
+  }
+
+  public long publishIntervalMs() {
+    return publishIntervalMs;
+  }
+
+  public long pollTimeoutMs() {
+    return pollTimeoutMs;
+  }
+
+  /** The HMAC-SHA256 key (UTF-8 bytes of the setting) used to sign snapshots, if configured. */
+  public Optional<byte[]> hmacKey() {
+    return Optional.ofNullable(hmacKey == null ? null : hmacKey.clone());
+  }
+
+  public long metricsIntervalMs() {
+    return metricsIntervalMs;
+  }
+
+  public long seed() {
+    return seed;
+  }
+
+  /**
+   * The producer's transactional.id: stable per adapter (not per instance), so a restarted or
+   * replacement trainer fences its predecessor and aborts whatever transaction it left open.
+   */
+  public String transactionalId() {
+    return transactionalId;
+  }
+
+  /** Consumer group under which input offsets are committed with each snapshot. */
+  public String groupId() {
+    return groupId;
+  }
+
+  @Override
+  public String toString() {
+    return "TrainerConfig{adapter=" + adapterId + ", id=" + trainerId + ", base=" + base + ", device=" + device
+        + ", b=" + microBatchSize + ", k=" + accumulationSteps + ", lr=" + lr + ", alpha=" + alpha
+        + ", scaling=" + scaling + ", schedule=" + rankSchedule.toSpec() + ", rankMax=" + rankMax
+        + ", targets=" + (targets.isEmpty() ? "all" : targets) + ", clip=" + clipNorm + ", l2=" + l2Lambda
+        + ", publish every " + publishSteps + " steps or " + publishIntervalMs + " ms, signed="
+        + (hmacKey != null) + ", transactionalId=" + transactionalId + "}";
+  }
+}

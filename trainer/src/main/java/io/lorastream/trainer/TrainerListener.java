@@ -1,0 +1,29 @@
+package io.lorastream.trainer;
+
+import java.util.Map;
+
+/**
+ * Callbacks for the demo and tests. Every method has a no-op default, runs on the trainer thread
+ * and must return quickly; an exception thrown by a listener is logged and otherwise ignored, so a
+ * broken dashboard never stops training.
+ */
+public interface TrainerListener {
+  TrainerListener NONE = new TrainerListener() { };
+
+  /** After every trained micro-batch (whether or not it completed an optimizer step). */
+  default void onStep(StepStats stats) {
+  }
+
+  /**
+   * After a snapshot transaction committed. {@code commitWallTimeMillis} is
+   * {@code System.currentTimeMillis()} right after {@code commitTransaction()} returned, the
+   * reference point for measuring how fast consumers swap the new version in.
+   */
+  default void onSnapshotCommitted(String adapterId, long version, Map<String, Integer> ranks, long bytes,
+      long commitWallTimeMillis, long examplesSeen) {
+  }
+
+  /** Once, when the trainer stops; {@code cause} is null after a clean {@code close()}. */
+  default void onStopped(Throwable cause) {
+  }
+}
