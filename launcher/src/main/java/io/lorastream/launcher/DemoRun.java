@@ -67,7 +67,11 @@ final class DemoRun {
 
   /** Flags of a run. */
   record Settings(long examples, long seed, String rankSchedule, String device, Path out, double rate,
-      double duplicates, double malformed, Path modelCache, PrintStream console) {}
+      double duplicates, double malformed, Path modelCache, PrintStream console, Map<String, String> overrides) {
+    Settings {
+      overrides = Map.copyOf(overrides);
+    }
+  }
 
   /** What the run measured; {@link #ok()} is the exit status. */
   record Summary(List<Map<String, Object>> phases, Map<String, Integer> finalRanks, int versionsPublished,
@@ -118,6 +122,7 @@ final class DemoRun {
     cli.put(StreamAppConfig.EVAL_STATE_DIR, work.resolve("streams").toString());
     cli.put(InferenceConfig.STATE_DIR, work.resolve("inference").toString());
     cli.put(InferenceConfig.ADAPTER_ID, TASK);
+    cli.putAll(s.overrides()); // e.g. kafka.* credentials, trainer.hmac.key / inference.hmac.key
     Map<String, String> defaults = new HashMap<>(CommonConfig.DEFAULTS);
     defaults.putAll(TrainerConfig.DEFAULTS);
     defaults.putAll(StreamAppConfig.DEFAULTS);
@@ -398,7 +403,12 @@ final class DemoRun {
       out.printf("%-28s %9d %10.3f %10.3f%n", p.get("name"), (Long) p.get("examples"),
           (Double) p.get("frozenAccuracy"), (Double) p.get("adaptedAccuracy"));
     }
-    out.printf("ranks: %s after %s%n", sm.finalRanks(), sm.extra().get("rankTrajectory"));
+    StringBuilder traj = new StringBuilder();
+    for (Object o : (List<?>) sm.extra().get("rankTrajectory")) {
+      Map<?, ?> row = (Map<?, ?>) o;
+      traj.append(traj.length() == 0 ? "" : ", ").append(row.get("ranks")).append(" @ step ").append(row.get("optimizerStep"));
+    }
+    out.printf("final ranks %s; trajectory: %s%n", sm.finalRanks(), traj);
     out.printf("versions published: %d%n", sm.versionsPublished());
     for (Map<String, Object> c : sm.consumers()) {
       out.printf("  %s: applied %s versions, active v%s, %s predictions, %s rejected snapshots%n", c.get("name"),

@@ -30,7 +30,7 @@ class DemoIT {
     ByteArrayOutputStream console = new ByteArrayOutputStream();
     Path out = tmp.resolve("out");
     DemoRun.Settings s = new DemoRun.Settings(10_000, 7, "steps:2@0,4@15,8@35,16@55", "cpu", out, 700, 0.02, 0.02,
-        tmp.resolve("models"), new PrintStream(console, true, StandardCharsets.UTF_8));
+        tmp.resolve("models"), new PrintStream(console, true, StandardCharsets.UTF_8), Map.of());
     DemoRun.Summary sm = new DemoRun(s, stack.bootstrapServers(), stack.registryUrl()).run();
     String log = console.toString(StandardCharsets.UTF_8);
 
