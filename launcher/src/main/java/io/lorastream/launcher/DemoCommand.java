@@ -46,6 +46,9 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--model-cache", defaultValue = "data/models", description = "Where pretrained bases are cached. Default: ${DEFAULT-VALUE}.")
   Path modelCache;
 
+  @Option(names = "--max-lag", defaultValue = "1000", description = "Pause the replay while the trainer lags more than this many examples (0 = never). Default: ${DEFAULT-VALUE}.")
+  long maxLag;
+
   @Option(names = {"--set", "-D"}, paramLabel = "KEY=VALUE", description = "Any service setting, e.g. --set trainer.lr=0.01. Repeatable.")
   java.util.Map<String, String> settings = new java.util.LinkedHashMap<>();
 
@@ -54,7 +57,7 @@ final class DemoCommand implements Callable<Integer> {
     Path dir = out != null ? out
         : Path.of("results", "demo-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
     DemoRun.Settings s = new DemoRun.Settings(examples, seed, rankSchedule, device, dir, rate, duplicates, malformed,
-        modelCache, System.out, settings);
+        modelCache, System.out, settings, maxLag);
     try (LocalCluster cluster = LocalCluster.builder().partitions(2).build().start()) {
       DemoRun.Summary summary = new DemoRun(s, cluster.bootstrapServers(), cluster.registryUrl()).run();
       return summary.ok() ? 0 : 1;

@@ -12,6 +12,7 @@ import io.lorastream.lora.ModelSpec;
 import io.lorastream.lora.Pretrainer;
 import io.lorastream.lora.data.Example;
 import io.lorastream.lora.data.RotatingSubspaceStream;
+import io.lorastream.metrics.MetricsConfig;
 import io.lorastream.serde.LorastreamSerdes;
 import io.lorastream.stream.eval.EvalMetrics;
 import io.lorastream.stream.eval.EvalService;
@@ -67,7 +68,8 @@ final class DemoRun {
 
   /** Flags of a run. */
   record Settings(long examples, long seed, String rankSchedule, String device, Path out, double rate,
-      double duplicates, double malformed, Path modelCache, PrintStream console, Map<String, String> overrides) {
+      double duplicates, double malformed, Path modelCache, PrintStream console, Map<String, String> overrides,
+      long maxLag) {
     Settings {
       overrides = Map.copyOf(overrides);
     }
@@ -90,6 +92,8 @@ final class DemoRun {
   private final Map<Long, Long> predictionsByVersion = new ConcurrentHashMap<>();
   private final AtomicLong producedValid = new AtomicLong();
   private final List<String> timeseries = new ArrayList<>();
+  /** One metrics endpoint per service role: stream-app, trainer, and one per inference consumer. */
+  private final Map<String, ServiceMetrics> roleMetrics = new ConcurrentHashMap<>();
 
   DemoRun(Settings s, String bootstrap, String registryUrl) {
     this.s = s;
@@ -122,6 +126,9 @@ final class DemoRun {
     cli.put(StreamAppConfig.EVAL_STATE_DIR, work.resolve("streams").toString());
     cli.put(InferenceConfig.STATE_DIR, work.resolve("inference").toString());
     cli.put(InferenceConfig.ADAPTER_ID, TASK);
+    // Ingest validates the drift task against the generator's actual shape.
+    cli.put(StreamAppConfig.TASK_PREFIX + TASK + StreamAppConfig.INPUT_SIZE_SUFFIX, Integer.toString(genCfg.inputSize()));
+    cli.put(StreamAppConfig.TASK_PREFIX + TASK + StreamAppConfig.CLASSES_SUFFIX, Integer.toString(genCfg.numClasses()));
     cli.putAll(s.overrides()); // e.g. kafka.* credentials, trainer.hmac.key / inference.hmac.key
     Map<String, String> defaults = new HashMap<>(CommonConfig.DEFAULTS);
     defaults.putAll(TrainerConfig.DEFAULTS);
@@ -135,6 +142,7 @@ final class DemoRun {
     String predictionsTopic = common.catalog().inferencePredictions.name();
 
     List<AutoCloseable> open = new ArrayList<>();
+    startMetrics(cfg, open, out);
     ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "lorastream-demo-status");
       t.setDaemon(true);
@@ -146,6 +154,7 @@ final class DemoRun {
         InferenceService svc = InferenceService.start(inferenceConfig(cfg, name), common, serdes, base);
         open.add(0, svc);
         svc.subscriber().onSwap((adapterId, version, at) -> swaps.activated(name, version, at));
+        InferenceMeters.bind(roleMetrics.get(name), svc);
         consumers.put(name, svc);
       }
       AdapterSubscriber evalModels = AdapterSubscriber.start(inferenceConfig(cfg, "eval"), common,
@@ -155,13 +164,19 @@ final class DemoRun {
       open.add(0, eval);
       IngestService ingest = new IngestService(common, app, serdes).start();
       open.add(0, ingest);
+      ServiceMetrics streamAppMetrics = roleMetrics.get("stream-app");
+      IngestMeters.bind(streamAppMetrics, ingest);
+      StreamsHealth.bind(streamAppMetrics, "eval", eval::state);
+      AdapterMeters.bind(streamAppMetrics, evalModels, "eval", "eval-adapters");
       MetricsCollector metrics = new MetricsCollector(common.kafkaProperties(), common.catalog().metrics.name(),
           serdes.pipelineMetric().deserializer()).start();
       open.add(0, metrics);
       java.util.concurrent.atomic.AtomicBoolean following = new java.util.concurrent.atomic.AtomicBoolean(true);
       Thread predictions = followPredictions(common, serdes, predictionsTopic, following);
 
-      AdapterTrainer trainer = AdapterTrainer.create(tc, common, listener());
+      TrainerMeters trainerMeters = new TrainerMeters(roleMetrics.get("trainer"), tc.adapterId(), listener());
+      AdapterTrainer trainer = AdapterTrainer.create(tc, common, trainerMeters);
+      trainerMeters.bind(trainer);
       Thread trainerThread = new Thread(trainer, "lorastream-demo-trainer");
       trainerThread.start();
 
@@ -179,6 +194,7 @@ final class DemoRun {
             new Replayer.Options(TASK, common.catalog().examplesRaw.name(), s.rate(), s.duplicates(), s.malformed(),
                 genCfg.numClasses(), s.seed(), s.examples()),
             c -> { }, e -> {
+              awaitTrainerLag(trainer, app.ingest().holdoutFraction());
               if (producedValid.incrementAndGet() % 10 == 0) {
                 requests.send(new ProducerRecord<>(common.catalog().inferenceRequests.name(), "req-" + e.id(),
                     request(e)));
@@ -214,6 +230,7 @@ final class DemoRun {
           (System.nanoTime() - t0) / 1e9);
       report(out, summary);
       write(summary);
+      writeScrapes(out);
       return summary;
     } finally {
       ticker.shutdownNow();
@@ -222,6 +239,51 @@ final class DemoRun {
       }
       deleteQuietly(work);
     }
+  }
+
+  /**
+   * Starts one metrics endpoint per service role, as separate deployments would have. On by default
+   * in the demo, on free ports bound to loopback; {@code --set metrics.enabled=false} turns them
+   * off, {@code metrics.host} changes the interface and {@code metrics.port=P} gives the roles
+   * ports P, P+1, ... in the order stream-app, trainer, consumer-1, consumer-2.
+   */
+  private void startMetrics(LayeredConfig cfg, List<AutoCloseable> open, PrintStream out) {
+    MetricsConfig given = new MetricsConfig(cfg); // validates any metrics.* the user set
+    boolean enabled = !cfg.has(MetricsConfig.ENABLED) || given.enabled();
+    String host = cfg.has(MetricsConfig.HOST) ? given.host() : "127.0.0.1";
+    int base = cfg.has(MetricsConfig.PORT) ? given.port() : 0;
+    List<String> roles = new ArrayList<>(List.of("stream-app", "trainer"));
+    roles.addAll(CONSUMERS);
+    for (int i = 0; i < roles.size(); i++) {
+      String role = roles.get(i);
+      MetricsConfig mc = MetricsConfig.of(enabled, host, base == 0 ? 0 : base + i);
+      ServiceMetrics m = ServiceMetrics.start(mc, role.startsWith("consumer-") ? "inference" : role);
+      open.add(0, m);
+      roleMetrics.put(role, m);
+      m.url().ifPresent(u -> out.printf("metrics %-11s %s/metrics  %s/health%n", role, u, u));
+    }
+  }
+
+  /** Base URL of each role's metrics endpoint (empty until the run started them, or when disabled). */
+  Map<String, String> metricsUrls() {
+    Map<String, String> urls = new TreeMap<>();
+    roleMetrics.forEach((role, m) -> m.url().ifPresent(u -> urls.put(role, u)));
+    return urls;
+  }
+
+  /** The last scrape of every role, written next to summary.json (metrics/ROLE.prom). */
+  private void writeScrapes(PrintStream out) throws IOException {
+    if (metricsUrls().isEmpty()) {
+      return;
+    }
+    Path dir = s.out().resolve("metrics");
+    Files.createDirectories(dir);
+    for (Map.Entry<String, ServiceMetrics> e : new TreeMap<>(roleMetrics).entrySet()) {
+      if (e.getValue().server().isPresent()) {
+        Files.writeString(dir.resolve(e.getKey() + ".prom"), e.getValue().server().get().prometheusRegistry().scrape());
+      }
+    }
+    out.printf("final metrics scrapes in %s%n", dir);
   }
 
   private Path ensureBase(RotatingSubspaceStream.Config genCfg, PrintStream out) throws IOException {
@@ -244,6 +306,30 @@ final class DemoRun {
           (System.nanoTime() - t) / 1e9, r.trainAccuracy(), r.holdoutAccuracy(), path);
     }
     return path;
+  }
+
+  /**
+   * Backpressure for the replay: the demo shows test-then-train adaptation, which is meaningless if
+   * the trainer falls thousands of examples behind on a slow or busy machine, so the replay waits
+   * while the trainer lags more than {@code maxLag} examples. A real stream would not wait; the
+   * trainer's throughput is measured by {@code lorastream bench}.
+   */
+  private void awaitTrainerLag(AdapterTrainer trainer, double holdoutFraction) {
+    if (s.maxLag() <= 0) {
+      return;
+    }
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (System.nanoTime() < deadline) {
+      io.lorastream.trainer.TrainerStatus st = trainer.status();
+      if (st.state() == io.lorastream.trainer.TrainerStatus.State.STOPPED) {
+        return;
+      }
+      double expectedTrained = producedValid.get() * (1 - holdoutFraction);
+      if (expectedTrained - (st.examplesSeen() + st.examplesBuffered()) <= s.maxLag()) {
+        return;
+      }
+      java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
+    }
   }
 
   private static InferenceConfig inferenceConfig(LayeredConfig base, String consumerId) {

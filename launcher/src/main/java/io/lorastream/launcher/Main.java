@@ -17,6 +17,8 @@ import picocli.CommandLine.Command;
         StreamAppCommand.class,
         InferenceCommand.class,
         ReplayCommand.class,
+        TopicsCommand.class,
+        io.lorastream.launcher.bench.BenchCommand.class,
         CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {

@@ -34,7 +34,7 @@ final class PretrainCommand implements Callable<Integer> {
   @Option(names = "--hidden", defaultValue = "64,64", split = ",", description = "Hidden layer sizes. Default: ${DEFAULT-VALUE}.")
   List<Integer> hidden;
 
-  @Option(names = "--classes", defaultValue = "4", description = "Number of classes. Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--classes", defaultValue = "6", description = "Number of classes. Default: ${DEFAULT-VALUE}.")
   int classes;
 
   @Option(names = "--input-size", defaultValue = "32", description = "Input size for the generator. Default: ${DEFAULT-VALUE}.")

@@ -47,7 +47,7 @@ final class ReplayCommand implements Callable<Integer> {
   @Option(names = "--malformed", defaultValue = "0", description = "Fraction of extra malformed records. Default: ${DEFAULT-VALUE}.")
   double malformed;
 
-  @Option(names = "--classes", defaultValue = "4", description = "Number of classes (generator). Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--classes", defaultValue = "6", description = "Number of classes (generator). Default: ${DEFAULT-VALUE}.")
   int classes;
 
   @Option(names = "--input-size", defaultValue = "32", description = "Input size (generator). Default: ${DEFAULT-VALUE}.")

@@ -4,6 +4,7 @@ import io.lorastream.config.CommonConfig;
 import io.lorastream.config.LayeredConfig;
 import io.lorastream.lora.BaseModel;
 import io.lorastream.lora.Devices;
+import io.lorastream.metrics.MetricsConfig;
 import io.lorastream.serde.LorastreamSerdes;
 import io.lorastream.stream.eval.EvalService;
 import io.lorastream.stream.inference.AdapterSubscriber;
@@ -35,12 +36,24 @@ final class StreamAppCommand implements Callable<Integer> {
   @Option(names = "--adapter", paramLabel = "ID", description = "Adapter (task) to evaluate. Default: drift.")
   String adapter;
 
+  /**
+   * The defaults layer of every setting this command reads: ingest/eval, and inference.* for the
+   * evaluator's adapter follower (also used by the compose guard test).
+   */
+  static Map<String, String> defaults() {
+    Map<String, String> defaults = new HashMap<>(CommonConfig.DEFAULTS);
+    defaults.putAll(StreamAppConfig.DEFAULTS);
+    defaults.putAll(InferenceConfig.DEFAULTS);
+    defaults.putAll(MetricsConfig.DEFAULTS);
+    return defaults;
+  }
+
   @Override
   public Integer call() throws Exception {
-    Map<String, String> defaults = new HashMap<>(CommonConfig.DEFAULTS);
-    LayeredConfig cfg = service.load(defaults, Map.of());
+    LayeredConfig cfg = service.load(defaults(), Map.of());
     CommonConfig common = new CommonConfig(cfg);
     StreamAppConfig app = StreamAppConfig.from(cfg);
+    ServiceMetrics metrics = ServiceMetrics.start(cfg, "stream-app");
     LorastreamSerdes serdes = LorastreamSerdes.create(common.registryConfig());
     CountDownLatch done = new CountDownLatch(1);
     IngestService ingest = new IngestService(common, app, serdes);
@@ -52,7 +65,7 @@ final class StreamAppCommand implements Callable<Integer> {
       inf.put(InferenceConfig.BASE_PATH, base);
       inf.put(InferenceConfig.ADAPTER_ID, adapter == null ? "drift" : adapter);
       inf.put(InferenceConfig.CONSUMER_ID, "stream-app-eval");
-      InferenceConfig ic = InferenceConfig.from(service.load(Map.of(), inf));
+      InferenceConfig ic = InferenceConfig.from(service.load(defaults(), inf));
       model = BaseModel.load(java.nio.file.Path.of(base), Devices.resolve(ic.device()));
       subscriber = AdapterSubscriber.start(ic, common, serdes.adapterSnapshot().deserializer(), model);
       subscriber.awaitCaughtUp(Duration.ofSeconds(30));
@@ -61,11 +74,18 @@ final class StreamAppCommand implements Callable<Integer> {
     final AdapterSubscriber sub = subscriber;
     final EvalService ev = eval;
     final BaseModel m = model;
+    IngestMeters.bind(metrics, ingest);
+    if (eval != null) {
+      StreamsHealth.bind(metrics, "eval", ev::state);
+      AdapterMeters.bind(metrics, sub, "stream-app-eval", "eval-adapters");
+    }
+    metrics.url().ifPresent(u -> System.out.println("metrics: " + metrics.describe()));
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       closeQuietly(ev);
       closeQuietly(sub);
       closeQuietly(ingest);
       closeQuietly(m);
+      closeQuietly(metrics);
       done.countDown();
     }, "lorastream-stream-app-shutdown"));
     ingest.start();

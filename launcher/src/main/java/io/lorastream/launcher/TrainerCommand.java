@@ -2,6 +2,7 @@ package io.lorastream.launcher;
 
 import io.lorastream.config.CommonConfig;
 import io.lorastream.config.LayeredConfig;
+import io.lorastream.metrics.MetricsConfig;
 import io.lorastream.trainer.AdapterTrainer;
 import io.lorastream.trainer.TrainerConfig;
 import io.lorastream.trainer.TrainerListener;
@@ -35,20 +36,39 @@ final class TrainerCommand implements Callable<Integer> {
   @Option(names = "--rank-schedule", paramLabel = "SPEC", description = "e.g. fixed:4, steps:2@0,4@40,8@100,16@160, plateau:2,4,8,16:window=50:margin=0.01 (trainer.rank.schedule).")
   String rankSchedule;
 
-  @Override
-  public Integer call() throws Exception {
+  /** The defaults layer of every setting this command reads (also used by the compose guard test). */
+  static Map<String, String> defaults() {
     Map<String, String> defaults = new HashMap<>(CommonConfig.DEFAULTS);
     defaults.putAll(TrainerConfig.DEFAULTS);
+    defaults.putAll(MetricsConfig.DEFAULTS);
+    return defaults;
+  }
+
+  @Override
+  public Integer call() throws Exception {
     Map<String, String> flags = new HashMap<>();
     flags.put(TrainerConfig.BASE, base);
     flags.put(TrainerConfig.ADAPTER_ID, adapter);
     flags.put(TrainerConfig.DEVICE, device);
     flags.put(TrainerConfig.RANK_SCHEDULE, rankSchedule);
-    LayeredConfig cfg = service.load(defaults, flags);
+    LayeredConfig cfg = service.load(defaults(), flags);
     CommonConfig common = new CommonConfig(cfg);
     TrainerConfig tc = TrainerConfig.from(cfg);
-    AdapterTrainer trainer = AdapterTrainer.create(tc, common, TrainerListener.NONE);
-    Runtime.getRuntime().addShutdownHook(new Thread(() -> trainer.close(Duration.ofSeconds(60)), "lorastream-trainer-shutdown"));
+    ServiceMetrics metrics = ServiceMetrics.start(cfg, "trainer");
+    TrainerMeters meters = new TrainerMeters(metrics, tc.adapterId(), TrainerListener.NONE);
+    AdapterTrainer trainer;
+    try {
+      trainer = AdapterTrainer.create(tc, common, meters);
+    } catch (RuntimeException e) {
+      metrics.close();
+      throw e;
+    }
+    meters.bind(trainer);
+    metrics.url().ifPresent(u -> System.out.println("metrics: " + metrics.describe()));
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      trainer.close(Duration.ofSeconds(60));
+      metrics.close();
+    }, "lorastream-trainer-shutdown"));
     trainer.run();
     return trainer.failure().isPresent() ? 1 : 0;
   }

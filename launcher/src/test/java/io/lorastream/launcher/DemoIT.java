@@ -29,8 +29,11 @@ class DemoIT {
   void smallDemoAdaptsGrowsRankSwapsAndReconciles() throws Exception {
     ByteArrayOutputStream console = new ByteArrayOutputStream();
     Path out = tmp.resolve("out");
-    DemoRun.Settings s = new DemoRun.Settings(10_000, 7, "steps:2@0,4@15,8@35,16@55", "cpu", out, 700, 0.02, 0.02,
-        tmp.resolve("models"), new PrintStream(console, true, StandardCharsets.UTF_8), Map.of());
+    // Small but complete: 4 phases x 3,000 examples, ranks growing fast, a snapshot every 10 steps,
+    // and replay backpressure so that a slow CI machine still shows test-then-train adaptation.
+    DemoRun.Settings s = new DemoRun.Settings(12_000, 42, "steps:2@0,4@30,8@80,16@130", "cpu", out, 800, 0.02, 0.02,
+        tmp.resolve("models"), new PrintStream(console, true, StandardCharsets.UTF_8),
+        Map.of("trainer.publish.steps", "10"), 600);
     DemoRun.Summary sm = new DemoRun(s, stack.bootstrapServers(), stack.registryUrl()).run();
     String log = console.toString(StandardCharsets.UTF_8);
 

@@ -45,6 +45,8 @@ public final class LoraModel implements AutoCloseable {
   private final NDArray[] wT; // [layer] (in, out)
   private final NDArray[] bias; // [layer] (out)
   private final Adapter[] adapters; // [layer], null when not adapted
+  private final NDArray zero; // 0-d, for the ReLU; maximum(0) would build a scalar tensor per call
+  private final Map<Long, NDArray> scalars = new java.util.HashMap<>(); // scalar(double) cache, by bits
   private long structureVersion;
 
   /** Mutable per-layer adapter state. */
@@ -57,6 +59,7 @@ public final class LoraModel implements AutoCloseable {
     double scale;
     NDArray at; // (in, r)
     NDArray bt; // (r, out)
+    NDArray scaleScalar; // 0-d, this model's dtype: mul(double) would build and free a scalar tensor per call
 
     Adapter(LayerInfo info, int index, float alpha, ScalingMode scaling) {
       this.info = info;
@@ -76,6 +79,7 @@ public final class LoraModel implements AutoCloseable {
     this.layers = base.linearLayers();
     List<LayerInfo> targets = config.resolveTargets(layers);
     this.manager = NDManager.newBaseManager(base.device());
+    this.zero = dtype == DataType.FLOAT64 ? manager.create(0.0) : manager.create(0f);
     this.wT = new NDArray[layers.size()];
     this.bias = new NDArray[layers.size()];
     this.adapters = new Adapter[layers.size()];
@@ -140,9 +144,9 @@ public final class LoraModel implements AutoCloseable {
     for (int i = 0; i <= last; i++) {
       NDArray y = h.matMul(wT[i]).add(bias[i]); // (n, out)
       if (adapters[i] != null) {
-        y = y.add(h.matMul(at[i]).matMul(bt[i]).mul(adapters[i].scale)); // (n,in)@(in,r)@(r,out)
+        y = y.add(h.matMul(at[i]).matMul(bt[i]).mul(adapters[i].scaleScalar)); // (n,in)@(in,r)@(r,out)
       }
-      h = i < last ? y.maximum(0) : y;
+      h = i < last ? y.maximum(zero) : y;
     }
     return h;
   }
@@ -221,7 +225,7 @@ public final class LoraModel implements AutoCloseable {
     synchronized (AUTOGRAD_LOCK) {
       try (GradientCollector gc = manager.getEngine().newGradientCollector()) {
         loss = crossEntropy(forward(x, at, bt), targets);
-        gc.backward(lossScale == 1.0 ? loss : loss.mul(lossScale));
+        gc.backward(lossScale == 1.0 ? loss : loss.mul(scalar(lossScale)));
       }
     }
     NDArray[] ga = new NDArray[adapters.length];
@@ -240,6 +244,26 @@ public final class LoraModel implements AutoCloseable {
     l.attach(tmp);
     l.setRequiresGradient(true);
     return l;
+  }
+
+  /**
+   * A 0-d array of this model's dtype holding {@code v}: callers multiply by the same few
+   * constants on every micro-batch or step (1/k, the L2 factor), and {@code mul(double)} would
+   * create and free a scalar tensor each time. Cached per value (at most 16, then the cache starts
+   * over). Owned by this model; do not close it.
+   */
+  NDArray scalar(double v) {
+    long key = Double.doubleToLongBits(v);
+    NDArray s = scalars.get(key);
+    if (s == null) {
+      if (scalars.size() >= 16) {
+        scalars.values().forEach(NDArray::close);
+        scalars.clear();
+      }
+      s = dtype == DataType.FLOAT64 ? manager.create(v) : manager.create((float) v);
+      scalars.put(key, s);
+    }
+    return s;
   }
 
   /** Weighted cross-entropy: targets carry w_i/n at the true class, so -sum(targets * logp) is the mean. */
@@ -426,11 +450,13 @@ public final class LoraModel implements AutoCloseable {
     if (ad.at != null) {
       ad.at.close();
       ad.bt.close();
+      ad.scaleScalar.close();
     }
     ad.at = at;
     ad.bt = bt;
     ad.rank = rank;
     ad.scale = AdapterConfig.scale(ad.alpha, ad.scaling, rank);
+    ad.scaleScalar = dtype == DataType.FLOAT64 ? manager.create(ad.scale) : manager.create((float) ad.scale);
     structureVersion++;
   }
 

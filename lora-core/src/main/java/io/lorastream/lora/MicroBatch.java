@@ -51,8 +51,9 @@ record MicroBatch(NDArray x, NDArray targets) {
   /** Views x and targets inside the packed device array (no copy). */
   static MicroBatch view(NDArray packed, int n, int inputSize, int numClasses) {
     int split = n * inputSize;
-    NDArray x = packed.get(new NDIndex("0:" + split)).reshape(new Shape(n, inputSize));
-    NDArray t = packed.get(new NDIndex(split + ":")).reshape(new Shape(n, numClasses));
+    // Programmatic slices: a string index would be built and parsed on every micro-batch.
+    NDArray x = packed.get(new NDIndex().addSliceDim(0, split)).reshape(new Shape(n, inputSize));
+    NDArray t = packed.get(new NDIndex().addSliceDim(split, split + (long) n * numClasses)).reshape(new Shape(n, numClasses));
     return new MicroBatch(x, t);
   }
 

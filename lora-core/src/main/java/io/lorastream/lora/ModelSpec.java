@@ -42,9 +42,9 @@ public record ModelSpec(String kind, int inputSize, List<Integer> hiddenSizes, i
     return new ModelSpec(MLP, inputSize, hiddenSizes, numClasses, seed);
   }
 
-  /** The demo base: 32 inputs, two hidden layers of 64, 4 classes. */
+  /** The demo base: 32 inputs, two hidden layers of 64, 6 classes (matches the default drift stream). */
   public static ModelSpec demoDefault(long seed) {
-    return mlp(32, List.of(64, 64), 4, seed);
+    return mlp(32, List.of(64, 64), 6, seed);
   }
 
   /** Linear layers in forward order: fc0..fc(H-1), head. */

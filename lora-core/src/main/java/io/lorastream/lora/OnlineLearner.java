@@ -1,6 +1,8 @@
 package io.lorastream.lora;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -18,8 +20,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Per micro-batch</b> (size n, any n): validate on the host, pack features and targets into
  * one buffer and copy it host->device once; forward, scale the loss by 1/k and backward on fresh
- * leaves; read back two scalars (loss and squared gradient norm) in one transfer; if either is not
- * finite, drop the micro-batch (counted in {@link #skippedBatches()}), else add its gradients to
+ * leaves; read back the loss and the squared gradient norm of every tensor in one transfer; if any
+ * is not finite, drop the micro-batch (counted in {@link #skippedBatches()}), else add its gradients to
  * device-resident accumulators.
  *
  * <p><b>Per optimizer step</b> (after k accepted micro-batches): add the L2 gradient
@@ -136,15 +138,21 @@ public final class OnlineLearner implements AutoCloseable {
       NDArray p = model.create(tmp, packed, new Shape(packed.length)); // the one host->device copy
       MicroBatch mb = MicroBatch.view(p, n, d, c);
       LoraModel.Pass pass = model.backward(tmp, mb.x(), mb.targets(), 1.0 / train.accumulationSteps());
-      NDArray sq = null;
+      // The loss and each gradient's squared norm, stacked into one array and read back in one
+      // transfer: every op here is a native call with a fixed cost that dwarfs these tiny tensors,
+      // so one stack beats chaining adds, reshapes and a concat.
+      NDList checks = new NDList(params.size() + 1);
+      checks.add(pass.loss());
       for (Param q : params) {
-        NDArray g = grad(pass, q);
-        NDArray s = g.square().sum();
-        sq = sq == null ? s : sq.add(s);
+        checks.add(grad(pass, q).square().sum());
       }
-      double[] stats = model.toHost(pass.loss().reshape(1).concat(sq.reshape(1)));
+      double[] stats = model.toHost(NDArrays.stack(checks));
       loss = stats[0];
-      if (!Double.isFinite(loss) || !Double.isFinite(stats[1])) {
+      double sq = 0;
+      for (int i = 1; i < stats.length; i++) {
+        sq += stats[i];
+      }
+      if (!Double.isFinite(loss) || !Double.isFinite(sq)) {
         return skip(n, loss);
       }
       for (Param q : params) {
@@ -200,18 +208,21 @@ public final class OnlineLearner implements AutoCloseable {
       }
       double l2 = 2 * train.l2Lambda();
       NDArray[] g = new NDArray[params.size()];
-      NDArray sq = null;
+      NDList sums = new NDList(params.size());
       for (int i = 0; i < params.size(); i++) {
         Param q = params.get(i);
         NDArray gi = gradScale == 1.0 ? q.acc : q.acc.mul(gradScale);
         if (l2 > 0) {
-          gi = q.value().mul(l2).addi(gi); // + d/dP lambda*|P|^2
+          gi = q.value().mul(model.scalar(l2)).addi(gi); // + d/dP lambda*|P|^2
         }
         g[i] = gi;
-        NDArray s = gi.square().sum();
-        sq = sq == null ? s : sq.add(s);
+        sums.add(gi.square().sum());
       }
-      norm = Math.sqrt(model.toHost(sq)[0]);
+      double sq = 0;
+      for (double s : model.toHost(NDArrays.stack(sums))) {
+        sq += s;
+      }
+      norm = Math.sqrt(sq);
       if (!Double.isFinite(norm)) {
         discard = true;
       } else {
@@ -233,10 +244,13 @@ public final class OnlineLearner implements AutoCloseable {
 
   /**
    * Clip and AdamW on the device; called with every parameter temp-attached to the step scope.
-   * Scalars are folded so each tensor sees few kernels:
-   * {@code m = b1 m + (1-b1) c g}, {@code v = b2 v + (1-b2) c^2 g^2}, {@code p *= 1 - lr wd}, and
-   * {@code p -= lr m_hat / (sqrt(v_hat) + eps)} written as
+   * Per tensor: {@code m = b1 m + (1-b1) c g}, {@code v = b2 v + (1-b2) c^2 g^2},
+   * {@code p -= lr wd p}, and {@code p -= lr m_hat / (sqrt(v_hat) + eps)} written as
    * {@code p -= (lr sqrt(bc2)/bc1) m / (sqrt(v) + eps sqrt(bc2))}, which is the same expression.
+   * All of it is one fused native call per tensor (the engine's {@code adamUpdate} with the clip
+   * factor as gradient rescale, decoupled decay, and the bias-corrected step size and epsilon):
+   * spelled out as separate NDArray ops it cost a dozen native calls and six scalar tensors per
+   * tensor, which dominated the optimizer step for tensors this small.
    */
   private void applyAdamW(NDArray[] g, double norm) {
     double c = train.clipping() && norm > train.clipNorm() ? train.clipNorm() / norm : 1.0;
@@ -249,12 +263,10 @@ public final class OnlineLearner implements AutoCloseable {
     double epsHat = train.eps() * sqrtBc2;
     for (int i = 0; i < params.size(); i++) {
       Param q = params.get(i);
-      q.m.muli(b1).addi(g[i].mul((1 - b1) * c));
-      q.v.muli(b2).addi(g[i].square().muli((1 - b2) * c * c));
-      if (train.weightDecay() > 0) {
-        q.value().muli(1 - train.lr() * train.weightDecay());
-      }
-      q.value().subi(q.m.div(q.v.sqrt().addi(epsHat)).muli(stepSize));
+      NDArray p = q.value();
+      p.getNDArrayInternal().adamUpdate(new NDList(p, g[i], q.m, q.v), new NDList(p),
+          (float) train.lr(), (float) stepSize, (float) train.weightDecay(), (float) c, -1f, (float) b1, (float) b2,
+          (float) epsHat, false, true);
     }
   }
 

@@ -31,8 +31,9 @@ class MergeTest {
       for (int i = 0; i < n; i++) {
         float[] xi = java.util.Arrays.copyOfRange(x, i * 32, (i + 1) * 32);
         float[] z = merged.logits(xi);
-        for (int c = 0; c < 4; c++) {
-          worst = Math.max(worst, Math.abs(z[c] - lora[i * 4 + c]));
+        int classes = spec.numClasses();
+        for (int c = 0; c < classes; c++) {
+          worst = Math.max(worst, Math.abs(z[c] - lora[i * classes + c]));
         }
         float[] p = merged.predictProba(xi);
         double sum = 0;

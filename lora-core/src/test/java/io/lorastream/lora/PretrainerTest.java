@@ -2,7 +2,6 @@ package io.lorastream.lora;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import ai.djl.Device;
 import io.lorastream.lora.data.Example;
 import io.lorastream.lora.data.ExampleSource;
 import io.lorastream.lora.data.RotatingSubspaceStream;
@@ -14,11 +13,10 @@ class PretrainerTest {
 
   @Test
   void reachesHighAccuracyOnPhaseZeroOfTheDriftStream() {
-    RotatingSubspaceStream gen = RotatingSubspaceStream.withDefaults(1);
-    ModelSpec spec = ModelSpec.demoDefault(1);
-    Pretrainer.Result r = new Pretrainer(Pretrainer.Config.defaults().withEpochs(8))
-        .train(spec, gen.phaseSource(0, 30_000, 99), 30_000, Device.cpu());
-    try (BaseModel base = r.model()) {
+    RotatingSubspaceStream gen = PretrainedFixture.GEN;
+    Pretrainer.Result r = PretrainedFixture.result();
+    BaseModel base = r.model();
+    {
       // Independent fresh test data from the same concept.
       List<Example> test = new ArrayList<>();
       ExampleSource src = gen.phaseSource(0, 5_000, 12345);

@@ -116,7 +116,7 @@ class SnapshotCodecTest {
     for (LayerInfo l : learner.model().targets()) {
       expectedPayload += 4L * learner.ranks().get(l.name()) * (l.in() + l.out());
     }
-    assertThat(expectedPayload).isEqualTo(4L * (8 * (32 + 64) + 4 * (64 + 64) + 8 * (64 + 4)));
+    assertThat(expectedPayload).isEqualTo(4L * (8 * (32 + 64) + 4 * (64 + 64) + 8 * (64 + 6)));
     assertThat(SnapshotCodec.payloadBytes(s)).isEqualTo(expectedPayload);
     int total = SnapshotCodec.toAvroBinary(s).length;
     long header = total - expectedPayload;

@@ -30,6 +30,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.kafka.clients.consumer.Consumer;
@@ -40,6 +42,7 @@ import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
@@ -71,9 +74,14 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Failures.</b> A fenced producer (a newer trainer took over) stops this one at once. Any
  * other transaction failure aborts the transaction and rolls the learner back to the last
- * committed snapshot, then re-reads the input from its offsets. Bad input records (undecodable,
- * wrong feature size, non-finite values, label out of range) are skipped, counted and logged; a
- * schema-registry outage pauses the partition instead of dropping its records.
+ * committed snapshot, then re-reads the input from its offsets. A broker outage is ridden out
+ * without help: every blocking Kafka call is bounded (max.block.ms, default.api.timeout.ms), a
+ * timed-out call is repeated where Kafka allows it (initTransactions, commit, reading the committed
+ * state) or the transaction is aborted and the state re-read, and meanwhile the status names what
+ * the trainer is stalled on. Bad input records (undecodable, wrong feature size, non-finite
+ * values, label out of range) are skipped, counted and logged; a schema-registry outage pauses the
+ * partition instead of dropping its records. The published bad-record and skipped-batch counters
+ * continue from the restored snapshot and count each record or micro-batch once, like the offsets.
  *
  * <p><b>Threading.</b> {@link #run()} is the single trainer thread and owns the learner and the
  * Kafka clients; {@link #close()} may be called from any thread (for example a shutdown hook): it
@@ -81,7 +89,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class AdapterTrainer implements Runnable, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(AdapterTrainer.class);
-  private static final Duration RESTORE_TIMEOUT = Duration.ofMinutes(2);
+  /** How long one wait for snapshot acknowledgements may take before the status reports a stall. */
+  private static final long ACK_STALL_MS = 2_000;
   private static final Duration DEFAULT_CLOSE_WAIT = Duration.ofSeconds(90);
   private static final long REGISTRY_BACKOFF_MS = 1_000;
   private static final long PUBLISH_RETRY_BACKOFF_MS = 1_000;
@@ -95,6 +104,10 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
   private final Map<String, Object> producerProps;
   private final Map<String, Object> restoreProps;
   private final Map<String, Object> restoreHighWatermarkProps;
+  /** Bound of one attempt at reading the committed state (default.api.timeout.ms); attempts repeat. */
+  private final Duration restoreTimeout;
+  /** The producer's max.block.ms: how long a closing trainer still waits for acknowledgements. */
+  private final long maxBlockMs;
   private final Consumer<byte[], byte[]> consumer;
   private final Deserializer<LabeledExample> exampleDeserializer;
   private final Serializer<AdapterSnapshot> snapshotSerializer;
@@ -123,10 +136,22 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
   private long nextPublishAttemptNanos;
   private long recordsPolled;
   private long otherTaskRecords;
-  private long badRecords;
-  private long skippedNonFinite;
+  /** Bad records met by this instance (log lines only; re-reads after a rollback count again). */
+  private long badRecordsThisRun;
+  /**
+   * Published counters, exactly once like examplesSeen: the values of the last committed snapshot
+   * (restored on start) plus what the next cut adds. Bad records are counted by the cut that
+   * claims their offsets (OffsetTracker); skipped micro-batches by the cut that settles them.
+   */
+  private long badCommitted;
+  private long skippedCommitted;
+  private long skippedSinceCommit;
   private long snapshotsCommitted;
   private long transactionsAborted;
+  /** What the trainer is retrying because Kafka does not answer; null while it makes progress. */
+  private String stalledOn;
+  private long kafkaTimeouts;
+  private TrainerStatus.State state = TrainerStatus.State.CREATED;
   private long lastProgressNanos;
   private long examplesAtLastProgress;
   private long examplesAtLastCommitForRate;
@@ -154,6 +179,8 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
     this.producerProps = TrainerClients.producer(kafka, cfg);
     this.restoreProps = TrainerClients.snapshotReader(kafka, cfg, true);
     this.restoreHighWatermarkProps = TrainerClients.snapshotReader(kafka, cfg, false);
+    this.restoreTimeout = TrainerClients.apiTimeout(kafka);
+    this.maxBlockMs = TrainerClients.maxBlock(kafka).toMillis();
     this.exampleDeserializer = serdes.labeledExample().deserializer();
     this.snapshotSerializer = serdes.adapterSnapshot().serializer();
     this.snapshotDeserializer = serdes.adapterSnapshot().deserializer();
@@ -242,6 +269,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
     runner = Thread.currentThread();
     Throwable cause = null;
     boolean clean = false;
+    String how = "after an error";
     try {
       log.info("trainer starting: {} input={} adapters={} base={} ({}) on {}", cfg, inputTopic, adaptersTopic,
           base.id(), base.fingerprint(), base.device());
@@ -261,12 +289,19 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
       setState(TrainerStatus.State.STOPPING);
       shutdownCleanly();
       clean = true;
+      how = "clean";
     } catch (FencedException e) {
       cause = e;
       log.warn("adapter {}: {}; stopping without a final snapshot", cfg.adapterId(), e.getMessage());
+    } catch (AbandonedException e) {
+      // Asked to stop while Kafka was unreachable: nothing can be published, nothing is lost.
+      log.warn("adapter {}: {}; stopping without a final snapshot (a restart resumes from the last committed one)",
+          cfg.adapterId(), e.getMessage());
+      how = "on request, while Kafka was unreachable";
     } catch (WakeupException | java.util.concurrent.CancellationException e) {
       if (closing.get()) {
         clean = true; // closed while (re)starting: nothing to publish
+        how = "clean";
       } else {
         cause = e;
       }
@@ -279,7 +314,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
       failure = cause;
       setState(TrainerStatus.State.STOPPED);
       log.info("adapter {}: trainer stopped ({}); last committed version {}, {} snapshots this run",
-          cfg.adapterId(), clean ? "clean" : "after an error", lastVersion, snapshotsCommitted);
+          cfg.adapterId(), how, lastVersion, snapshotsCommitted);
       Throwable c = cause;
       notifyListener(() -> listener.onStopped(c));
       stopped.countDown();
@@ -326,18 +361,23 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
   private void bootstrap() {
     stateTrusted = false;
     initTransactions();
-    CommittedSnapshots.Result found = CommittedSnapshots.read(restoreProps, restoreHighWatermarkProps, adaptersTopic,
-        cfg.adapterId(), snapshotDeserializer, base, hmacKey, RESTORE_TIMEOUT, closing::get);
-    // Blocking consumer calls come before any state changes, so a wakeup here leaves nothing half-done.
-    List<PartitionInfo> infos = consumer.partitionsFor(inputTopic, RESTORE_TIMEOUT);
-    if (infos == null || infos.isEmpty()) {
-      throw new IllegalStateException("input topic '" + inputTopic + "' does not exist; create the lorastream topics "
-          + "first or set topic.examples.train to the right name");
+    faults.at(FaultInjector.BEFORE_RESTORE);
+    CommittedState committed;
+    while (true) {
+      try {
+        committed = readCommittedState();
+        break;
+      } catch (TimeoutException e) {
+        // The broker is unreachable (or restarting): nothing has changed yet, so simply try again.
+        if (closing.get()) {
+          throw new AbandonedException("stopped while reading the committed state", e);
+        }
+        stalled("reading the committed state", e);
+      }
     }
-    List<TopicPartition> all = infos.stream().map(i -> new TopicPartition(i.topic(), i.partition()))
-        .sorted(java.util.Comparator.comparingInt(TopicPartition::partition)).toList();
-    consumer.assign(all);
-    Map<TopicPartition, Long> start = new LinkedHashMap<>(consumer.beginningOffsets(all));
+    CommittedSnapshots.Result found = committed.found();
+    List<TopicPartition> all = committed.partitions();
+    Map<TopicPartition, Long> start = new LinkedHashMap<>(committed.beginnings());
     if (found.decoded() != null) {
       for (OffsetRange r : found.decoded().sourceOffsets()) {
         TopicPartition tp = new TopicPartition(r.getTopic(), r.getPartition());
@@ -349,6 +389,9 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
     partitions = all;
     lastVersion = found.maxVersion();
     lastCommitted = found.decoded();
+    badCommitted = restoredCounter(lastCommitted, SnapshotMetrics.SNAPSHOT_BAD_RECORDS);
+    skippedCommitted = restoredCounter(lastCommitted, SnapshotMetrics.SNAPSHOT_SKIPPED_NON_FINITE);
+    skippedSinceCommit = 0;
     resetLearner();
     tracker = new OffsetTracker();
     rewinds++;
@@ -373,7 +416,32 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
       log.warn("adapter {}: {} committed snapshot record(s) could not be restored and were skipped",
           cfg.adapterId(), found.rejected());
     }
+    unstalled();
     updateStatus();
+  }
+
+  /** What bootstrap reads from Kafka before it changes any state. */
+  private record CommittedState(CommittedSnapshots.Result found, List<TopicPartition> partitions,
+      Map<TopicPartition, Long> beginnings) {
+  }
+
+  /**
+   * The blocking reads of a (re)start, each bounded by {@link #restoreTimeout}; they come before any
+   * state changes, so a timeout or a wakeup here leaves nothing half-done and the attempt can simply
+   * be repeated.
+   */
+  private CommittedState readCommittedState() {
+    CommittedSnapshots.Result found = CommittedSnapshots.read(restoreProps, restoreHighWatermarkProps, adaptersTopic,
+        cfg.adapterId(), snapshotDeserializer, base, hmacKey, restoreTimeout, closing::get);
+    List<PartitionInfo> infos = consumer.partitionsFor(inputTopic, restoreTimeout);
+    if (infos == null || infos.isEmpty()) {
+      throw new IllegalStateException("input topic '" + inputTopic + "' does not exist; create the lorastream topics "
+          + "first or set topic.examples.train to the right name");
+    }
+    List<TopicPartition> all = infos.stream().map(i -> new TopicPartition(i.topic(), i.partition()))
+        .sorted(java.util.Comparator.comparingInt(TopicPartition::partition)).toList();
+    consumer.assign(all);
+    return new CommittedState(found, all, consumer.beginningOffsets(all, restoreTimeout));
   }
 
   private void initTransactions() {
@@ -383,9 +451,9 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
         return;
       } catch (TimeoutException e) {
         if (closing.get()) {
-          throw e;
+          throw new AbandonedException("stopped while initializing the transactional producer", e);
         }
-        log.warn("adapter {}: initTransactions timed out ({}); retrying", cfg.adapterId(), e.getMessage());
+        stalled("initTransactions", e);
       }
     }
   }
@@ -408,6 +476,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
    * consumer to its offsets, so every record after them is trained again exactly once.
    */
   private void rollback() {
+    skippedSinceCommit = 0;
     resetLearner();
     assembler.clear();
     trainedUnsettled = 0;
@@ -519,11 +588,11 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
   }
 
   private void bad(TopicPartition tp, ConsumerRecord<byte[], byte[]> r, String reason) {
-    badRecords++;
-    tracker.polled(tp, r.offset(), false);
-    if (badRecords <= 20 || badRecords % 1000 == 0) {
+    badRecordsThisRun++;
+    tracker.polledBad(tp, r.offset());
+    if (badRecordsThisRun <= 20 || badRecordsThisRun % 1000 == 0) {
       log.warn("adapter {}: skipped bad record {}@{} ({}); {} bad records so far", cfg.adapterId(), tp, r.offset(),
-          reason, badRecords);
+          reason, badRecordsThisRun);
     }
   }
 
@@ -538,9 +607,9 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
 
   private void afterStep(StepResult r, int batchSize) {
     if (r.skippedNonFinite()) {
-      skippedNonFinite++;
-      log.warn("adapter {}: skipped a micro-batch with a non-finite loss or gradient ({} so far)", cfg.adapterId(),
-          skippedNonFinite);
+      skippedSinceCommit++;
+      log.warn("adapter {}: skipped a micro-batch with a non-finite loss or gradient ({} in the adapter's history)",
+          cfg.adapterId(), skippedCommitted + skippedSinceCommit);
     }
     if (r.ranksChanged()) {
       log.info("adapter {}: rank grew to {} at optimizer step {}", cfg.adapterId(), learner.ranks(), r.optimizerStep());
@@ -597,7 +666,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
     double seconds = Math.max(1e-3, (System.nanoTime() - lastCommitNanosForRate) / 1e9);
     SnapshotMetrics.Values values = new SnapshotMetrics.Values(version, learner.optimizerStep(),
         learner.examplesSeen(), (learner.examplesSeen() - examplesAtLastCommitForRate) / seconds, learner.lossEma(),
-        learner.lastGradNorm(), learner.ranks(), learner.skippedBatches(), badRecords);
+        learner.lastGradNorm(), learner.ranks(), skippedCommitted + skippedSinceCommit, badCommitted + cut.badRecords());
     List<OffsetRange> ranges = new ArrayList<>();
     for (OffsetTracker.Range r : cut.ranges()) {
       ranges.add(OffsetRange.newBuilder().setTopic(r.partition().topic()).setPartition(r.partition().partition())
@@ -636,14 +705,22 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
     try {
       producer.beginTransaction();
       faults.at(FaultInjector.BEFORE_SEND);
-      producer.send(new ProducerRecord<>(adaptersTopic, cfg.adapterId(), value));
+      List<Future<RecordMetadata>> acks = new ArrayList<>();
+      acks.add(producer.send(new ProducerRecord<>(adaptersTopic, cfg.adapterId(), value)));
       for (byte[] m : metricValues) {
-        producer.send(new ProducerRecord<>(metricsTopic, cfg.adapterId(), m));
+        acks.add(producer.send(new ProducerRecord<>(metricsTopic, cfg.adapterId(), m)));
       }
       producer.sendOffsetsToTransaction(offsets, consumer.groupMetadata());
+      // commitTransaction() waits for them too; waiting here makes "sent" mean "in the log" (a
+      // crash from this point on leaves records that the successor must abort) and lets the
+      // status say so while the broker does not answer.
+      awaitAcks(acks, version);
       faults.at(FaultInjector.AFTER_SEND_BEFORE_COMMIT);
       commit(version);
     } catch (KafkaException e) {
+      if (e instanceof TimeoutException) {
+        stalled("publishing v" + version, e);
+      }
       switch (TransactionErrors.classify(e)) {
         case FENCED -> throw new FencedException("producer fenced while publishing v" + version
             + ": a newer trainer for this adapter took over", e);
@@ -662,9 +739,13 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
     }
     long commitWall = System.currentTimeMillis();
     tracker.committed(cut);
+    badCommitted = values.badRecords();
+    skippedCommitted = values.skippedNonFiniteBatches();
+    skippedSinceCommit = 0;
     lastVersion = version;
     lastCommitted = verified;
     snapshotsCommitted++;
+    unstalled();
     markCommitPoint();
     long bytes = value.length;
     Map<String, Integer> ranks = learner.ranks();
@@ -687,10 +768,40 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
         return;
       } catch (TimeoutException e) {
         if (closing.get()) {
-          throw new IllegalStateException("commit of v" + version + " timed out during shutdown; its outcome is "
+          throw new AbandonedException("commit of v" + version + " timed out during shutdown; its outcome is "
               + "settled by the next start", e);
         }
-        log.warn("adapter {}: commit of v{} timed out ({}); retrying", cfg.adapterId(), version, e.getMessage());
+        stalled("committing v" + version, e);
+      }
+    }
+  }
+
+  /**
+   * Waits until the broker has acknowledged every record of the snapshot transaction. A failed
+   * delivery surfaces as its KafkaException (classified by the caller like any transaction error).
+   */
+  private void awaitAcks(List<Future<RecordMetadata>> acks, long version) {
+    long start = System.nanoTime();
+    for (Future<RecordMetadata> ack : acks) {
+      while (true) {
+        try {
+          ack.get(ACK_STALL_MS, TimeUnit.MILLISECONDS);
+          break;
+        } catch (java.util.concurrent.TimeoutException e) {
+          // A closing trainer waits as long as one commit attempt would (max.block.ms), no longer.
+          if (closing.get() && System.nanoTime() - start >= TimeUnit.MILLISECONDS.toNanos(maxBlockMs)) {
+            throw new AbandonedException("stopped while waiting for the broker to acknowledge snapshot v" + version,
+                e);
+          }
+          stalled("waiting for the broker to acknowledge snapshot v" + version,
+              new TimeoutException("no acknowledgement within " + ACK_STALL_MS + " ms"));
+        } catch (ExecutionException e) {
+          Throwable c = e.getCause();
+          throw c instanceof KafkaException ke ? ke : new KafkaException("snapshot v" + version + " not delivered", c);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new org.apache.kafka.common.errors.InterruptException(e);
+        }
       }
     }
   }
@@ -764,7 +875,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
     log.info("adapter {}: step {} | {} examples ({} ex/s) | loss ema {} | ranks {} | last version v{} | bad {} | "
         + "other-task {} | non-finite skipped {}", cfg.adapterId(), learner.optimizerStep(), learner.examplesSeen(),
         String.format("%.0f", rate), String.format("%.4f", learner.lossEma()), learner.ranks(), lastVersion,
-        badRecords, otherTaskRecords, learner.skippedBatches());
+        badRecords(), otherTaskRecords, skippedCommitted + skippedSinceCommit);
     lastProgressNanos = now;
     examplesAtLastProgress = learner.examplesSeen();
   }
@@ -778,21 +889,60 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
     return sb.toString();
   }
 
+  /**
+   * A Kafka operation timed out and is being retried (the broker is down, restarting or
+   * unreachable): the status says so until the trainer makes progress again. Training state is
+   * untouched; the retry loops decide what is safe to repeat.
+   */
+  private void stalled(String what, Throwable cause) {
+    kafkaTimeouts++;
+    if (stalledOn == null || kafkaTimeouts % 10 == 0) {
+      log.warn("adapter {}: stalled {}: {}; retrying ({} Kafka timeouts so far)", cfg.adapterId(), what,
+          cause.getMessage(), kafkaTimeouts);
+    }
+    stalledOn = what;
+    updateStatus();
+  }
+
+  private void unstalled() {
+    if (stalledOn != null) {
+      log.info("adapter {}: Kafka answers again, no longer stalled ({}); {} Kafka timeouts retried", cfg.adapterId(),
+          stalledOn, kafkaTimeouts);
+      stalledOn = null;
+    }
+  }
+
   private void setState(TrainerStatus.State s) {
-    TrainerStatus o = status;
-    status = new TrainerStatus(o.adapterId(), s, o.optimizerStep(), o.examplesSeen(), o.examplesBuffered(),
-        o.recordsPolled(), o.otherTaskRecords(), o.badRecords(), o.skippedNonFiniteBatches(),
-        o.lastCommittedVersion(), o.snapshotsCommitted(), o.transactionsAborted(), o.inputLag(), o.lossEma(),
-        o.ranks());
+    state = s;
+    updateStatus();
   }
 
   private void updateStatus() {
-    if (learner == null) {
+    TrainerStatus o = status;
+    OnlineLearner l = learner;
+    if (l == null) { // not restored yet, or released: keep the last known figures
+      status = new TrainerStatus(o.adapterId(), state, o.optimizerStep(), o.examplesSeen(), o.examplesBuffered(),
+          o.recordsPolled(), o.otherTaskRecords(), o.badRecords(), o.skippedNonFiniteBatches(),
+          o.lastCommittedVersion(), o.snapshotsCommitted(), o.transactionsAborted(), o.inputLag(), o.lossEma(),
+          o.ranks(), stalledOn, kafkaTimeouts);
       return;
     }
-    status = new TrainerStatus(cfg.adapterId(), status.state(), learner.optimizerStep(), learner.examplesSeen(),
-        assembler.size(), recordsPolled, otherTaskRecords, badRecords, learner.skippedBatches(), lastVersion,
-        snapshotsCommitted, transactionsAborted, inputLag(), learner.lossEma(), learner.ranks());
+    status = new TrainerStatus(cfg.adapterId(), state, l.optimizerStep(), l.examplesSeen(), assembler.size(),
+        recordsPolled, otherTaskRecords, badRecords(), skippedCommitted + skippedSinceCommit, lastVersion,
+        snapshotsCommitted, transactionsAborted, inputLag(), l.lossEma(), l.ranks(), stalledOn, kafkaTimeouts);
+  }
+
+  /** Bad records in the adapter's history: published ones plus those read since the last commit. */
+  private long badRecords() {
+    return badCommitted + tracker.uncommittedBadRecords();
+  }
+
+  private static long restoredCounter(DecodedAdapter snapshot, String key) {
+    if (snapshot == null) {
+      return 0;
+    }
+    Double v = snapshot.metrics().get(key);
+    return v == null || !Double.isFinite(v) || v < 0 ? 0 : Math.round(v);
   }
 
   /** Sum of the input partitions' lag as of the last fetch; -1 while some partition has none yet. */
@@ -840,6 +990,13 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
       learner = null;
     }
     base.close();
+  }
+
+  /** Asked to stop while a Kafka operation was being retried: stop at once, publish nothing. */
+  static final class AbandonedException extends RuntimeException {
+    AbandonedException(String message, Throwable cause) {
+      super(message, cause);
+    }
   }
 
   /** A newer trainer with the same transactional.id took over. */

@@ -14,6 +14,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.serialization.Deserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,7 +25,8 @@ import org.slf4j.LoggerFactory;
  * the high watermark measured when it starts, so a snapshot committed behind another producer's
  * still-open transaction is waited for rather than missed (the LSO alone would stop short of it).
  * Callers must have called {@code initTransactions()} first, which aborts their own predecessor's
- * open transaction. Snapshots that fail verification are skipped and logged; one trained on a
+ * open transaction. Every wait is bounded by the given timeout and ends in a Kafka
+ * {@link TimeoutException}, after which the caller may simply read again. Snapshots that fail verification are skipped and logged; one trained on a
  * different base model stops the trainer with a fix, because silently retraining from scratch on a
  * new base is never what an operator meant.
  */
@@ -71,9 +73,11 @@ final class CommittedSnapshots {
               + topic + "'");
         }
         if (System.nanoTime() > deadline) {
-          throw new IllegalStateException("could not read '" + topic + "' up to " + target + " within " + timeout
-              + " (stuck at " + positions(c, partitions) + "): another producer holds a transaction open on it. "
-              + "Fix: wait for it to finish or time out (transaction.timeout.ms), then restart the trainer");
+          // A timeout, not a verdict: the broker may be restarting, or another producer's open
+          // transaction holds the LSO back until it ends or its transaction.timeout.ms passes.
+          throw new TimeoutException("could not read '" + topic + "' up to " + target + " within " + timeout
+              + " (stuck at " + positions(c, partitions) + "): the broker is unreachable or another producer holds "
+              + "a transaction open on it (it ends by itself within that producer's transaction.timeout.ms)");
         }
         for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
           if (r.key() == null || !adapterId.equals(new String(r.key(), StandardCharsets.UTF_8))) {

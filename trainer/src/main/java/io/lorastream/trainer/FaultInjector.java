@@ -8,13 +8,15 @@ package io.lorastream.trainer;
  */
 @FunctionalInterface
 public interface FaultInjector {
+  /** At a (re)start: predecessors fenced ({@code initTransactions} done), the committed state not yet read. */
+  String BEFORE_RESTORE = "before-restore";
   /** After {@code poll()} returned records, before any of them is trained. */
   String AFTER_POLL = "after-poll";
   /** After a micro-batch was trained, before its offsets can be claimed by a snapshot. */
   String AFTER_TRAIN = "after-train";
   /** Transaction begun, nothing sent yet. */
   String BEFORE_SEND = "before-send";
-  /** Snapshot, metrics and offsets sent inside the open transaction, not yet committed. */
+  /** Snapshot, metrics and offsets sent (flushed to the broker) inside the open transaction, not yet committed. */
   String AFTER_SEND_BEFORE_COMMIT = "after-send-before-commit";
   /** The transaction is committed. */
   String AFTER_COMMIT = "after-commit";

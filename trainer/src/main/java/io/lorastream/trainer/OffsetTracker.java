@@ -20,8 +20,11 @@ import org.apache.kafka.common.TopicPartition;
  * after it is re-read after a restart. {@link #cut()} yields one range per partition from the end
  * of the previous committed cut to the frontier, so the ranges of committed snapshots tile each
  * partition's offset space exactly once. Pending records settle in poll order (micro-batches are
- * assembled in that order), which is why a single global FIFO suffices. Not thread-safe: owned by
- * the trainer thread.
+ * assembled in that order), which is why a single global FIFO suffices. Bad records are passed
+ * like any skipped record but also remembered, so that a cut can say how many of them it claims:
+ * a published bad-record count then counts each bad record exactly once, by the snapshot that
+ * claims its offset, however often crashes and rollbacks make the trainer read it. Not
+ * thread-safe: owned by the trainer thread.
  */
 public final class OffsetTracker {
 
@@ -32,10 +35,20 @@ public final class OffsetTracker {
     }
   }
 
-  /** The ranges of one prospective snapshot, one per known partition (possibly empty). */
-  public record Cut(List<Range> ranges) {
+  /**
+   * The ranges of one prospective snapshot, one per known partition (possibly empty), and how many
+   * bad records lie in them.
+   */
+  public record Cut(List<Range> ranges, long badRecords) {
     public Cut {
       ranges = List.copyOf(ranges);
+      if (badRecords < 0) {
+        throw new IllegalArgumentException("negative bad-record count " + badRecords);
+      }
+    }
+
+    public Cut(List<Range> ranges) {
+      this(ranges, 0);
     }
 
     /** Where a consumer resumes after this cut is committed: partition → untilOffset. */
@@ -62,9 +75,22 @@ public final class OffsetTracker {
     long committed;
     long polledUntil;
     final ArrayDeque<Long> pending = new ArrayDeque<>();
+    /** Offsets of bad records at or after {@code committed}, ascending. */
+    final ArrayDeque<Long> bad = new ArrayDeque<>();
 
     long frontier() {
       return pending.isEmpty() ? polledUntil : pending.peekFirst();
+    }
+
+    long badBelow(long offset) {
+      long n = 0;
+      for (long o : bad) {
+        if (o >= offset) {
+          break;
+        }
+        n++;
+      }
+      return n;
     }
   }
 
@@ -103,6 +129,24 @@ public final class OffsetTracker {
       s.pending.addLast(offset);
       pendingOrder.addLast(tp);
     }
+  }
+
+  /**
+   * Records one polled record that is skipped as bad (undecodable, invalid): passed like a skipped
+   * record, and counted by the cut that claims its offset.
+   */
+  public void polledBad(TopicPartition tp, long offset) {
+    polled(tp, offset, false);
+    state(tp).bad.addLast(offset);
+  }
+
+  /** Bad records polled since the last committed cut (claimable or not yet). */
+  public long uncommittedBadRecords() {
+    long n = 0;
+    for (PartitionState s : partitions.values()) {
+      n += s.bad.size();
+    }
+    return n;
   }
 
   /**
@@ -155,8 +199,13 @@ public final class OffsetTracker {
   /** The ranges a snapshot cut now would cover; does not change any state. */
   public Cut cut() {
     List<Range> ranges = new ArrayList<>(partitions.size());
-    partitions.forEach((tp, s) -> ranges.add(new Range(tp, s.committed, s.frontier())));
-    return new Cut(ranges);
+    long bad = 0;
+    for (Map.Entry<TopicPartition, PartitionState> e : partitions.entrySet()) {
+      PartitionState s = e.getValue();
+      ranges.add(new Range(e.getKey(), s.committed, s.frontier()));
+      bad += s.badBelow(s.frontier());
+    }
+    return new Cut(ranges, bad);
   }
 
   /** Records that the snapshot carrying {@code cut} was committed. */
@@ -169,7 +218,11 @@ public final class OffsetTracker {
       }
     }
     for (Range r : cut.ranges()) {
-      state(r.partition()).committed = r.until();
+      PartitionState s = state(r.partition());
+      s.committed = r.until();
+      while (!s.bad.isEmpty() && s.bad.peekFirst() < r.until()) {
+        s.bad.pollFirst();
+      }
     }
   }
 
@@ -182,6 +235,7 @@ public final class OffsetTracker {
     Map<TopicPartition, Long> seek = new LinkedHashMap<>();
     partitions.forEach((tp, s) -> {
       s.pending.clear();
+      s.bad.clear();
       s.polledUntil = s.committed;
       seek.put(tp, s.committed);
     });

@@ -23,6 +23,12 @@ public final class SnapshotMetrics {
   public static final String SNAPSHOT_BYTES = "trainer.snapshot_bytes";
   public static final String SKIPPED_NON_FINITE = "trainer.skipped_nonfinite_batches";
   public static final String BAD_RECORDS = "trainer.bad_records";
+  /**
+   * Keys of the snapshot's own metrics map that hold cumulative counters: a restarted trainer
+   * continues them from its last committed snapshot, so they count each event once per adapter.
+   */
+  public static final String SNAPSHOT_SKIPPED_NON_FINITE = "skipped_nonfinite_batches";
+  public static final String SNAPSHOT_BAD_RECORDS = "bad_records";
 
   /** The values measured when a snapshot is cut. */
   public record Values(long version, long optimizerStep, long examplesSeen, double examplesPerSec, double lossEma,
@@ -38,8 +44,8 @@ public final class SnapshotMetrics {
     put(m, "loss_ema", v.lossEma());
     put(m, "grad_norm", v.gradNorm());
     put(m, "examples_per_sec", v.examplesPerSec());
-    put(m, "skipped_nonfinite_batches", v.skippedNonFiniteBatches());
-    put(m, "bad_records", v.badRecords());
+    put(m, SNAPSHOT_SKIPPED_NON_FINITE, v.skippedNonFiniteBatches());
+    put(m, SNAPSHOT_BAD_RECORDS, v.badRecords());
     return m;
   }
 

@@ -23,6 +23,47 @@ public final class TrainerClients {
   private TrainerClients() {
   }
 
+  /**
+   * The bound of one blocking read at (re)start: the operator's {@code default.api.timeout.ms}
+   * (Kafka's own default, 60 s, when unset). A read that times out is retried, so this only sets
+   * how soon a stall shows in the status, never how long an outage the trainer survives.
+   *
+   * @throws io.lorastream.config.ConfigException naming {@code kafka.default.api.timeout.ms} when it
+   *     is not a positive integer
+   */
+  public static java.time.Duration apiTimeout(Map<String, String> kafka) {
+    return millis(kafka, ConsumerConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 60_000);
+  }
+
+  /**
+   * The producer's {@code max.block.ms} (Kafka's default, 60 s, when unset): how long one
+   * transactional call may block, and how long a closing trainer still waits for a snapshot's
+   * acknowledgements before it gives up its final snapshot.
+   *
+   * @throws io.lorastream.config.ConfigException naming {@code kafka.max.block.ms} when it is not a
+   *     positive integer
+   */
+  public static java.time.Duration maxBlock(Map<String, String> kafka) {
+    return millis(kafka, ProducerConfig.MAX_BLOCK_MS_CONFIG, 60_000);
+  }
+
+  private static java.time.Duration millis(Map<String, String> kafka, String key, long dflt) {
+    String v = kafka.get(key);
+    if (v == null || v.isBlank()) {
+      return java.time.Duration.ofMillis(dflt);
+    }
+    try {
+      long ms = Long.parseLong(v.trim());
+      if (ms > 0) {
+        return java.time.Duration.ofMillis(ms);
+      }
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    throw new io.lorastream.config.ConfigException("kafka." + key, "Invalid setting 'kafka." + key + "': '" + v
+        + "' is not a positive number of milliseconds. Fix: remove it (default " + dflt + ") or set e.g. 30000.");
+  }
+
   /** The input consumer: read_committed, manual offsets (they are committed inside snapshot transactions). */
   public static Map<String, Object> inputConsumer(Map<String, String> kafka, TrainerConfig cfg) {
     Map<String, Object> p = new HashMap<>(kafka);

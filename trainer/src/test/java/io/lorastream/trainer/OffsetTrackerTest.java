@@ -66,6 +66,41 @@ class OffsetTrackerTest {
     assertThat(t.frontier(P0)).isEqualTo(2);
   }
 
+  /**
+   * Regression (chaos IT): the published bad-record count was an instance counter, so a rollback
+   * re-read counted a bad record twice and a restart forgot earlier ones. A cut now counts only the
+   * bad records whose offsets it claims.
+   */
+  @Test
+  void aCutCountsExactlyTheBadRecordsItClaims() {
+    OffsetTracker t = new OffsetTracker();
+    t.start(P0, 0);
+    t.start(P1, 0);
+    t.polledBad(P0, 0);
+    t.polled(P0, 1, true);
+    t.polledBad(P0, 2); // behind a pending record: not claimable yet
+    t.polledBad(P1, 0);
+    assertThat(t.uncommittedBadRecords()).isEqualTo(3);
+    Cut first = t.cut();
+    assertThat(first.ranges()).containsExactly(new Range(P0, 0, 1), new Range(P1, 0, 1));
+    assertThat(first.badRecords()).isEqualTo(2);
+    t.committed(first);
+    assertThat(t.uncommittedBadRecords()).isEqualTo(1);
+
+    // A rollback forgets the unclaimed bad record; reading it again counts it once.
+    t.rollback();
+    assertThat(t.uncommittedBadRecords()).isZero();
+    t.polled(P0, 1, true);
+    t.polledBad(P0, 2);
+    t.settle(1);
+    Cut second = t.cut();
+    assertThat(second.ranges()).containsExactly(new Range(P0, 1, 3), new Range(P1, 1, 1));
+    assertThat(second.badRecords()).isEqualTo(1);
+    t.committed(second);
+    assertThat(t.cut().badRecords()).isZero();
+    assertThat(t.uncommittedBadRecords()).isZero();
+  }
+
   @Test
   void rollbackForgetsEverythingAfterTheLastCommittedCut() {
     OffsetTracker t = new OffsetTracker();

@@ -40,4 +40,17 @@ class TrainerClientsTest {
         .containsEntry("enable.idempotence", true).containsEntry("acks", "all")
         .containsEntry("max.request.size", "2000000"); // tuning may be overridden
   }
+
+  @Test
+  void restoreAttemptsAreBoundedByTheOperatorsApiTimeout() {
+    assertThat(TrainerClients.apiTimeout(Map.of())).isEqualTo(java.time.Duration.ofSeconds(60));
+    assertThat(TrainerClients.apiTimeout(Map.of("default.api.timeout.ms", "2500")))
+        .isEqualTo(java.time.Duration.ofMillis(2500));
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> TrainerClients.apiTimeout(Map.of("default.api.timeout.ms",
+        "soon"))).isInstanceOf(io.lorastream.config.ConfigException.class)
+        .hasMessageContaining("kafka.default.api.timeout.ms");
+    assertThat(TrainerClients.maxBlock(Map.of("max.block.ms", "2000"))).isEqualTo(java.time.Duration.ofMillis(2000));
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> TrainerClients.maxBlock(Map.of("max.block.ms", "-1")))
+        .hasMessageContaining("kafka.max.block.ms");
+  }
 }

@@ -62,9 +62,15 @@ public final class RotatingSubspaceStream implements ExampleSource {
       }
     }
 
-    /** d=32, C=4, m = 0,1,4,8, angle pi/2, 5000 examples per phase, teacher hidden 32. */
+    /**
+     * d=32, C=6, m = 0,1,4,8, angle pi/2, 5000 examples per phase, teacher hidden 32. Six classes
+     * (rather than 4) make the decision depend on more input directions, so the rank of the
+     * correction really matters: offline, at 5000 examples per phase, fixed rank 2 reaches ~0.43
+     * prequential accuracy in the last phase against ~0.50-0.54 for rank 16 / progressive (frozen
+     * base ~0.30); with 4 classes the gap was only a few points.
+     */
     public static Config defaults(long seed) {
-      return new Config(32, 4, seed, List.of(0, 1, 4, 8), Math.PI / 2, 5000, 32);
+      return new Config(32, 6, seed, List.of(0, 1, 4, 8), Math.PI / 2, 5000, 32);
     }
 
     public Config withExamplesPerPhase(long n) {

@@ -36,14 +36,18 @@ public final class DriftBench {
     int k = Integer.parseInt(System.getProperty("k", "1"));
     ScalingMode mode = ScalingMode.valueOf(System.getProperty("scaling", AdapterConfig.defaults().scaling().name()));
     long seed = Long.parseLong(System.getProperty("seed", "1"));
-    RotatingSubspaceStream.Config cfg = RotatingSubspaceStream.Config.defaults(seed).withExamplesPerPhase(perPhase);
+    RotatingSubspaceStream.Config d0 = RotatingSubspaceStream.Config.defaults(seed);
+    RotatingSubspaceStream.Config cfg = new RotatingSubspaceStream.Config(d0.inputSize(), Integer.getInteger("C", d0.numClasses()),
+        seed, d0.planesPerPhase(), d0.angle(), perPhase, d0.teacherHidden());
+    int d = cfg.inputSize();
+    int classes = cfg.numClasses();
     RotatingSubspaceStream gen = new RotatingSubspaceStream(cfg);
     long t0 = System.nanoTime();
     int preN = Integer.getInteger("preN", 40_000);
     Pretrainer.Config pd = Pretrainer.Config.defaults();
     Pretrainer.Config pc = new Pretrainer.Config(Integer.getInteger("preEpochs", pd.epochs()), Integer.getInteger("preBatch", pd.batchSize()),
         Double.parseDouble(System.getProperty("preLr", String.valueOf(pd.lr()))), 0.1, 7);
-    Pretrainer.Result pre = new Pretrainer(pc).train(ModelSpec.demoDefault(seed), gen.phaseSource(0, preN, 99), preN, Device.cpu());
+    Pretrainer.Result pre = new Pretrainer(pc).train(ModelSpec.mlp(d, List.of(64, 64), classes, seed), gen.phaseSource(0, preN, 99), preN, Device.cpu());
     if (Boolean.getBoolean("preOnly")) {
       System.out.printf("pretrain only: train=%.3f holdout=%.3f in %.1fs%n", pre.trainAccuracy(), pre.holdoutAccuracy(), (System.nanoTime() - t0) / 1e9);
       return;
@@ -69,18 +73,18 @@ public final class DriftBench {
           while (s.hasNext()) {
             batch.add(s.next());
             if (batch.size() == b || !s.hasNext()) {
-              float[] f = new float[batch.size() * 32];
+              float[] f = new float[batch.size() * d];
               int[] y = new int[batch.size()];
               for (int i = 0; i < batch.size(); i++) {
-                System.arraycopy(batch.get(i).features(), 0, f, i * 32, 32);
+                System.arraycopy(batch.get(i).features(), 0, f, i * d, d);
                 y[i] = batch.get(i).label();
               }
               double[] logits = learner.model().logits(f, batch.size());
               for (int i = 0; i < batch.size(); i++) {
                 int p = batch.get(i).phase();
                 int best = 0;
-                for (int c = 1; c < 4; c++) {
-                  if (logits[i * 4 + c] > logits[i * 4 + best]) {
+                for (int c = 1; c < classes; c++) {
+                  if (logits[i * classes + c] > logits[i * classes + best]) {
                     best = c;
                   }
                 }

@@ -32,7 +32,8 @@ class RotatingSubspaceStreamTest {
     for (int p = 0; p < s.phases(); p++) {
       double[] f = s.classFrequencies(p, 20_000, 123);
       for (double v : f) {
-        assertThat(v).as("class frequency in phase %d: %s", p, java.util.Arrays.toString(f)).isGreaterThan(0.12);
+        // at least half of the uniform share 1/C
+        assertThat(v).as("class frequency in phase %d: %s", p, java.util.Arrays.toString(f)).isGreaterThan(0.5 / f.length);
       }
     }
   }

@@ -1,9 +1,13 @@
 package io.lorastream.stream.inference;
 
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.LongAccumulator;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.LongConsumer;
 
 /**
  * Live counters of one inference consumer's request path, updated lock-free by the stream threads
@@ -15,6 +19,7 @@ public final class InferenceCounters {
   private final LongAdder latencyMicrosSum = new LongAdder();
   private final LongAccumulator latencyMicrosMax = new LongAccumulator(Math::max, 0);
   private final Map<SkipReason, LongAdder> skipped = new EnumMap<>(SkipReason.class);
+  private final List<LongConsumer> latencyListeners = new CopyOnWriteArrayList<>();
 
   public InferenceCounters() {
     for (SkipReason r : SkipReason.values()) {
@@ -26,6 +31,18 @@ public final class InferenceCounters {
     predictions.increment();
     latencyMicrosSum.add(latencyMicros);
     latencyMicrosMax.accumulate(latencyMicros);
+    for (LongConsumer l : latencyListeners) {
+      l.accept(latencyMicros);
+    }
+  }
+
+  /**
+   * Also hands every prediction's compute latency (microseconds) to {@code listener}, on the stream
+   * thread: it must be cheap and must not throw (e.g. a Micrometer timer's record). Predictions made
+   * before registration are not replayed.
+   */
+  public void onPrediction(LongConsumer listener) {
+    latencyListeners.add(Objects.requireNonNull(listener, "listener"));
   }
 
   /** Counts a skip and returns the new count of that reason (used to thin out log lines). */
@@ -60,6 +77,11 @@ public final class InferenceCounters {
   public double meanLatencyMicros() {
     long n = predictions.sum();
     return n == 0 ? 0 : (double) latencyMicrosSum.sum() / n;
+  }
+
+  /** Sum of all prediction latencies in microseconds (with {@link #predictions()}, a Prometheus summary). */
+  public long latencyMicrosTotal() {
+    return latencyMicrosSum.sum();
   }
 
   public long maxLatencyMicros() {

@@ -31,7 +31,7 @@ import org.slf4j.LoggerFactory;
  */
 final class IngestProcessor implements Processor<byte[], byte[], Object, Object> {
   private static final Logger log = LoggerFactory.getLogger(IngestProcessor.class);
-  private static final String REASON_SEPARATOR = "#";
+  static final String REASON_SEPARATOR = "#"; // also parsed by IngestService#localCounters
 
   private final StreamAppConfig.Ingest config;
   private final ExampleValidator validator;

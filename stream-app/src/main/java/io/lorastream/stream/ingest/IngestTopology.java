@@ -52,8 +52,11 @@ public final class IngestTopology {
     StoreBuilder<?> dedupe = Stores.windowStoreBuilder(
         Stores.persistentWindowStore(DEDUPE_STORE, cfg.dedupeWindow(), cfg.dedupeWindow(), false),
         Serdes.String(), Serdes.Long());
+    // Cached: every record bumps ~3 of a handful of counters; without the cache each bump is a
+    // RocksDB get+put and a changelog record (3 extra produced records per input record). The cache
+    // coalesces them and is flushed on commit, inside the same exactly-once transaction.
     StoreBuilder<?> counters = Stores.keyValueStoreBuilder(
-        Stores.persistentKeyValueStore(COUNTER_STORE), Serdes.String(), Serdes.Long());
+        Stores.persistentKeyValueStore(COUNTER_STORE), Serdes.String(), Serdes.Long()).withCachingEnabled();
     ProcessorSupplier<byte[], byte[], Object, Object> supplier = new ProcessorSupplier<>() {
       @Override
       public Processor<byte[], byte[], Object, Object> get() {

@@ -62,7 +62,7 @@ public final class StreamAppConfig {
       Map.entry(INGEST_THREADS, "1"),
       Map.entry(INGEST_TASKS, "*"),
       Map.entry(TASK_PREFIX + DEFAULT_TASK + INPUT_SIZE_SUFFIX, "32"),
-      Map.entry(TASK_PREFIX + DEFAULT_TASK + CLASSES_SUFFIX, "4"),
+      Map.entry(TASK_PREFIX + DEFAULT_TASK + CLASSES_SUFFIX, "6"),
       Map.entry(TASK_PREFIX + DEFAULT_TASK + FEATURE_KIND_SUFFIX, "dense"),
       Map.entry(MAX_FEATURES, "4096"),
       Map.entry(MAX_TOKENS, "4096"),

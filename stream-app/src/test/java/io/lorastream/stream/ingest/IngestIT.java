@@ -113,7 +113,7 @@ class IngestIT {
       bad(records, expectDlqByKey, "huge-" + i, encode(IngestTopologyTest.example("huge-" + i)
           .setFeatures(Collections.nCopies(4097 + i, 0.3f)).build()), DlqReason.TOO_LARGE);
       bad(records, expectDlqByKey, "label-" + i, encode(IngestTopologyTest.example("label-" + i)
-          .setLabel(i % 2 == 0 ? 4 + i : -1 - i).build()), DlqReason.LABEL_OUT_OF_RANGE);
+          .setLabel(i % 2 == 0 ? 6 + i : -1 - i).build()), DlqReason.LABEL_OUT_OF_RANGE);
       records.add(new ProducerRecord<>(raw, null, encode(IngestTopologyTest.example("nullkey-" + i).build())));
       nullKeys++;
       bad(records, expectDlqByKey, "nullvalue-" + i, null, DlqReason.NULL_VALUE);

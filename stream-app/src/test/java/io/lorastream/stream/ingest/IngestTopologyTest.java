@@ -227,7 +227,7 @@ class IngestTopologyTest {
     add(records, expected, "tokens-over-limit",
         bytes(example("tokens-over-limit").setTask("text").setFeatures(List.of())
             .setTokens(java.util.Collections.nCopies(5000, 0)).build()), DlqReason.TOO_LARGE);
-    add(records, expected, "label-high", bytes(example("label-high").setLabel(4).build()), DlqReason.LABEL_OUT_OF_RANGE);
+    add(records, expected, "label-high", bytes(example("label-high").setLabel(6).build()), DlqReason.LABEL_OUT_OF_RANGE);
     add(records, expected, "label-negative", bytes(example("label-negative").setLabel(-1).build()),
         DlqReason.LABEL_OUT_OF_RANGE);
     add(records, expected, "unknown-task", bytes(example("unknown-task").setTask("nope").build()), DlqReason.UNKNOWN_TASK);

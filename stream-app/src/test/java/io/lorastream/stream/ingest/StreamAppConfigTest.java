@@ -20,7 +20,7 @@ class StreamAppConfigTest {
     assertThat(in.guarantee().streamsValue()).isEqualTo("exactly_once_v2");
     assertThat(in.dedupeWindow()).isEqualTo(Duration.ofHours(1));
     assertThat(in.holdoutFraction()).isEqualTo(0.1);
-    assertThat(in.taskSpec("anything")).contains(new TaskSpec(32, 4, TaskSpec.FeatureKind.DENSE));
+    assertThat(in.taskSpec("anything")).contains(new TaskSpec(32, 6, TaskSpec.FeatureKind.DENSE));
     assertThat(c.eval().windowKind()).isEqualTo(StreamAppConfig.WindowKind.COUNT);
     assertThat(c.eval().guarantee()).isEqualTo(StreamAppConfig.Guarantee.EXACTLY_ONCE_V2);
   }
