@@ -145,7 +145,7 @@ class DemoMetricsIT {
     assertThat(streamApp.value("lorastream_ingest_hosted_records", "outcome", "duplicates")).isEqualTo(sm.examplesDuplicates());
     assertThat(streamApp.value("lorastream_adapter_active_version", "consumer", "eval")).isEqualTo(sm.versionsPublished());
 
-    // the metrics table in schemas/METRICS.md lists exactly the lorastream_* meters the services export
+    // the metrics table in README.md lists exactly the lorastream_* meters the services export
     java.util.Set<String> exported = new java.util.TreeSet<>();
     for (String role : List.of("stream-app", "trainer", "consumer-1", "consumer-2")) {
       for (String line : Files.readAllLines(out.resolve("metrics/" + role + ".prom"))) {
@@ -157,10 +157,10 @@ class DemoMetricsIT {
     }
     java.util.Set<String> documented = new java.util.TreeSet<>();
     java.util.regex.Matcher row = java.util.regex.Pattern.compile("(?m)^\\| `(lorastream_[a-z_]+)`")
-        .matcher(Files.readString(ComposeFile.locate().getParent().resolve("schemas/METRICS.md")));
+        .matcher(Files.readString(ComposeFile.locate().getParent().resolve("README.md")));
     while (row.find()) {
       documented.add(row.group(1));
     }
-    assertThat(exported).as("exported lorastream_* meters vs schemas/METRICS.md").isEqualTo(documented);
+    assertThat(exported).as("exported lorastream_* meters vs README.md").isEqualTo(documented);
   }
 }

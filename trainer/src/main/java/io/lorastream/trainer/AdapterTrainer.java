@@ -150,7 +150,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
   private long transactionsAborted;
   /** What the trainer is retrying because Kafka does not answer; null while it makes progress. */
   private String stalledOn;
-  private long kafkaTimeouts;
+  private long stallRetries;
   private TrainerStatus.State state = TrainerStatus.State.CREATED;
   private long lastProgressNanos;
   private long examplesAtLastProgress;
@@ -697,6 +697,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
       // Nothing was sent: keep training and try again shortly (the next cut simply covers more).
       log.warn("adapter {}: cannot serialize snapshot v{} ({}); retrying in {} ms", cfg.adapterId(), version,
           e.getMessage(), PUBLISH_RETRY_BACKOFF_MS);
+      stalled("serializing snapshot v" + version, e);
       nextPublishAttemptNanos = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(PUBLISH_RETRY_BACKOFF_MS);
       return;
     }
@@ -706,9 +707,9 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
       producer.beginTransaction();
       faults.at(FaultInjector.BEFORE_SEND);
       List<Future<RecordMetadata>> acks = new ArrayList<>();
-      acks.add(producer.send(new ProducerRecord<>(adaptersTopic, cfg.adapterId(), value)));
+      acks.add(send(new ProducerRecord<>(adaptersTopic, cfg.adapterId(), value)));
       for (byte[] m : metricValues) {
-        acks.add(producer.send(new ProducerRecord<>(metricsTopic, cfg.adapterId(), m)));
+        acks.add(send(new ProducerRecord<>(metricsTopic, cfg.adapterId(), m)));
       }
       producer.sendOffsetsToTransaction(offsets, consumer.groupMetadata());
       // commitTransaction() waits for them too; waiting here makes "sent" mean "in the log" (a
@@ -774,6 +775,29 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
         stalled("committing v" + version, e);
       }
     }
+  }
+
+  /**
+   * Sends one record of the snapshot transaction. KafkaProducer.send does not throw when it cannot
+   * even enqueue the record (no metadata within max.block.ms, e.g. while the broker is down): it
+   * returns an already failed future and puts the transaction in an error state. Such a failure is
+   * rethrown here, so the transaction is abandoned at once and the stall shows, instead of every
+   * further send blocking for max.block.ms in turn.
+   */
+  private Future<RecordMetadata> send(ProducerRecord<String, byte[]> record) {
+    Future<RecordMetadata> f = producer.send(record);
+    if (f.isDone()) {
+      try {
+        f.get();
+      } catch (ExecutionException e) {
+        Throwable c = e.getCause();
+        throw c instanceof KafkaException ke ? ke : new KafkaException("cannot send to " + record.topic(), c);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new org.apache.kafka.common.errors.InterruptException(e);
+      }
+    }
+    return f;
   }
 
   /**
@@ -895,10 +919,10 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
    * untouched; the retry loops decide what is safe to repeat.
    */
   private void stalled(String what, Throwable cause) {
-    kafkaTimeouts++;
-    if (stalledOn == null || kafkaTimeouts % 10 == 0) {
-      log.warn("adapter {}: stalled {}: {}; retrying ({} Kafka timeouts so far)", cfg.adapterId(), what,
-          cause.getMessage(), kafkaTimeouts);
+    stallRetries++;
+    if (stalledOn == null || stallRetries % 10 == 0) {
+      log.warn("adapter {}: stalled {}: {}; retrying ({} stall retries so far)", cfg.adapterId(), what,
+          cause.getMessage(), stallRetries);
     }
     stalledOn = what;
     updateStatus();
@@ -906,8 +930,8 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
 
   private void unstalled() {
     if (stalledOn != null) {
-      log.info("adapter {}: Kafka answers again, no longer stalled ({}); {} Kafka timeouts retried", cfg.adapterId(),
-          stalledOn, kafkaTimeouts);
+      log.info("adapter {}: Kafka answers again, no longer stalled ({}); {} stall retries so far", cfg.adapterId(),
+          stalledOn, stallRetries);
       stalledOn = null;
     }
   }
@@ -924,12 +948,12 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
       status = new TrainerStatus(o.adapterId(), state, o.optimizerStep(), o.examplesSeen(), o.examplesBuffered(),
           o.recordsPolled(), o.otherTaskRecords(), o.badRecords(), o.skippedNonFiniteBatches(),
           o.lastCommittedVersion(), o.snapshotsCommitted(), o.transactionsAborted(), o.inputLag(), o.lossEma(),
-          o.ranks(), stalledOn, kafkaTimeouts);
+          o.ranks(), stalledOn, stallRetries);
       return;
     }
     status = new TrainerStatus(cfg.adapterId(), state, l.optimizerStep(), l.examplesSeen(), assembler.size(),
         recordsPolled, otherTaskRecords, badRecords(), skippedCommitted + skippedSinceCommit, lastVersion,
-        snapshotsCommitted, transactionsAborted, inputLag(), l.lossEma(), l.ranks(), stalledOn, kafkaTimeouts);
+        snapshotsCommitted, transactionsAborted, inputLag(), l.lossEma(), l.ranks(), stalledOn, stallRetries);
   }
 
   /** Bad records in the adapter's history: published ones plus those read since the last commit. */

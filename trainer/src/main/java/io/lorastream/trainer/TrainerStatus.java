@@ -17,7 +17,8 @@ import java.util.Map;
  * acknowledgement of a snapshot, reading its committed state at a start) times out because the
  * broker is down, restarting or unreachable, it names what the trainer is retrying, e.g.
  * {@code "committing v12"} (an idle trainer has nothing to retry and does not notice), and
- * {@code kafkaTimeouts} counts the timed-out Kafka operations this instance retried. A stalled
+ * {@code stallRetries} counts the operations this instance retried because Kafka (or, for a
+ * snapshot's schema, the registry) did not answer. A stalled
  * trainer needs no action: it resumes by itself once the broker is back.
  */
 public record TrainerStatus(
@@ -37,7 +38,7 @@ public record TrainerStatus(
     double lossEma,
     Map<String, Integer> ranks,
     String stalledOn,
-    long kafkaTimeouts) {
+    long stallRetries) {
 
   /** Lifecycle of a trainer. */
   public enum State { CREATED, STARTING, RUNNING, STOPPING, STOPPED }

@@ -211,7 +211,7 @@ class TrainerChaosIT {
     json.put("abortedInputRecords", input.abortedRecords());
     json.put("snapshotsCommitted", snapshots.size());
     json.put("snapshotsAborted", aborted.size());
-    json.put("rollbacksAfterAbortableErrors", abortedBeforeKills);
+    json.put("transactionsAbortedAndRolledBack", abortedBeforeKills);
     json.put("finalExamplesSeen", fin.getExamplesSeen());
     json.put("recordsLost", lost);
     json.put("recordsCountedTwice", coverage.overlaps());

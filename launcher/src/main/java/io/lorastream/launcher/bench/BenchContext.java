@@ -48,6 +48,7 @@ final class BenchContext {
   final Report report;
   private final PrintStream console;
   private List<io.lorastream.lora.data.Example> trainExamples;
+  private final Map<Integer, ExampleData.Batches> batches = new HashMap<>();
   private final long t0 = System.nanoTime();
 
   BenchContext(BenchPlan plan, LocalCluster cluster, Path work, Path basePath, BaseModel base, GcMonitor gc, Report report,
@@ -174,6 +175,11 @@ final class BenchContext {
       trainExamples = List.copyOf(ex);
     }
     return trainExamples;
+  }
+
+  /** The trainer input grouped into micro-batches of {@code b}, built once per size. */
+  synchronized ExampleData.Batches batches(int b) {
+    return batches.computeIfAbsent(b, size -> ExampleData.batches(trainExamples(), size));
   }
 
   double elapsedSeconds() {

@@ -12,8 +12,11 @@ import java.util.Set;
  * @param sections sections to run (see {@link #ALL_SECTIONS})
  * @param ingestExamples examples replayed through ingest (and through the raw pipe)
  * @param trainTopicExamples examples pre-produced to the trainer's input topic
- * @param trainerExamples examples per trainer-overhead run (item 2)
- * @param scalingExamples examples per run of the scaling tables
+ * @param trainerExamples minimum examples per trainer-overhead run (item 2)
+ * @param scalingExamples minimum examples per run of the scaling tables
+ * @param trainerSeconds target length of each trainer-overhead window (sized from the in-memory rate)
+ * @param scalingSeconds target length of each scaling window (sized from the in-memory rate)
+ * @param trainerRepeats Kafka runs in the trainer-overhead comparison (each followed by an in-memory run)
  * @param batchSizes micro-batch sizes of the scaling table
  * @param ranks ranks of the scaling table
  * @param rolloutSnapshots snapshots per rollout measurement (at least 100)
@@ -23,8 +26,9 @@ import java.util.Set;
  * @param seed seed of the data and the base model
  */
 record BenchPlan(String mode, Set<String> sections, int ingestExamples, int trainTopicExamples, int trainerExamples,
-    int scalingExamples, List<Integer> batchSizes, List<Integer> ranks, int rolloutSnapshots, List<Integer> fetchMaxWaits,
-    int inferenceRounds, int e2eRequests, long seed) {
+    int scalingExamples, double trainerSeconds, double scalingSeconds, int trainerRepeats, List<Integer> batchSizes,
+    List<Integer> ranks, int rolloutSnapshots, List<Integer> fetchMaxWaits, int inferenceRounds, int e2eRequests,
+    long seed) {
 
   static final List<String> ALL_SECTIONS = List.of("ingest", "trainer", "flops", "rollout", "inference", "scaling", "memory");
 
@@ -53,13 +57,27 @@ record BenchPlan(String mode, Set<String> sections, int ingestExamples, int trai
   }
 
   static BenchPlan quick(long seed) {
-    return new BenchPlan("quick", Set.copyOf(ALL_SECTIONS), 20_000, 16_000, 8_000, 4_000, List.of(8, 64, 512),
-        List.of(2, 16), 100, List.of(5), 3, 0, seed);
+    return new BenchPlan("quick", Set.copyOf(ALL_SECTIONS), 20_000, 60_000, 8_000, 4_000, 2.0, 1.0, 1,
+        List.of(8, 64, 512), List.of(2, 16), 100, List.of(5), 3, 0, seed);
   }
 
   static BenchPlan full(long seed) {
-    return new BenchPlan("full", Set.copyOf(ALL_SECTIONS), 100_000, 48_000, 32_000, 12_000,
+    return new BenchPlan("full", Set.copyOf(ALL_SECTIONS), 100_000, 240_000, 32_000, 12_000, 5.0, 2.5, 2,
         List.of(8, 16, 32, 64, 128, 256, 512), List.of(2, 4, 8, 16), 150, List.of(5, 0, 100, 500), 7, 40_000, seed);
+  }
+
+  /**
+   * Examples for a window of about {@code seconds} at {@code ratePerSecond} (measured in memory),
+   * at least {@code min}, and never more than the trainer topic holds past its first micro-batches.
+   */
+  long examplesFor(double ratePerSecond, double seconds, long min) {
+    long cap = trainTopicExamples - 2 * 512;
+    return Math.max(Math.min(min, cap), Math.min(cap, (long) (ratePerSecond * seconds)));
+  }
+
+  /** Sections in their run order. */
+  List<String> orderedSections() {
+    return ALL_SECTIONS.stream().filter(sections::contains).toList();
   }
 
   boolean runs(String section) {
@@ -67,12 +85,14 @@ record BenchPlan(String mode, Set<String> sections, int ingestExamples, int trai
   }
 
   BenchPlan withSections(Set<String> s) {
-    return new BenchPlan(mode, s, ingestExamples, trainTopicExamples, trainerExamples, scalingExamples, batchSizes, ranks,
-        rolloutSnapshots, fetchMaxWaits, inferenceRounds, e2eRequests, seed);
+    return new BenchPlan(mode, s, ingestExamples, trainTopicExamples, trainerExamples, scalingExamples, trainerSeconds,
+        scalingSeconds, trainerRepeats, batchSizes, ranks, rolloutSnapshots, fetchMaxWaits, inferenceRounds, e2eRequests,
+        seed);
   }
 
   BenchPlan withRollout(int snapshots, List<Integer> waits) {
-    return new BenchPlan(mode, sections, ingestExamples, trainTopicExamples, trainerExamples, scalingExamples, batchSizes,
-        ranks, snapshots, waits, inferenceRounds, e2eRequests, seed);
+    return new BenchPlan(mode, sections, ingestExamples, trainTopicExamples, trainerExamples, scalingExamples,
+        trainerSeconds, scalingSeconds, trainerRepeats, batchSizes, ranks, snapshots, waits, inferenceRounds, e2eRequests,
+        seed);
   }
 }

@@ -55,7 +55,7 @@ final class BenchRun {
     Path work = Files.createTempDirectory("lorastream-bench-");
     Report report = new Report();
     List<String> failed = new java.util.ArrayList<>();
-    console.printf("lorastream bench (%s): sections %s, results in %s%n", plan.mode(), plan.sections(), out);
+    console.printf("lorastream bench (%s): sections %s, results in %s%n", plan.mode(), plan.orderedSections(), out);
     double otherAtStart = waitForQuiet();
     report.meta("otherProcessesCoresAtStart", Report.round(otherAtStart));
     report.meta("loadBySection", loads);
@@ -128,7 +128,7 @@ final class BenchRun {
   private void meta(Report report, BaseModel base) {
     report.meta("date", LocalDateTime.now().withNano(0).toString());
     report.meta("mode", plan.mode());
-    report.meta("sections", plan.sections());
+    report.meta("sections", plan.orderedSections());
     report.meta("machine", Runtime.getRuntime().availableProcessors() + " cores, "
         + Math.round(ProcInfoMem.totalGb()) + " GB RAM, " + System.getProperty("os.name") + " " + System.getProperty("os.arch"));
     report.meta("java", System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));

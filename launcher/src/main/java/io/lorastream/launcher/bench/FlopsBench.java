@@ -27,10 +27,11 @@ final class FlopsBench {
     List<FlopModel.Layer> layers = ctx.flopLayers(RANK);
     FlopModel.Breakdown fb = FlopModel.microBatch(layers, b, BenchPlan.CLASSES);
     double perMb = FlopModel.perMicroBatch(layers, b, BenchPlan.CLASSES, k);
-    ExampleData.Batches batches = ExampleData.batches(ctx.trainExamples(), b);
-    long m = Math.max(2000, ctx.plan.trainerExamples() / 2);
+    ExampleData.Batches batches = ctx.batches(b);
+    TrainerRuns.Result warm = TrainerRuns.memory(ctx, "flops-warmup", tc.adapterConfig(), tc.trainConfig(), batches,
+        ctx.plan.trainerExamples() / 4, false);
+    long m = ctx.plan.examplesFor(warm.examplesPerSecond(), ctx.plan.trainerSeconds() / 2, 2000);
     ctx.progress("flops: in-memory training at b=%d r=%d over %d examples", b, RANK, m);
-    TrainerRuns.memory(ctx, "flops-warmup", tc.adapterConfig(), tc.trainConfig(), batches, m / 4, false);
     TrainerRuns.Result mem = TrainerRuns.memory(ctx, "flops", tc.adapterConfig(), tc.trainConfig(), batches, m, false);
     double mbPerSec = mem.examplesPerSecond() / b;
     double achieved = perMb * mbPerSec;

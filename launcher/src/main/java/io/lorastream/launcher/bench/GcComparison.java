@@ -20,8 +20,8 @@ import java.util.concurrent.TimeUnit;
  */
 final class GcComparison {
   /** Collector name to JVM flag. */
-  static final Map<String, String> FLAGS = Map.of("G1", "-XX:+UseG1GC", "ZGC", "-XX:+UseZGC", "Parallel",
-      "-XX:+UseParallelGC", "Serial", "-XX:+UseSerialGC");
+  static final Map<String, String> FLAGS = Map.of("G1", "-XX:+UseG1GC", "G1-10ms", "-XX:+UseG1GC -XX:MaxGCPauseMillis=10",
+      "ZGC", "-XX:+UseZGC", "Parallel", "-XX:+UseParallelGC", "Serial", "-XX:+UseSerialGC");
 
   private GcComparison() {
   }
@@ -38,11 +38,11 @@ final class GcComparison {
       List<String> cmd = new ArrayList<>();
       cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
       for (String f : MemoryBench.jvmFlags()) {
-        if (!f.matches("-XX:[+-]Use\\w+GC")) {
+        if (!f.matches("-XX:[+-]Use\\w+GC") && !f.startsWith("-XX:MaxGCPauseMillis")) {
           cmd.add(f);
         }
       }
-      cmd.add(flag);
+      cmd.addAll(List.of(flag.split(" ")));
       cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.lorastream.launcher.Main", "bench", "--quick",
           "--sections", "rollout", "--fetch-max-wait", String.valueOf(fetchMaxWait), "--rollout-gcs", "none",
           "--seed", String.valueOf(ctx.plan.seed()), "--out", dir.toString()));

@@ -74,10 +74,11 @@ final class IngestBench {
 
     Figure f = Figure.of("1", "ingest validated examples/s (exactly-once)", eosRate, "ex/s",
         "raw producer->consumer of the same records", rawRate);
-    f = f.withReason(String.format(Locale.ROOT, "stream thread on CPU %s of the window; time by activity: %s;"
-            + " at-least-once runs %.0f ex/s (%.2fx), so exactly-once transactions cost %s; GC %s",
-        Report.pct((Double) eos.get("streamThreadOnCpuShare")), topShares(prof, 6), alosRate, alosRate / eosRate,
-        Report.pct(1 - eosRate / alosRate), eos.get("gc")));
+    f = f.withReason(String.format(Locale.ROOT, "stream thread on CPU %s of the window; its time by activity: %s;"
+            + " this JVM's CPU by thread group (cores): %s; at-least-once runs %.0f ex/s (%.2fx), so exactly-once"
+            + " transactions cost %s of the rate; GC %s",
+        Report.pct((Double) eos.get("streamThreadOnCpuShare")), topShares(prof, 6), eos.get("coresByThreadGroup"), alosRate,
+        alosRate / eosRate, Report.pct(1 - eosRate / alosRate), eos.get("gc")));
     ctx.report.add(f);
     ctx.report.add(Figure.of("1", "ingest validated examples/s (at-least-once)", alosRate, "ex/s",
         "raw producer->consumer of the same records", rawRate));
@@ -97,7 +98,11 @@ final class IngestBench {
         "",
         "Where the exactly-once stream thread's time goes (share of stack samples):",
         "",
-        profileTable(prof)));
+        profileTable(prof),
+        "CPU of this JVM by thread group during the exactly-once window (cores; the stream thread's kernel name is"
+            + " its application id cut to 15 characters): " + eos.get("coresByThreadGroup"),
+        "",
+        "Same for at-least-once: " + alos.get("coresByThreadGroup")));
   }
 
   /**
@@ -185,10 +190,12 @@ final class IngestBench {
         long firstWall = 0;
         long cpuFirst = 0;
         Thread stream = null;
+        ProcInfo.Tasks tasksStart = null;
         long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
         while (count < n && System.nanoTime() < deadline) {
           count += counter.poll(Duration.ofMillis(20)).count();
           if (count > 0 && firstNanos == 0) {
+            tasksStart = ProcInfo.tasks();
             firstNanos = System.nanoTime();
             firstWall = System.currentTimeMillis();
             firstCount = count;
@@ -200,6 +207,7 @@ final class IngestBench {
         }
         long endNanos = System.nanoTime();
         long endWall = System.currentTimeMillis();
+        ProcInfo.Tasks tasksEnd = ProcInfo.tasks();
         long cpuEnd = stream == null ? 0 : mx.getThreadCpuTime(stream.getId());
         if (sampler == null) {
           throw new IllegalStateException("ingest " + variant + " produced no output within 5 minutes");
@@ -222,6 +230,7 @@ final class IngestBench {
         m.put("outputsCounted", count);
         m.put("streamThreadOnCpuShare", (cpuEnd - cpuFirst) / 1e9 / secs);
         m.put("gc", ctx.gc.summary(firstWall, endWall));
+        m.put("coresByThreadGroup", tasksStart == null ? Map.of() : ProcInfo.coresByThreadGroup(tasksStart, tasksEnd, 10));
         m.put("profile", prof.toMap());
         m.put("profileObject", prof);
         return m;

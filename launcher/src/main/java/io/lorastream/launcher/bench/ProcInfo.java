@@ -3,7 +3,11 @@ package io.lorastream.launcher.bench;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 
 /**
@@ -43,6 +47,64 @@ final class ProcInfo {
     double meanWaitMicrosPerSlice() {
       return timeslices <= 0 ? Double.NaN : runQueueWaitNanos / 1000.0 / timeslices;
     }
+  }
+
+  /** CPU ticks (user + system, 1/100 s) of every thread of this process, by thread id, with its kernel name. */
+  record Tasks(long nanos, Map<Integer, String> names, Map<Integer, Long> ticks) {}
+
+  static Tasks tasks() {
+    Map<Integer, String> names = new HashMap<>();
+    Map<Integer, Long> ticks = new HashMap<>();
+    try (Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {
+      for (Path t : (Iterable<Path>) tasks::iterator) {
+        try {
+          String stat = Files.readString(t.resolve("stat"));
+          int open = stat.indexOf('(');
+          int close = stat.lastIndexOf(')');
+          String[] f = stat.substring(close + 2).trim().split("\\s+");
+          int tid = Integer.parseInt(t.getFileName().toString());
+          names.put(tid, stat.substring(open + 1, close));
+          ticks.put(tid, Long.parseLong(f[11]) + Long.parseLong(f[12]));
+        } catch (IOException | RuntimeException ignored) {
+          // the thread ended between list and read
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      return new Tasks(System.nanoTime(), Map.of(), Map.of());
+    }
+    return new Tasks(System.nanoTime(), names, ticks);
+  }
+
+  /**
+   * Cores used between two readings per thread group (threads with the same kernel name once the
+   * trailing number is dropped, e.g. "data-plane-kafk", "GC Thread#"), largest first, at most
+   * {@code top} groups plus "rest". Threads that ended in between are not counted.
+   */
+  static Map<String, Double> coresByThreadGroup(Tasks a, Tasks b, int top) {
+    double secs = Math.max(1e-3, (b.nanos() - a.nanos()) / 1e9);
+    Map<String, Double> groups = new HashMap<>();
+    b.ticks().forEach((tid, t) -> {
+      long d = t - a.ticks().getOrDefault(tid, 0L);
+      if (d > 0) {
+        String g = b.names().get(tid).replaceAll("[-#]?\\d+$", "");
+        groups.merge(g, d / 100.0 / secs, Double::sum);
+      }
+    });
+    Map<String, Double> out = new LinkedHashMap<>();
+    List<Map.Entry<String, Double>> sorted = new ArrayList<>(groups.entrySet());
+    sorted.sort(Map.Entry.<String, Double>comparingByValue().reversed());
+    double rest = 0;
+    for (int i = 0; i < sorted.size(); i++) {
+      if (i < top) {
+        out.put(sorted.get(i).getKey(), Math.round(sorted.get(i).getValue() * 1000) / 1000.0);
+      } else {
+        rest += sorted.get(i).getValue();
+      }
+    }
+    if (rest > 0) {
+      out.put("rest", Math.round(rest * 1000) / 1000.0);
+    }
+    return out;
   }
 
   /** Scheduler statistics of the calling thread (for threads that end before anyone else could read them). */

@@ -107,6 +107,15 @@ final class Report {
       md.append("\n## ").append(part[0]).append("\n\n").append(part[1]).append('\n');
     }
     Files.writeString(dir.resolve("bench.md"), md.toString());
+    StringBuilder readme = new StringBuilder("## Performance\n\n");
+    readme.append("Measured with `").append(command.replaceFirst("^lorastream", "./lorastream")).append("` on ")
+        .append(meta.get("machine")).append(" (").append(meta.get("date")).append(", ").append(meta.get("gc"))
+        .append("); every reference is measured in the same run; details, profiles and the FLOP formula in `")
+        .append(dir).append("/bench.md`.\n\n").append(headlineTable());
+    if (!missed.isEmpty()) {
+      readme.append("\nMissed targets and their measured reasons:\n\n").append(missed);
+    }
+    Files.writeString(dir.resolve("performance-section.md"), readme.toString());
   }
 
   static String fmt(double v) {

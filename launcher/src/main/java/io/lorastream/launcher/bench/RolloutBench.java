@@ -72,14 +72,22 @@ final class RolloutBench {
         + " Swap work alone, measured in isolation on a %d-byte snapshot: deserialize %.3f ms + verify %.3f ms + merge"
         + " %.3f ms = %.3f ms (medians).%n%n", PUBLISH_STEPS, CONSUMERS, swapWork.get("snapshotBytes"),
         swapWork.get("deserializeMsMedian"), swapWork.get("verifyMsMedian"), swapWork.get("mergeMsMedian"), workMs));
-    md.append("| fetch.max.wait.ms | snapshots | samples | p50 ms | p99 ms | max ms | samples overlapping a GC pause |"
-        + " p99 without them | subscriber run-queue wait per wakeup | trainer run-queue wait per wakeup |\n");
-    md.append("|---|---|---|---|---|---|---|---|---|---|\n");
+    md.append("| fetch.max.wait.ms | snapshots | samples | p50 ms | p99 ms | max ms | Kafka delivery only p50 / p99 ms |"
+        + " samples overlapping a GC pause | p99 without them | subscriber run-queue wait per wakeup |"
+        + " trainer run-queue wait per wakeup |\n");
+    md.append("|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (Map<String, Object> r : sweep) {
-      md.append(String.format(Locale.ROOT, "| %s | %s | %s | %.1f | %.1f | %.1f | %s (pauses total %s ms, max %s ms) | %.1f |"
-              + " %.0f us | %.0f us |%n", r.get("fetchMaxWaitMs"), r.get("snapshots"), r.get("samples"), r.get("p50Ms"),
-          r.get("p99Ms"), r.get("maxMs"), r.get("samplesOverlappingGc"), r.get("gcPauseTotalMs"), r.get("gcPauseMaxMs"),
-          r.get("p99WithoutGcMs"), r.get("subscriberWaitMicrosPerWakeup"), r.get("trainerWaitMicrosPerWakeup")));
+      md.append(String.format(Locale.ROOT, "| %s | %s | %s | %.1f | %.1f | %.1f | %.1f / %.1f | %s (pauses total %s ms, max %s ms) |"
+              + " %.1f | %.0f us | %.0f us |%n", r.get("fetchMaxWaitMs"), r.get("snapshots"), r.get("samples"), r.get("p50Ms"),
+          r.get("p99Ms"), r.get("maxMs"), r.get("deliveryP50Ms"), r.get("deliveryP99Ms"), r.get("samplesOverlappingGc"),
+          r.get("gcPauseTotalMs"), r.get("gcPauseMaxMs"), r.get("p99WithoutGcMs"), r.get("subscriberWaitMicrosPerWakeup"),
+          r.get("trainerWaitMicrosPerWakeup")));
+    }
+    md.append("\nKafka delivery = commit -> the record reaching a fifth plain read_committed consumer (same fetch wait)"
+        + " that does no swap work.\n");
+    for (Map<String, Object> r : sweep) {
+      md.append("\nCPU of this JVM by thread group, fetch.max.wait.ms=").append(r.get("fetchMaxWaitMs")).append(" (cores): ")
+          .append(r.get("coresByThreadGroup")).append('\n');
     }
     md.append("\nSlowest samples of the headline run: ").append(head.get("slowest")).append('\n');
     md.append(String.format(Locale.ROOT, "%nVersions 1-%d of every run are warm-up (first swaps in fresh subscribers,"
@@ -91,6 +99,8 @@ final class RolloutBench {
 
   private static String explain(Map<String, Object> head, List<Map<String, Object>> sweep) {
     StringBuilder s = new StringBuilder();
+    s.append(String.format(Locale.ROOT, "Kafka delivery alone (commit -> record at a plain read_committed consumer) p50"
+        + " %.1f ms, p99 %.1f ms; ", head.get("deliveryP50Ms"), head.get("deliveryP99Ms")));
     s.append(String.format(Locale.ROOT, "p99 %.1f ms over %s samples; %s samples overlapped a GC pause (pauses in the run:"
             + " %s, total %s ms, longest %s ms), p99 of the others %.1f ms; subscriber threads waited %.0f us on the run"
             + " queue per wakeup (2 cores shared with the trainer at 100%% and the broker)",
@@ -137,7 +147,11 @@ final class RolloutBench {
           throw new IllegalStateException("subscriber " + s.name() + " did not catch up with " + topic);
         }
       }
+      Map<Long, Long> delivered = new ConcurrentHashMap<>();
+      java.util.concurrent.atomic.AtomicBoolean probing = new java.util.concurrent.atomic.AtomicBoolean(true);
+      Thread probe = deliveryProbe(ctx, topic, fetchMaxWait, delivered, probing);
       ProcInfo.Sched subBefore = ProcInfo.sched("adapter-subscriber");
+      ProcInfo.Tasks tasksBefore = ProcInfo.tasks();
       java.util.concurrent.atomic.AtomicReference<ProcInfo.Sched> trainerFirst = new java.util.concurrent.atomic.AtomicReference<>();
       java.util.concurrent.atomic.AtomicReference<ProcInfo.Sched> trainerLast = new java.util.concurrent.atomic.AtomicReference<>();
       long examples = (long) (snapshots + WARMUP_VERSIONS + 5) * PUBLISH_STEPS * 2 * 16;
@@ -154,6 +168,16 @@ final class RolloutBench {
         s.awaitVersion(BenchContext.TASK, last, Duration.ofSeconds(20));
       }
       ProcInfo.Sched subDelta = ProcInfo.sched("adapter-subscriber").minus(subBefore);
+      Map<String, Double> cores = ProcInfo.coresByThreadGroup(tasksBefore, ProcInfo.tasks(), 8);
+      probing.set(false);
+      probe.join(5000);
+      List<Double> delivery = new ArrayList<>();
+      committed.forEach((v, c) -> {
+        Long d = delivered.get(v);
+        if (d != null && v > WARMUP_VERSIONS) {
+          delivery.add((double) (d - c));
+        }
+      });
       ProcInfo.Sched trainerDelta = trainerLast.get() == null ? new ProcInfo.Sched(0, -1, -1, -1)
           : trainerLast.get().minus(trainerFirst.get());
 
@@ -210,6 +234,9 @@ final class RolloutBench {
       m.put("p99Ms", Stats.percentile(lat, 0.99));
       m.put("maxMs", Stats.max(Stats.toArray(lat)));
       m.put("meanMs", Report.round(Stats.mean(Stats.toArray(lat))));
+      m.put("deliveryP50Ms", Stats.percentile(delivery, 0.5));
+      m.put("deliveryP99Ms", Stats.percentile(delivery, 0.99));
+      m.put("deliveryMaxMs", Stats.max(Stats.toArray(delivery)));
       m.put("samplesOverlappingGc", lat.size() - latNoGc.size());
       m.put("p99WithoutGcMs", Stats.percentile(latNoGc, 0.99));
       m.put("gcPauses", gcSum.get("pauses"));
@@ -220,6 +247,7 @@ final class RolloutBench {
       m.put("subscriberCpuMs", Report.round(subDelta.cpuNanos() / 1e6));
       m.put("trainerWaitMicrosPerWakeup", trainerDelta.meanWaitMicrosPerSlice());
       m.put("trainerExamplesPerSecond", Report.round(tr.examplesPerSecond()));
+      m.put("coresByThreadGroup", cores);
       m.put("perConsumer", perConsumer);
       m.put("slowest", slow);
       ctx.progress("rollout: fetch.max.wait.ms=%d -> p50 %.1f ms, p99 %.1f ms, max %.1f ms over %d samples (%d overlap GC)",
@@ -230,6 +258,47 @@ final class RolloutBench {
         s.close();
       }
     }
+  }
+
+  /**
+   * A fifth, plain read_committed consumer of the adapters topic with the same fetch wait, that
+   * only notes when each version's record reached it: commit -> delivery, without any swap work,
+   * which splits the subscribers' latency into Kafka delivery and what happens after it.
+   */
+  private static Thread deliveryProbe(BenchContext ctx, String topic, int fetchMaxWait, Map<Long, Long> delivered,
+      java.util.concurrent.atomic.AtomicBoolean running) throws InterruptedException {
+    java.util.concurrent.CountDownLatch ready = new java.util.concurrent.CountDownLatch(1);
+    Thread t = new Thread(() -> {
+      Map<String, Object> p = IngestBench.consumerProps(ctx, "rollout-delivery-probe", true);
+      p.put(org.apache.kafka.clients.consumer.ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, String.valueOf(fetchMaxWait));
+      p.put(org.apache.kafka.clients.consumer.ConsumerConfig.FETCH_MIN_BYTES_CONFIG, "1");
+      Deserializer<AdapterSnapshot> de = LorastreamSerdes.create(Map.of("schema.registry.url", ctx.cluster.registryUrl()))
+          .adapterSnapshot().deserializer();
+      try (org.apache.kafka.clients.consumer.KafkaConsumer<byte[], byte[]> c = new org.apache.kafka.clients.consumer.KafkaConsumer<>(
+          p, new org.apache.kafka.common.serialization.ByteArrayDeserializer(),
+          new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
+        org.apache.kafka.common.TopicPartition tp = new org.apache.kafka.common.TopicPartition(topic, 0);
+        c.assign(List.of(tp));
+        c.seekToBeginning(List.of(tp));
+        c.position(tp);
+        ready.countDown();
+        while (running.get()) {
+          var records = c.poll(Duration.ofMillis(100));
+          long now = System.currentTimeMillis();
+          for (var r : records) {
+            if (r.value() != null) {
+              delivered.putIfAbsent(de.deserialize(topic, r.value()).getVersion(), now);
+            }
+          }
+        }
+      } finally {
+        ready.countDown();
+      }
+    }, "rollout-delivery-probe");
+    t.setDaemon(true);
+    t.start();
+    ready.await();
+    return t;
   }
 
   /** Deserialize, verify and merge of one rank-16 snapshot, timed in isolation (medians of 300 runs). */

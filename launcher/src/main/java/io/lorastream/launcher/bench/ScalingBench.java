@@ -28,9 +28,9 @@ final class ScalingBench {
     long m = ctx.plan.scalingExamples();
     List<Map<String, Object>> byBatch = new ArrayList<>();
     StringBuilder md = new StringBuilder();
-    md.append(String.format(Locale.ROOT, "Each point: %d examples through the real trainer (Kafka) and the same micro-batches"
-        + " from memory, k=2, trainer defaults otherwise. GFLOP/s = FlopModel FLOPs per micro-batch x measured rate;"
-        + " the matmul reference is DJL at that point's product shapes.%n%n", m));
+    md.append(String.format(Locale.ROOT, "Each point: the same examples (at least %d, sized for ~%.1f s in memory) through the"
+        + " real trainer (Kafka) and as the same micro-batches from memory, k=2, trainer defaults otherwise. GFLOP/s = FlopModel FLOPs per micro-batch x measured rate;"
+        + " the matmul reference is DJL at that point's product shapes.%n%n", m, ctx.plan.scalingSeconds()));
     md.append("**Micro-batch size (rank 16)**\n\n| b | Kafka ex/s | memory ex/s | ratio | GFLOP/s (memory) | DJL matmul GFLOP/s"
         + " at these shapes | % of it | snapshots in window |\n|---|---|---|---|---|---|---|---|\n");
     try (MatmulTimer timer = new MatmulTimer()) {
@@ -84,13 +84,14 @@ final class ScalingBench {
   private static Map<String, Object> point(BenchContext ctx, String label, Map<String, String> overrides, int b, int r,
       long m, List<io.lorastream.lora.data.Example> examples, MatmulTimer timer, boolean warmUp) throws Exception {
     TrainerConfig tc = TrainerRuns.trainerConfig(ctx, overrides);
-    ExampleData.Batches batches = ExampleData.batches(examples, b);
-    if (warmUp) {
-      TrainerRuns.memory(ctx, "scaling-warmup", tc.adapterConfig(), tc.trainConfig(), batches, m / 4, false);
-    }
-    ctx.progress("scaling: %s (b=%d, r=%d): in memory, then through Kafka", label, b, r);
-    TrainerRuns.Result mem = TrainerRuns.memory(ctx, "scaling-" + label, tc.adapterConfig(), tc.trainConfig(), batches, m, false);
-    TrainerRuns.Result kafka = TrainerRuns.kafka(ctx, "scaling-" + label + "-" + System.currentTimeMillis(), overrides, m,
+    ExampleData.Batches batches = ctx.batches(b);
+    // A short in-memory run warms up and sizes the window to about plan.scalingSeconds.
+    TrainerRuns.Result probe = TrainerRuns.memory(ctx, "scaling-size-" + label, tc.adapterConfig(), tc.trainConfig(),
+        batches, warmUp ? m : Math.max(4L * b, m / 4), false);
+    long n = ctx.plan.examplesFor(probe.examplesPerSecond(), ctx.plan.scalingSeconds(), m);
+    ctx.progress("scaling: %s (b=%d, r=%d): %d examples in memory, then through Kafka", label, b, r, n);
+    TrainerRuns.Result mem = TrainerRuns.memory(ctx, "scaling-" + label, tc.adapterConfig(), tc.trainConfig(), batches, n, false);
+    TrainerRuns.Result kafka = TrainerRuns.kafka(ctx, "scaling-" + label + "-" + System.currentTimeMillis(), overrides, n,
         false, null);
     List<FlopModel.Layer> layers = ctx.flopLayers(r);
     double perMb = FlopModel.perMicroBatch(layers, b, BenchPlan.CLASSES, tc.accumulationSteps());
@@ -98,6 +99,8 @@ final class ScalingBench {
     Map<String, Object> row = new LinkedHashMap<>();
     row.put("b", b);
     row.put("r", r);
+    row.put("examples", n);
+    row.put("kafkaSeconds", Report.round(kafka.seconds()));
     row.put("kafkaExPerSec", kafka.examplesPerSecond());
     row.put("memoryExPerSec", mem.examplesPerSecond());
     row.put("ratio", kafka.examplesPerSecond() / mem.examplesPerSecond());

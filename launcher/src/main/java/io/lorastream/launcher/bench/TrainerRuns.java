@@ -40,7 +40,7 @@ final class TrainerRuns {
 
   /** A timed run. */
   record Result(String label, long examples, double seconds, double threadCpuSeconds, List<Snapshot> snapshots,
-      StackSampler.Profile profile, Map<String, Object> gc, double startupSeconds) {
+      StackSampler.Profile profile, Map<String, Object> gc, double startupSeconds, Map<String, Double> coresByThreads) {
     double examplesPerSecond() {
       return examples / seconds;
     }
@@ -74,6 +74,7 @@ final class TrainerRuns {
         m.put("snapshotBytesMedian", Report.round(Stats.median(snapshots.stream().mapToDouble(Snapshot::bytes).toArray())));
       }
       m.put("gc", gc);
+      m.put("coresByThreadGroup", coresByThreads);
       if (profile != null) {
         m.put("profile", profile.toMap());
       }
@@ -134,7 +135,9 @@ final class TrainerRuns {
     LayeredConfig cfg = ctx.config(settings(ctx, label, overrides));
     TrainerConfig tc = TrainerConfig.from(cfg);
     CommonConfig common = new CommonConfig(cfg);
-    Window w = new Window(examples);
+    String threadName = "bench-trainer-" + label;
+    Window w = new Window(examples, profile
+        ? () -> new StackSampler(label, threadName::equals, trainerRules(), 5000) : null);
     List<Snapshot> snaps = new ArrayList<>();
     AtomicReference<Long> lastStepNanos = new AtomicReference<>(0L);
     TrainerListener listener = new TrainerListener() {
@@ -161,21 +164,15 @@ final class TrainerRuns {
         }
       }
     };
-    String threadName = "bench-trainer-" + label;
     long created = System.nanoTime();
     AdapterTrainer trainer = AdapterTrainer.create(tc, common, listener);
     Thread t = new Thread(trainer, threadName);
-    StackSampler sampler = profile ? new StackSampler(label, threadName::equals, trainerRules(), 5000).start() : null;
     t.start();
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(Math.max(120, examples / 100));
     while (!w.done() && t.isAlive() && System.nanoTime() < deadline) {
       TimeUnit.MILLISECONDS.sleep(20); // the benchmark's own wait loop, not a test
     }
-    StackSampler.Profile prof = null;
-    if (sampler != null) {
-      prof = sampler.profile();
-      sampler.close();
-    }
+    StackSampler.Profile prof = w.stopSampler();
     trainer.close(Duration.ofSeconds(60));
     t.join(TimeUnit.SECONDS.toMillis(60));
     if (!w.done()) {
@@ -187,15 +184,16 @@ final class TrainerRuns {
       inWindow = List.copyOf(snaps);
     }
     return new Result(label, w.examples(), w.seconds(), w.cpuSeconds(), inWindow, prof,
-        ctx.gc.summary(w.startWallMs(), w.endWallMs()), (w.startNanos() - created) / 1e9);
+        ctx.gc.summary(w.startWallMs(), w.endWallMs()), (w.startNanos() - created) / 1e9, w.coresByThreads());
   }
 
   /** Trains the same micro-batches from memory with the same optimizer and adapter settings. */
   static Result memory(BenchContext ctx, String label, AdapterConfig adapter, TrainConfig train, ExampleData.Batches batches,
       long examples, boolean profile) throws InterruptedException {
-    Window w = new Window(examples);
-    AtomicReference<Throwable> failed = new AtomicReference<>();
     String threadName = "bench-memtrainer-" + label;
+    Window w = new Window(examples, profile
+        ? () -> new StackSampler(label, threadName::equals, trainerRules(), 5000) : null);
+    AtomicReference<Throwable> failed = new AtomicReference<>();
     BaseModel base = ctx.base;
     Thread t = new Thread(() -> {
       try (OnlineLearner learner = OnlineLearner.create(base, adapter, train)) {
@@ -209,28 +207,29 @@ final class TrainerRuns {
         failed.set(e);
       }
     }, threadName);
-    StackSampler sampler = profile ? new StackSampler(label, threadName::equals, trainerRules(), 5000).start() : null;
     t.start();
     t.join();
-    StackSampler.Profile prof = null;
-    if (sampler != null) {
-      prof = sampler.profile();
-      sampler.close();
-    }
+    StackSampler.Profile prof = w.stopSampler();
     if (failed.get() != null) {
       throw new IllegalStateException("in-memory training " + label + " failed: " + failed.get(), failed.get());
     }
     return new Result(label, w.examples(), w.seconds(), w.cpuSeconds(), List.of(), prof,
-        ctx.gc.summary(w.startWallMs(), w.endWallMs()), 0);
+        ctx.gc.summary(w.startWallMs(), w.endWallMs()), 0, w.coresByThreads());
   }
 
   /**
    * The measured window of a run, fed from the training thread after every micro-batch: it opens
-   * after the first micro-batch and closes at the one that reaches the target.
+   * after the first micro-batch and closes at the one that reaches the target. At its edges it
+   * reads every thread's CPU time from /proc (outside the timed interval) and starts the stack
+   * sampler, so profiles and CPU breakdowns cover exactly what the rate covers.
    */
   private static final class Window {
     private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
     private final long target;
+    private final java.util.function.Supplier<StackSampler> samplerFactory;
+    private volatile StackSampler sampler;
+    private ProcInfo.Tasks tasksStart;
+    private ProcInfo.Tasks tasksEnd;
     private volatile boolean done;
     private long startNanos;
     private long startSeen;
@@ -241,13 +240,20 @@ final class TrainerRuns {
     private long endCpu;
     private long endWall;
 
-    Window(long target) {
+    Window(long target, java.util.function.Supplier<StackSampler> samplerFactory) {
       this.target = target;
+      this.samplerFactory = samplerFactory;
     }
 
     void step(long seen) {
       if (done) {
         return;
+      }
+      if (startNanos == 0) {
+        tasksStart = ProcInfo.tasks();
+        if (samplerFactory != null) {
+          sampler = samplerFactory.get().start();
+        }
       }
       long now = System.nanoTime();
       if (startNanos == 0) {
@@ -262,8 +268,24 @@ final class TrainerRuns {
         endSeen = seen;
         endCpu = THREADS.getCurrentThreadCpuTime();
         endWall = System.currentTimeMillis();
+        tasksEnd = ProcInfo.tasks();
         done = true;
       }
+    }
+
+    StackSampler.Profile stopSampler() {
+      StackSampler s = sampler;
+      if (s == null) {
+        return null;
+      }
+      StackSampler.Profile p = s.profile();
+      s.close();
+      return p;
+    }
+
+    /** Cores used by each thread group of this JVM during the window (top 8). */
+    Map<String, Double> coresByThreads() {
+      return tasksStart == null || tasksEnd == null ? Map.of() : ProcInfo.coresByThreadGroup(tasksStart, tasksEnd, 8);
     }
 
     boolean done() {
