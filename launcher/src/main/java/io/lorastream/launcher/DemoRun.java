@@ -495,6 +495,7 @@ final class DemoRun {
       traj.append(traj.length() == 0 ? "" : ", ").append(row.get("ranks")).append(" @ step ").append(row.get("optimizerStep"));
     }
     out.printf("final ranks %s; trajectory: %s%n", sm.finalRanks(), traj);
+    out.printf("holdout (examples.eval): %s%n", sm.extra().get("holdoutAccuracy"));
     out.printf("versions published: %d%n", sm.versionsPublished());
     for (Map<String, Object> c : sm.consumers()) {
       out.printf("  %s: applied %s versions, active v%s, %s predictions, %s rejected snapshots%n", c.get("name"),

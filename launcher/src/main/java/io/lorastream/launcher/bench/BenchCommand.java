@@ -5,7 +5,6 @@ import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -35,7 +34,7 @@ public final class BenchCommand implements Callable<Integer> {
   Integer rolloutSnapshots;
 
   @Option(names = "--rollout-gcs", split = ",", paramLabel = "LIST",
-      description = "Collectors to compare rollout latency under, each in its own JVM (G1, ZGC, Parallel, Serial, or none; default: none quick, G1,ZGC,Parallel full).")
+      description = "Collectors to compare rollout latency under, each in its own JVM (G1, G1-10ms, ZGC, Parallel, Serial, or none; default: none quick, G1,G1-10ms,ZGC,Parallel full).")
   List<String> rolloutGcs;
 
   @Option(names = "--seed", defaultValue = "42", description = "Seed of data and base model. Default: ${DEFAULT-VALUE}.")
@@ -45,7 +44,7 @@ public final class BenchCommand implements Callable<Integer> {
   Path out;
 
   @Option(names = "--wait-quiet", paramLabel = "SECONDS", defaultValue = "0",
-      description = "Wait up to this long for other processes to use less than a quarter core before starting. Default: ${DEFAULT-VALUE}.")
+      description = "Before starting and before each section, wait up to this long for other processes to use less than a quarter core. Default: ${DEFAULT-VALUE}.")
   int waitQuiet;
 
   @Option(names = "--verbose", description = "Keep lorastream's INFO logs on the console.")
@@ -62,7 +61,7 @@ public final class BenchCommand implements Callable<Integer> {
           fetchMaxWaits != null ? fetchMaxWaits : plan.fetchMaxWaits());
     }
     List<String> gcs = rolloutGcs != null ? rolloutGcs.stream().filter(g -> !g.equalsIgnoreCase("none")).toList()
-        : quick ? List.of() : List.of("G1", "ZGC", "Parallel");
+        : quick ? List.of() : List.of("G1", "G1-10ms", "ZGC", "Parallel");
     for (String g : gcs) {
       if (!GcComparison.FLAGS.containsKey(g)) {
         throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
@@ -74,9 +73,5 @@ public final class BenchCommand implements Callable<Integer> {
     String command = "lorastream bench" + (quick ? " --quick" : "") + (sections != null ? " --sections " + String.join(",", sections) : "");
     BenchRun.Outcome o = new BenchRun(plan, dir, gcs, command, System.out, waitQuiet).run(verbose);
     return o.failedSections().isEmpty() ? 0 : 1;
-  }
-
-  static Set<String> all() {
-    return Set.copyOf(BenchPlan.ALL_SECTIONS);
   }
 }

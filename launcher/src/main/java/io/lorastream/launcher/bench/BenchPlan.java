@@ -63,7 +63,7 @@ record BenchPlan(String mode, Set<String> sections, int ingestExamples, int trai
 
   static BenchPlan full(long seed) {
     return new BenchPlan("full", Set.copyOf(ALL_SECTIONS), 100_000, 240_000, 32_000, 12_000, 5.0, 2.5, 2,
-        List.of(8, 16, 32, 64, 128, 256, 512), List.of(2, 4, 8, 16), 150, List.of(5, 0, 100, 500), 7, 40_000, seed);
+        List.of(8, 16, 32, 64, 128, 256, 512), List.of(2, 4, 8, 16), 150, List.of(5, 0, 100, 500), 9, 40_000, seed);
   }
 
   /**

@@ -56,7 +56,7 @@ final class BenchRun {
     Report report = new Report();
     List<String> failed = new java.util.ArrayList<>();
     console.printf("lorastream bench (%s): sections %s, results in %s%n", plan.mode(), plan.orderedSections(), out);
-    double otherAtStart = waitForQuiet();
+    double otherAtStart = waitForQuiet(); // and again before every section when --wait-quiet is set
     report.meta("otherProcessesCoresAtStart", Report.round(otherAtStart));
     report.meta("loadBySection", loads);
     try (GcMonitor gc = new GcMonitor().start();
@@ -76,7 +76,8 @@ final class BenchRun {
         section(ctx, "flops", failed, () -> FlopsBench.run(ctx));
         section(ctx, "rollout", failed, () -> RolloutBench.run(ctx));
         if (plan.runs("rollout") && !rolloutGcs.isEmpty()) {
-          section(ctx, "rolloutByGc", failed, () -> GcComparison.run(ctx, out, rolloutGcs, plan.fetchMaxWaits().get(0)));
+          section(ctx, "rolloutByGc", failed, () -> GcComparison.run(ctx, out, rolloutGcs, plan.fetchMaxWaits().get(0),
+              waitQuietSeconds));
         }
         section(ctx, "inference", failed, () -> InferenceBench.run(ctx));
         section(ctx, "scaling", failed, () -> ScalingBench.run(ctx));
@@ -104,6 +105,14 @@ final class BenchRun {
   private void section(BenchContext ctx, String name, List<String> failed, Body body) {
     if (!plan.runs(name) && !name.equals("rolloutByGc")) {
       return;
+    }
+    if (waitQuietSeconds > 0) {
+      try {
+        waitForQuiet();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
     }
     long t = System.nanoTime();
     ctx.progress("== %s ==", name);

@@ -28,6 +28,7 @@ final class FlopsBench {
     FlopModel.Breakdown fb = FlopModel.microBatch(layers, b, BenchPlan.CLASSES);
     double perMb = FlopModel.perMicroBatch(layers, b, BenchPlan.CLASSES, k);
     ExampleData.Batches batches = ctx.batches(b);
+    TrainerRuns.settleJit(ctx, tc.adapterConfig(), tc.trainConfig(), batches, ctx.plan.trainerSeconds() * 2);
     TrainerRuns.Result warm = TrainerRuns.memory(ctx, "flops-warmup", tc.adapterConfig(), tc.trainConfig(), batches,
         ctx.plan.trainerExamples() / 4, false);
     long m = ctx.plan.examplesFor(warm.examplesPerSecond(), ctx.plan.trainerSeconds() / 2, 2000);

@@ -85,7 +85,7 @@ final class InferenceBench {
       variants.keySet().forEach(k -> rates.put(k, new ArrayList<>()));
       for (int round = -1; round < ctx.plan.inferenceRounds(); round++) { // round -1 warms the JIT
         for (Map.Entry<String, ToIntFunction<float[]>> v : variants.entrySet()) {
-          double r = rate(v.getValue(), xs, 150);
+          double r = rate(v.getValue(), xs, 200);
           if (round >= 0) {
             rates.get(v.getKey()).add(r);
           }
@@ -97,12 +97,17 @@ final class InferenceBench {
       double rMerged = median.get("merged r=16");
       double rUnmerged = median.get("unmerged r=16 (Java)");
       double rDjl = median.get("unmerged r=16 (DJL LoraModel, 1 row)");
-      double ratio = rMerged / rBase;
+      // Each round runs base and merged back to back, so the per-round ratio cancels slow drift.
+      List<Double> perRound = new ArrayList<>();
+      for (int i = 0; i < rates.get("base").size(); i++) {
+        perRound.add(rates.get("merged r=16").get(i) / rates.get("base").get(i));
+      }
+      double ratio = Stats.percentile(perRound, 0.5);
       String why = String.format(Locale.ROOT, "merged and base run identical code on identically shaped weights (the merge"
-          + " folds s*B*A into W), so any gap is run-to-run noise: per-round rates base %s, merged %s", rates.get("base"),
-          rates.get("merged r=16"));
+          + " folds s*B*A into W), so a gap is run-to-run noise: per-round merged/base ratios %s", perRound.stream()
+          .map(r -> String.format(Locale.ROOT, "%.3f", r)).toList());
       ctx.report.add(Figure.of("5", "in-process predictions/s, merged r=16", rMerged, "pred/s", "frozen base alone", rBase)
-          .withTarget(">= 0.98", ratio >= 0.98, why));
+          .withRatio(ratio, "median of per-round merged/base").withTarget(">= 0.98", ratio >= 0.98, why));
       ctx.report.add(Figure.of("5", "in-process predictions/s, merged r=16", rMerged, "pred/s",
           "unmerged LoRA in Java (W x + s B A x)", rUnmerged));
       ctx.report.add(Figure.of("5", "in-process predictions/s, merged r=16", rMerged, "pred/s",
@@ -110,10 +115,12 @@ final class InferenceBench {
       Map<String, Object> data = new LinkedHashMap<>();
       data.put("perRoundPredictionsPerSecond", rates);
       data.put("medianPredictionsPerSecond", median);
+      data.put("perRoundMergedOverBase", perRound);
+      data.put("mergedOverBaseRatio", ratio);
       data.put("maxAbsProbabilityDiffMergedVsUnmerged", maxDiff);
       data.put("maxAbsLogitDiffMergedVsDjl", maxDiffDjl);
       StringBuilder md = new StringBuilder(String.format(Locale.ROOT, "One thread, %d distinct 64-float requests, %d"
-          + " interleaved rounds of 150 ms per variant, medians. Merged and unmerged outputs agree to %.1e (probabilities,"
+          + " interleaved rounds of 200 ms per variant, medians (the merged/base ratio is the median of the per-round ratios). Merged and unmerged outputs agree to %.1e (probabilities,"
           + " Java) and %.1e (logits, DJL).%n%n| serving model | predictions/s | vs base | merged vs this |%n|---|---|---|---|%n",
           xs.length, ctx.plan.inferenceRounds(), maxDiff, maxDiffDjl));
       median.forEach((k, v) -> md.append(String.format(Locale.ROOT, "| %s | %.0f | %.3f | %.3f |%n", k, v, v / rBase, rMerged / v)));
@@ -125,7 +132,8 @@ final class InferenceBench {
         ctx.report.add(Figure.of("5", "end-to-end predictions/s (InferenceService), merged r=16", mm, "pred/s",
             "same service serving the frozen base", b));
         md.append(String.format(Locale.ROOT, "%nEnd to end through InferenceService (Kafka Streams, 1 thread, Avro requests"
-            + " and predictions, %d requests per run, runs in the order base, merged, base, merged): base %s, merged %s"
+            + " and predictions, %d requests per run, after one unmeasured warm-up run, in the order base, merged, base,"
+            + " merged): base %s, merged %s"
             + " predictions/s -> ratio %.3f.%n", ctx.plan.e2eRequests(), e2e.get("base"), e2e.get("merged"), mm / b));
       }
       ctx.report.section("inference", data);
@@ -202,6 +210,7 @@ final class InferenceBench {
         List.of(ctx.serdes.adapterSnapshot().serializer().serialize(ADAPTERS, snap)));
     List<Double> base = new ArrayList<>();
     List<Double> merged = new ArrayList<>();
+    serve(ctx, SERVED, 1, n, "warmup"); // unmeasured: warms Streams, Avro and the predict path
     for (int round = 0; round < 2; round++) {
       base.add(serve(ctx, "bench-none", 0, n, "base-" + round));
       merged.add(serve(ctx, SERVED, 1, n, "merged-" + round));

@@ -55,7 +55,8 @@ final class Report {
       sb.append("| ").append(f.item()).append(" | ").append(f.name()).append(" | ")
           .append(fmt(f.value())).append(' ').append(f.unit()).append(" | ")
           .append(f.reference()).append(Double.isNaN(f.referenceValue()) ? "" : ": " + fmt(f.referenceValue()) + " " + f.unit())
-          .append(" | ").append(Double.isNaN(f.ratio()) ? "-" : fmtRatio(f.ratio()))
+          .append(" | ").append(Double.isNaN(f.ratio()) ? "-" : fmtRatio(f.ratio())
+              + (f.ratioNote().isEmpty() || f.ratioNote().equals("value / reference") ? "" : " (" + f.ratioNote() + ")"))
           .append(" | ").append(f.target().isEmpty() ? "-" : f.target())
           .append(" | ").append(f.status()).append(" |\n");
     }

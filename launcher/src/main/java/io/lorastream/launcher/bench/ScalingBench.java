@@ -31,8 +31,9 @@ final class ScalingBench {
     md.append(String.format(Locale.ROOT, "Each point: the same examples (at least %d, sized for ~%.1f s in memory) through the"
         + " real trainer (Kafka) and as the same micro-batches from memory, k=2, trainer defaults otherwise. GFLOP/s = FlopModel FLOPs per micro-batch x measured rate;"
         + " the matmul reference is DJL at that point's product shapes.%n%n", m, ctx.plan.scalingSeconds()));
-    md.append("**Micro-batch size (rank 16)**\n\n| b | Kafka ex/s | memory ex/s | ratio | GFLOP/s (memory) | DJL matmul GFLOP/s"
-        + " at these shapes | % of it | snapshots in window |\n|---|---|---|---|---|---|---|---|\n");
+    md.append("**Micro-batch size (rank 16)**\n\n| b | Kafka ex/s | memory ex/s | ratio | Kafka trainer thread: reading input /"
+        + " publishing | GFLOP/s (memory) | DJL matmul GFLOP/s at these shapes | % of it | snapshots in window |\n"
+        + "|---|---|---|---|---|---|---|---|---|\n");
     try (MatmulTimer timer = new MatmulTimer()) {
       boolean warmed = false;
       for (int b : ctx.plan.batchSizes()) {
@@ -40,8 +41,10 @@ final class ScalingBench {
         Map<String, Object> row = point(ctx, "b" + b, o, b, 16, m, examples, timer, !warmed);
         warmed = true;
         byBatch.add(row);
-        md.append(String.format(Locale.ROOT, "| %d | %.0f | %.0f | %.3f | %.3f | %.2f | %s | %s |%n", b, row.get("kafkaExPerSec"),
-            row.get("memoryExPerSec"), row.get("ratio"), row.get("gflopsMemory"), row.get("matmulGflops"),
+        md.append(String.format(Locale.ROOT, "| %d | %.0f | %.0f | %.3f | %s / %s | %.3f | %.2f | %s | %s |%n", b,
+            row.get("kafkaExPerSec"), row.get("memoryExPerSec"), row.get("ratio"),
+            Report.pct((Double) row.get("kafkaReadPathShare")), Report.pct((Double) row.get("kafkaPublishShare")),
+            row.get("gflopsMemory"), row.get("matmulGflops"),
             Report.pct((Double) row.get("gflopsMemory") / (Double) row.get("matmulGflops")), row.get("snapshots")));
       }
       List<Map<String, Object>> byRank = new ArrayList<>();
@@ -77,6 +80,9 @@ final class ScalingBench {
             "ms", "in-process encode+verify+serialize", (Double) r16.get("encodeMs") + (Double) r16.get("verifyMs")
                 + (Double) r16.get("serializeMs")));
       }
+      md.append("\nReading input = share of the Kafka trainer thread's stack samples in poll, Avro decoding, validation and"
+          + " offset tracking; publishing = snapshot transactions' share of the window. With larger micro-batches the"
+          + " training step gets cheaper per example while those per-record costs stay, so they set the ratio.\n");
       ctx.report.markdown("6. Scaling: micro-batch size, rank, snapshots", md.toString());
     }
   }
@@ -86,13 +92,16 @@ final class ScalingBench {
     TrainerConfig tc = TrainerRuns.trainerConfig(ctx, overrides);
     ExampleData.Batches batches = ctx.batches(b);
     // A short in-memory run warms up and sizes the window to about plan.scalingSeconds.
+    if (warmUp) {
+      TrainerRuns.settleJit(ctx, tc.adapterConfig(), tc.trainConfig(), batches, ctx.plan.scalingSeconds() * 4);
+    }
     TrainerRuns.Result probe = TrainerRuns.memory(ctx, "scaling-size-" + label, tc.adapterConfig(), tc.trainConfig(),
-        batches, warmUp ? m : Math.max(4L * b, m / 4), false);
+        batches, Math.max(4L * b, m / 4), false);
     long n = ctx.plan.examplesFor(probe.examplesPerSecond(), ctx.plan.scalingSeconds(), m);
     ctx.progress("scaling: %s (b=%d, r=%d): %d examples in memory, then through Kafka", label, b, r, n);
     TrainerRuns.Result mem = TrainerRuns.memory(ctx, "scaling-" + label, tc.adapterConfig(), tc.trainConfig(), batches, n, false);
     TrainerRuns.Result kafka = TrainerRuns.kafka(ctx, "scaling-" + label + "-" + System.currentTimeMillis(), overrides, n,
-        false, null);
+        true, null);
     List<FlopModel.Layer> layers = ctx.flopLayers(r);
     double perMb = FlopModel.perMicroBatch(layers, b, BenchPlan.CLASSES, tc.accumulationSteps());
     MatmulTimer.Matched matched = timer.matched(FlopModel.matmuls(layers, b));
@@ -113,6 +122,10 @@ final class ScalingBench {
     row.put("snapshotBytes", kafka.snapshots().isEmpty() ? null
         : (long) Stats.median(kafka.snapshots().stream().mapToDouble(TrainerRuns.Snapshot::bytes).toArray()));
     row.put("gcKafka", kafka.gc());
+    row.put("kafkaTrainerThreadTop", IngestBench.topShares(kafka.profile(), 3));
+    row.put("kafkaReadPathShare", TrainerBench.readShare(kafka.profile()));
+    row.put("kafkaPublishShare", kafka.publishMsTotal() / (kafka.seconds() * 1000));
+    row.put("profile", kafka.profile().toMap());
     ctx.progress("scaling: %s Kafka %.0f ex/s, memory %.0f ex/s (ratio %.3f)", label, kafka.examplesPerSecond(),
         mem.examplesPerSecond(), kafka.examplesPerSecond() / mem.examplesPerSecond());
     return row;

@@ -32,12 +32,25 @@ public final class TrainerMemoryProbe {
 
   public static void main(String[] args) throws Exception {
     long rssAtStart = ProcInfo.statusKb("VmRSS");
-    long examples = Long.parseLong(args[0]);
+    if (args.length < 1) {
+      throw new IllegalArgumentException("usage: TrainerMemoryProbe <examples> key=value...");
+    }
     Map<String, String> settings = new HashMap<>();
     for (int i = 1; i < args.length; i++) {
       int eq = args[i].indexOf('=');
+      if (eq <= 0) {
+        throw new IllegalArgumentException("setting '" + args[i] + "' is not key=value");
+      }
       settings.put(args[i].substring(0, eq), args[i].substring(eq + 1));
     }
+    long examples = Long.parseLong(args[0]);
+    Map<String, Object> out = measure(examples, settings, rssAtStart);
+    System.out.println(new ObjectMapper().writeValueAsString(out));
+    System.exit(((Number) out.get("examplesTrained")).longValue() >= examples ? 0 : 1);
+  }
+
+  /** Runs one trainer until {@code examples} are trained and returns its memory figures. */
+  static Map<String, Object> measure(long examples, Map<String, String> settings, long rssAtStart) throws Exception {
     Map<String, String> defaults = new HashMap<>(CommonConfig.DEFAULTS);
     defaults.putAll(TrainerConfig.DEFAULTS);
     LayeredConfig cfg = LayeredConfig.load(defaults, null, Map.of(), settings);
@@ -95,7 +108,6 @@ public final class TrainerMemoryProbe {
     out.put("rssEndKb", ProcInfo.statusKb("VmRSS"));
     out.put("gc", GcMonitor.collectorNames());
     out.put("failure", trainer.failure().map(Throwable::toString).orElse(null));
-    System.out.println(new ObjectMapper().writeValueAsString(out));
-    System.exit(trained >= examples ? 0 : 1);
+    return out;
   }
 }

@@ -187,6 +187,40 @@ final class TrainerRuns {
         ctx.gc.summary(w.startWallMs(), w.endWallMs()), (w.startNanos() - created) / 1e9, w.coresByThreads());
   }
 
+  /**
+   * Trains from memory in chunks of about half a second until the JIT compiler threads use less
+   * than a tenth of a core during a chunk, or {@code maxSeconds} pass: until then every rate in
+   * this JVM is partly a measure of the compiler (it competes for the second core, and the hot
+   * paths are not yet compiled). Returns what it saw, for the report.
+   */
+  static Map<String, Object> settleJit(BenchContext ctx, AdapterConfig adapter, TrainConfig train,
+      ExampleData.Batches batches, double maxSeconds) throws InterruptedException {
+    long t0 = System.nanoTime();
+    long chunk = 4L * batches.size() * 16;
+    double jit = Double.NaN;
+    int chunks = 0;
+    while ((System.nanoTime() - t0) / 1e9 < maxSeconds) {
+      ProcInfo.Tasks a = ProcInfo.tasks();
+      Result r = memory(ctx, "jit-warmup", adapter, train, batches, chunk, false);
+      ProcInfo.Tasks b = ProcInfo.tasks();
+      chunks++;
+      jit = ProcInfo.coresByThreadGroup(a, b, 100).entrySet().stream()
+          .filter(e -> e.getKey().contains("CompilerThre")).mapToDouble(Map.Entry::getValue).sum();
+      chunk = Math.max(4L * batches.size(), (long) (r.examplesPerSecond() * 0.5));
+      if (jit < 0.1) {
+        break;
+      }
+    }
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("seconds", Report.round((System.nanoTime() - t0) / 1e9));
+    m.put("chunks", chunks);
+    m.put("compilerCoresInLastChunk", Report.round(jit));
+    m.put("settled", jit < 0.1);
+    ctx.progress("JIT warm-up: %d chunks in %.1f s, compiler threads at %.2f cores in the last one%s", chunks,
+        (System.nanoTime() - t0) / 1e9, jit, jit < 0.1 ? "" : " (not settled: early figures include JIT work)");
+    return m;
+  }
+
   /** Trains the same micro-batches from memory with the same optimizer and adapter settings. */
   static Result memory(BenchContext ctx, String label, AdapterConfig adapter, TrainConfig train, ExampleData.Batches batches,
       long examples, boolean profile) throws InterruptedException {
