@@ -33,6 +33,24 @@ public class RegistryException extends RuntimeException {
     return errorCode;
   }
 
+  /**
+   * Whether {@code e} (or a cause) is a registry failure that says nothing about the record: the
+   * registry is down, slow or erroring. A schema id the registry does not know
+   * ({@link SchemaNotFoundException}) is the record's fault, not an outage. Consumers use this to
+   * retry a record later instead of discarding it as bad.
+   */
+  public static boolean isOutage(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+      if (t instanceof SchemaNotFoundException) {
+        return false;
+      }
+      if (t instanceof RegistryException) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   /** Builds the most specific exception for a Confluent error code. */
   public static RegistryException of(int httpStatus, int errorCode, String message) {
     return switch (errorCode) {

@@ -15,7 +15,6 @@ import io.lorastream.lora.SnapshotMeta;
 import io.lorastream.lora.SnapshotRejectedException;
 import io.lorastream.lora.StepResult;
 import io.lorastream.registry.RegistryException;
-import io.lorastream.registry.SchemaNotFoundException;
 import io.lorastream.serde.LorastreamSerdes;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -545,7 +544,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
     try {
       e = exampleDeserializer.deserialize(inputTopic, r.value());
     } catch (RuntimeException ex) {
-      if (registryOutage(ex)) {
+      if (RegistryException.isOutage(ex)) {
         recordsPolled--;
         log.warn("adapter {}: schema registry unavailable while decoding {}@{} ({}); pausing the partition for {} ms",
             cfg.adapterId(), tp, r.offset(), ex.getMessage(), REGISTRY_BACKOFF_MS);
@@ -575,17 +574,6 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
     return true;
   }
 
-  private static boolean registryOutage(Throwable ex) {
-    for (Throwable t = ex; t != null; t = t.getCause() == t ? null : t.getCause()) {
-      if (t instanceof SchemaNotFoundException) {
-        return false; // a bogus schema id: the record is bad, the registry is fine
-      }
-      if (t instanceof RegistryException) {
-        return true;
-      }
-    }
-    return false;
-  }
 
   private void bad(TopicPartition tp, ConsumerRecord<byte[], byte[]> r, String reason) {
     badRecordsThisRun++;

@@ -5,7 +5,6 @@ import io.lorastream.config.CommonConfig;
 import io.lorastream.kafka.TopicCatalog;
 import io.lorastream.lora.BaseModel;
 import io.lorastream.registry.RegistryException;
-import io.lorastream.registry.SchemaNotFoundException;
 import io.lorastream.stream.eval.ModelHistory;
 import java.time.Duration;
 import java.util.HashMap;
@@ -222,7 +221,7 @@ public final class AdapterSubscriber implements ActiveModels, ModelHistory, Auto
     try {
       s = deserializer.deserialize(r.topic(), r.headers(), r.value());
     } catch (RuntimeException e) {
-      if (registryUnavailable(e)) {
+      if (RegistryException.isOutage(e)) {
         log.warn("Adapter subscriber {}: cannot decode {}-{}@{} right now ({}); will retry", name, r.topic(),
             r.partition(), r.offset(), e.getMessage());
         return false;
@@ -243,18 +242,6 @@ public final class AdapterSubscriber implements ActiveModels, ModelHistory, Auto
     return true;
   }
 
-  /** A registry failure other than "this schema id does not exist" is transient, not a bad record. */
-  private static boolean registryUnavailable(Throwable e) {
-    for (Throwable t = e; t != null; t = t.getCause()) {
-      if (t instanceof SchemaNotFoundException) {
-        return false;
-      }
-      if (t instanceof RegistryException) {
-        return true;
-      }
-    }
-    return false;
-  }
 
   private void pause(long millis) {
     try {

@@ -4,7 +4,6 @@ import io.lorastream.avro.InferenceRequest;
 import io.lorastream.avro.Prediction;
 import io.lorastream.kafka.TopicCatalog;
 import io.lorastream.registry.RegistryException;
-import io.lorastream.registry.SchemaNotFoundException;
 import io.lorastream.serde.LorastreamSerdes;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -102,7 +101,7 @@ public final class InferenceTopology {
       try {
         req = deserializer.deserialize(topic, value);
       } catch (RuntimeException e) {
-        if (transientRegistryFailure(e)) {
+        if (RegistryException.isOutage(e)) {
           throw e; // valid request, registry away: let Streams retry rather than drop it
         }
         return skip(SkipReason.UNDECODABLE, key, e.getMessage());
@@ -182,16 +181,5 @@ public final class InferenceTopology {
       return n == 1;
     }
 
-    private static boolean transientRegistryFailure(Throwable e) {
-      for (Throwable t = e; t != null; t = t.getCause()) {
-        if (t instanceof SchemaNotFoundException) {
-          return false;
-        }
-        if (t instanceof RegistryException) {
-          return true;
-        }
-      }
-      return false;
-    }
   }
 }
