@@ -1,5 +1,6 @@
 package io.lorastream.launcher;
 
+import io.lorastream.testing.LogCapture;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 

@@ -1,14 +1,10 @@
 package io.lorastream.kafka;
 
+import io.lorastream.testing.LogCapture;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.classic.spi.IThrowableProxy;
-import ch.qos.logback.core.read.ListAppender;
 import io.lorastream.avro.LabeledExample;
 import io.lorastream.config.CommonConfig;
 import io.lorastream.config.LayeredConfig;
@@ -22,7 +18,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaBuilder;
@@ -44,9 +39,6 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
-import org.junit.jupiter.api.extension.AfterAllCallback;
-import org.junit.jupiter.api.extension.BeforeAllCallback;
-import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.slf4j.LoggerFactory;
 
@@ -65,7 +57,7 @@ class SaslEmbeddedKafkaIT {
   private static final String PASSWORD = "Tr41n\"er pw\\q8Zx";
   private static final String WRONG_PASSWORD = "N0t-The-Pw-5531";
 
-  @RegisterExtension @Order(1) static final LogCapture logs = new LogCapture();
+  @RegisterExtension @Order(1) static final LogCapture logs = LogCapture.withOurDebugLogs();
   @RegisterExtension @Order(2) static final LocalStackExtension stack = LocalStackExtension.withSasl(USER, PASSWORD);
 
   @Test
@@ -272,71 +264,5 @@ class SaslEmbeddedKafkaIT {
       out.add(c);
     }
     return out;
-  }
-
-  /**
-   * Captures every log event from before the stack starts until the class ends: lorastream's
-   * loggers at DEBUG and Kafka's at INFO (their configuration dumps are where a credential would
-   * show), the latter kept off the console so the build log stays readable.
-   */
-  static final class LogCapture implements BeforeAllCallback, AfterAllCallback {
-    private static final List<String> QUIETED = List.of("org.apache.kafka", "kafka", "state.change.logger");
-    private final ListAppender<ILoggingEvent> appender = new ListAppender<>();
-    private final Map<String, Level> levels = new HashMap<>();
-    private final Map<String, Boolean> additivity = new HashMap<>();
-
-    @Override
-    public void beforeAll(ExtensionContext context) {
-      appender.setContext((ch.qos.logback.classic.LoggerContext) LoggerFactory.getILoggerFactory());
-      appender.start();
-      root().addAppender(appender);
-      Logger ours = logger("io.lorastream");
-      levels.put("io.lorastream", ours.getLevel());
-      ours.setLevel(Level.DEBUG);
-      for (String name : QUIETED) {
-        Logger l = logger(name);
-        levels.put(name, l.getLevel());
-        additivity.put(name, l.isAdditive());
-        l.setLevel(Level.INFO);
-        l.setAdditive(false);
-        l.addAppender(appender);
-      }
-    }
-
-    @Override
-    public void afterAll(ExtensionContext context) {
-      for (String name : QUIETED) {
-        Logger l = logger(name);
-        l.detachAppender(appender);
-        l.setAdditive(additivity.get(name));
-        l.setLevel(levels.get(name));
-      }
-      logger("io.lorastream").setLevel(levels.get("io.lorastream"));
-      root().detachAppender(appender);
-      appender.stop();
-    }
-
-    /** Every captured event as text: message, arguments rendered, and any exception chain. */
-    List<String> lines() {
-      List<String> out = new ArrayList<>();
-      for (ILoggingEvent e : List.copyOf(appender.list)) {
-        StringBuilder sb = new StringBuilder(e.getLoggerName()).append(' ').append(e.getFormattedMessage());
-        Set<IThrowableProxy> seen = new java.util.HashSet<>();
-        for (IThrowableProxy t = e.getThrowableProxy(); t != null && seen.add(t); t = t.getCause()) {
-          sb.append(" | ").append(t.getClassName()).append(": ").append(t.getMessage());
-        }
-        e.getMDCPropertyMap().forEach((k, v) -> sb.append(' ').append(k).append('=').append(v));
-        out.add(sb.toString());
-      }
-      return out;
-    }
-
-    private static Logger root() {
-      return logger(org.slf4j.Logger.ROOT_LOGGER_NAME);
-    }
-
-    private static Logger logger(String name) {
-      return (Logger) LoggerFactory.getLogger(name);
-    }
   }
 }

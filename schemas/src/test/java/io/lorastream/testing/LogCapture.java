@@ -1,4 +1,4 @@
-package io.lorastream.launcher;
+package io.lorastream.testing;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
@@ -23,19 +23,40 @@ import org.slf4j.LoggerFactory;
  * until the class ends, through a logback {@link ListAppender} on the root logger. Kafka's own
  * loggers are raised to INFO for the duration (their configuration dumps are where a credential
  * would show) and kept off the console so the build log stays readable; lorastream's loggers keep
- * their level and their console output. Register it with a lower {@code @Order} than the stack.
+ * their level and their console output (or are lowered to DEBUG with {@link #withOurDebugLogs()}, so
+ * that a test can prove even debug lines never leak a secret). Register it with a lower
+ * {@code @Order} than the stack. Shared through the schemas test-jar.
  */
-final class LogCapture implements BeforeAllCallback, AfterAllCallback {
+public final class LogCapture implements BeforeAllCallback, AfterAllCallback {
+  private static final String OURS = "io.lorastream";
   private static final List<String> KAFKA = List.of("org.apache.kafka", "kafka", "state.change.logger");
   private final ListAppender<ILoggingEvent> appender = new ListAppender<>();
   private final Map<String, Level> levels = new HashMap<>();
   private final Map<String, Boolean> additivity = new HashMap<>();
+  private final boolean ourDebug;
+
+  public LogCapture() {
+    this(false);
+  }
+
+  private LogCapture(boolean ourDebug) {
+    this.ourDebug = ourDebug;
+  }
+
+  /** Also captures lorastream's own DEBUG lines for the duration. */
+  public static LogCapture withOurDebugLogs() {
+    return new LogCapture(true);
+  }
 
   @Override
   public void beforeAll(ExtensionContext context) {
     appender.setContext((LoggerContext) LoggerFactory.getILoggerFactory());
     appender.start();
     root().addAppender(appender);
+    if (ourDebug) {
+      levels.put(OURS, logger(OURS).getLevel());
+      logger(OURS).setLevel(Level.DEBUG);
+    }
     for (String name : KAFKA) {
       Logger l = logger(name);
       levels.put(name, l.getLevel());
@@ -54,6 +75,9 @@ final class LogCapture implements BeforeAllCallback, AfterAllCallback {
       l.setAdditive(additivity.get(name));
       l.setLevel(levels.get(name));
     }
+    if (ourDebug) {
+      logger(OURS).setLevel(levels.get(OURS));
+    }
     root().detachAppender(appender);
     appender.stop();
   }
@@ -62,19 +86,19 @@ final class LogCapture implements BeforeAllCallback, AfterAllCallback {
    * Every captured event as one line of text: logger, formatted message (arguments rendered), MDC,
    * and each exception of its cause chain with message and stack frames.
    */
-  List<String> lines() {
+  public List<String> lines() {
     return lines(0);
   }
 
   /** How many events have been captured so far; a mark for {@link #lines(int)}. */
-  int size() {
+  public int size() {
     synchronized (appender) {
       return appender.list.size();
     }
   }
 
   /** As {@link #lines()}, from the event with index {@code from} on. */
-  List<String> lines(int from) {
+  public List<String> lines(int from) {
     List<ILoggingEvent> events;
     synchronized (appender) {
       events = List.copyOf(appender.list.subList(Math.min(from, appender.list.size()), appender.list.size()));
