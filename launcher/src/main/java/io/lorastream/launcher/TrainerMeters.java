@@ -81,7 +81,8 @@ final class TrainerMeters implements TrainerListener {
   static Health health(AdapterTrainer t) {
     TrainerStatus s = t.status();
     if (s.state() == TrainerStatus.State.RUNNING) {
-      return Health.up("RUNNING, step " + s.optimizerStep() + ", last version " + s.lastCommittedVersion());
+      String stall = s.stalledOn() == null ? "" : "; stalled on " + s.stalledOn() + " (" + s.stallRetries() + " retries)";
+      return Health.up("RUNNING, step " + s.optimizerStep() + ", last version " + s.lastCommittedVersion() + stall);
     }
     String why = t.failure().map(e -> ": " + e.getClass().getSimpleName()).orElse("");
     return Health.down("trainer state " + s.state() + why);
