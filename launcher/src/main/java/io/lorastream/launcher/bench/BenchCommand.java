@@ -53,12 +53,16 @@ public final class BenchCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     BenchPlan plan = quick ? BenchPlan.quick(seed) : BenchPlan.full(seed);
-    if (sections != null && !sections.isEmpty()) {
-      plan = plan.withSections(new LinkedHashSet<>(sections));
-    }
-    if (fetchMaxWaits != null || rolloutSnapshots != null) {
-      plan = plan.withRollout(rolloutSnapshots != null ? rolloutSnapshots : plan.rolloutSnapshots(),
-          fetchMaxWaits != null ? fetchMaxWaits : plan.fetchMaxWaits());
+    try {
+      if (sections != null && !sections.isEmpty()) {
+        plan = plan.withSections(new LinkedHashSet<>(sections));
+      }
+      if (fetchMaxWaits != null || rolloutSnapshots != null) {
+        plan = plan.withRollout(rolloutSnapshots != null ? rolloutSnapshots : plan.rolloutSnapshots(),
+            fetchMaxWaits != null ? fetchMaxWaits : plan.fetchMaxWaits());
+      }
+    } catch (IllegalArgumentException e) {
+      throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this), e.getMessage());
     }
     List<String> gcs = rolloutGcs != null ? rolloutGcs.stream().filter(g -> !g.equalsIgnoreCase("none")).toList()
         : quick ? List.of() : List.of("G1", "G1-10ms", "ZGC", "Parallel");

@@ -29,7 +29,8 @@ final class ScalingBench {
     List<Map<String, Object>> byBatch = new ArrayList<>();
     StringBuilder md = new StringBuilder();
     md.append(String.format(Locale.ROOT, "Each point: the same examples (at least %d, sized for ~%.1f s in memory) through the"
-        + " real trainer (Kafka) and as the same micro-batches from memory, k=2, trainer defaults otherwise. GFLOP/s = FlopModel FLOPs per micro-batch x measured rate;"
+        + " real trainer (Kafka) and as the same micro-batches from memory just before and after it (memory ex/s is their mean),"
+        + " k=2, trainer defaults otherwise. GFLOP/s = FlopModel FLOPs per micro-batch x measured rate;"
         + " the matmul reference is DJL at that point's product shapes.%n%n", m, ctx.plan.scalingSeconds()));
     md.append("**Micro-batch size (rank 16)**\n\n| b | Kafka ex/s | memory ex/s | ratio | Kafka trainer thread: reading input /"
         + " publishing | GFLOP/s (memory) | DJL matmul GFLOP/s at these shapes | % of it | snapshots in window |\n"
@@ -98,10 +99,15 @@ final class ScalingBench {
     TrainerRuns.Result probe = TrainerRuns.memory(ctx, "scaling-size-" + label, tc.adapterConfig(), tc.trainConfig(),
         batches, Math.max(4L * b, m / 4), false);
     long n = ctx.plan.examplesFor(probe.examplesPerSecond(), ctx.plan.scalingSeconds(), m);
-    ctx.progress("scaling: %s (b=%d, r=%d): %d examples in memory, then through Kafka", label, b, r, n);
-    TrainerRuns.Result mem = TrainerRuns.memory(ctx, "scaling-" + label, tc.adapterConfig(), tc.trainConfig(), batches, n, false);
+    ctx.progress("scaling: %s (b=%d, r=%d): %d examples in memory, through Kafka, in memory again", label, b, r, n);
+    TrainerRuns.Result memBefore = TrainerRuns.memory(ctx, "scaling-" + label, tc.adapterConfig(), tc.trainConfig(), batches,
+        n, false);
     TrainerRuns.Result kafka = TrainerRuns.kafka(ctx, "scaling-" + label + "-" + System.currentTimeMillis(), overrides, n,
         true, null);
+    TrainerRuns.Result memAfter = TrainerRuns.memory(ctx, "scaling-" + label, tc.adapterConfig(), tc.trainConfig(), batches,
+        n, false);
+    // The Kafka run sits between two in-memory runs; their mean is its reference.
+    double memRate = (memBefore.examplesPerSecond() + memAfter.examplesPerSecond()) / 2;
     List<FlopModel.Layer> layers = ctx.flopLayers(r);
     double perMb = FlopModel.perMicroBatch(layers, b, BenchPlan.CLASSES, tc.accumulationSteps());
     MatmulTimer.Matched matched = timer.matched(FlopModel.matmuls(layers, b));
@@ -111,9 +117,10 @@ final class ScalingBench {
     row.put("examples", n);
     row.put("kafkaSeconds", Report.round(kafka.seconds()));
     row.put("kafkaExPerSec", kafka.examplesPerSecond());
-    row.put("memoryExPerSec", mem.examplesPerSecond());
-    row.put("ratio", kafka.examplesPerSecond() / mem.examplesPerSecond());
-    row.put("gflopsMemory", perMb * mem.examplesPerSecond() / b / 1e9);
+    row.put("memoryExPerSec", memRate);
+    row.put("memoryRunsExPerSec", List.of(Report.round(memBefore.examplesPerSecond()), Report.round(memAfter.examplesPerSecond())));
+    row.put("ratio", kafka.examplesPerSecond() / memRate);
+    row.put("gflopsMemory", perMb * memRate / b / 1e9);
     row.put("gflopsKafka", perMb * kafka.examplesPerSecond() / b / 1e9);
     row.put("matmulGflops", matched.flopsPerSecond() / 1e9);
     row.put("trainerThreadOnCpu", Report.round(kafka.cpuShare()));
@@ -126,8 +133,9 @@ final class ScalingBench {
     row.put("kafkaReadPathShare", TrainerBench.readShare(kafka.profile()));
     row.put("kafkaPublishShare", kafka.publishMsTotal() / (kafka.seconds() * 1000));
     row.put("profile", kafka.profile().toMap());
-    ctx.progress("scaling: %s Kafka %.0f ex/s, memory %.0f ex/s (ratio %.3f)", label, kafka.examplesPerSecond(),
-        mem.examplesPerSecond(), kafka.examplesPerSecond() / mem.examplesPerSecond());
+    ctx.progress("scaling: %s Kafka %.0f ex/s, memory %.0f ex/s (mean of %.0f and %.0f; ratio %.3f)", label,
+        kafka.examplesPerSecond(), memRate, memBefore.examplesPerSecond(), memAfter.examplesPerSecond(),
+        kafka.examplesPerSecond() / memRate);
     return row;
   }
 
