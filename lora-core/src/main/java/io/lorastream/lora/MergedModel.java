@@ -119,7 +119,11 @@ public final class MergedModel {
 
   /** Class probabilities (softmax of the logits) for one example. */
   public float[] predictProba(float[] x) {
-    float[] z = logits(x);
+    return softmax(logits(x));
+  }
+
+  /** Numerically stable softmax of one logit vector (max subtracted, accumulated in double). */
+  public static float[] softmax(float[] z) {
     float max = Float.NEGATIVE_INFINITY;
     for (float v : z) {
       max = Math.max(max, v);

@@ -1,5 +1,6 @@
 package io.lorastream.launcher.bench;
 
+import io.lorastream.lora.MergedModel;
 import io.lorastream.lora.BaseModel;
 import io.lorastream.lora.DecodedAdapter;
 import io.lorastream.lora.LayerInfo;
@@ -91,21 +92,6 @@ final class UnmergedLora {
 
   /** Softmax of the logits, computed as MergedModel does. */
   float[] predictProba(float[] x) {
-    float[] z = logits(x);
-    float max = Float.NEGATIVE_INFINITY;
-    for (float v : z) {
-      max = Math.max(max, v);
-    }
-    double sum = 0;
-    double[] e = new double[z.length];
-    for (int i = 0; i < z.length; i++) {
-      e[i] = Math.exp(z[i] - max);
-      sum += e[i];
-    }
-    float[] p = new float[z.length];
-    for (int i = 0; i < z.length; i++) {
-      p[i] = (float) (e[i] / sum);
-    }
-    return p;
+    return MergedModel.softmax(logits(x));
   }
 }
