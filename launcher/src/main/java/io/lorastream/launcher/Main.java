@@ -19,6 +19,8 @@ import picocli.CommandLine.Command;
         ReplayCommand.class,
         TopicsCommand.class,
         io.lorastream.launcher.bench.BenchCommand.class,
+        io.lorastream.experiment.DataCommand.class,
+        io.lorastream.experiment.ExperimentCommand.class,
         CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {

@@ -19,7 +19,8 @@ import java.util.Map;
  * overridden per layer, together with a per-layer rank ceiling (e.g. r=16 on key layers, r=4
  * elsewhere: set {@code maxRank=4} overrides on the "elsewhere" layers).
  *
- * @param targets adapted layer names; empty means every linear layer of the base
+ * @param targets adapted layer names or globs ({@code *.q}); empty means the kind's default
+ *     ({@link #defaultTargets}: every linear layer, or Q and V for a transformer)
  * @param rank initial rank when a {@link LoraModel} is created directly; an {@link OnlineLearner}
  *     starts at its {@link RankSchedule#initialRank()} instead
  * @param alpha default LoRA alpha
@@ -140,15 +141,39 @@ public record AdapterConfig(
   }
 
   /**
-   * Resolves the adapted layers against a base model.
+   * Resolves the adapted layers against a list of linear layers. Each target is an exact layer
+   * name or a glob where {@code *} matches any characters (e.g. {@code *.q}, {@code l0.*}); every
+   * target must match at least one layer. Empty targets mean every layer (the mlp default; use
+   * {@link #resolveTargets(ModelSpec)} for the default of each model kind).
    *
    * @throws IllegalArgumentException naming an unknown target or override layer
    */
   public List<LayerInfo> resolveTargets(List<LayerInfo> baseLayers) {
+    return resolve(baseLayers, targets.isEmpty() ? List.of("*") : targets);
+  }
+
+  /**
+   * Resolves the adapted layers of a model kind, in forward order. Empty targets mean
+   * {@link #defaultTargets(String)} of the kind: every linear layer for mlp and embbag, the
+   * attention {@code *.q} and {@code *.v} projections for the transformer (the LoRA paper's choice).
+   *
+   * @throws IllegalArgumentException naming an unknown target or override layer
+   */
+  public List<LayerInfo> resolveTargets(ModelSpec spec) {
+    return resolve(spec.linearLayers(), targets.isEmpty() ? defaultTargets(spec.kind()) : targets);
+  }
+
+  /** Targets used when {@link #targets()} is empty: {@code [*]} (all), or {@code [*.q, *.v]} for transformers. */
+  public static List<String> defaultTargets(String kind) {
+    return ModelSpec.TRANSFORMER.equals(kind) ? List.of("*.q", "*.v") : List.of("*");
+  }
+
+  private List<LayerInfo> resolve(List<LayerInfo> baseLayers, List<String> patterns) {
     List<String> names = baseLayers.stream().map(LayerInfo::name).toList();
-    for (String t : targets) {
-      if (!names.contains(t)) {
-        throw new IllegalArgumentException("AdapterConfig.targets: unknown layer '" + t + "'; base has " + names);
+    for (String t : patterns) {
+      if (names.stream().noneMatch(n -> matches(t, n))) {
+        throw new IllegalArgumentException("AdapterConfig.targets: " + (t.indexOf('*') < 0 ? "unknown layer '" + t + "'"
+            : "pattern '" + t + "' matches no layer") + "; base has " + names);
       }
     }
     for (String t : overrides.keySet()) {
@@ -156,10 +181,28 @@ public record AdapterConfig(
         throw new IllegalArgumentException("AdapterConfig.overrides: unknown layer '" + t + "'; base has " + names);
       }
     }
-    if (targets.isEmpty()) {
-      return List.copyOf(baseLayers);
+    return baseLayers.stream().filter(l -> patterns.stream().anyMatch(t -> matches(t, l.name()))).toList();
+  }
+
+  /** Exact name, or a glob where {@code *} matches any (possibly empty) run of characters. */
+  static boolean matches(String pattern, String name) {
+    if (pattern.indexOf('*') < 0) {
+      return pattern.equals(name);
     }
-    return baseLayers.stream().filter(l -> targets.contains(l.name())).toList();
+    String[] parts = pattern.split("\\*", -1);
+    if (!name.startsWith(parts[0])) {
+      return false;
+    }
+    int pos = parts[0].length();
+    for (int i = 1; i < parts.length - 1; i++) {
+      int at = name.indexOf(parts[i], pos);
+      if (at < 0) {
+        return false;
+      }
+      pos = at + parts[i].length();
+    }
+    String last = parts[parts.length - 1];
+    return name.length() - pos >= last.length() && name.endsWith(last);
   }
 
   /** LoRA scale s for a rank: alpha/r (STANDARD) or alpha/sqrt(r) (RSLORA). */

@@ -3,6 +3,7 @@ package io.lorastream.lora;
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -25,24 +26,36 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 
 /**
- * The frozen base classifier: an MLP of Linear+ReLU layers ({@code fc0, fc1, ...}) and a linear
- * {@code head}. Its parameters are fixed at construction: a float32 host copy (used for merging
- * and fingerprinting) and device tensors (used by the forward pass) that are never marked as
- * requiring gradients and never passed to an optimizer, so training adapters cannot change them.
+ * The frozen base classifier of any {@link ModelSpec} kind (dense MLP, embedding-bag MLP,
+ * transformer encoder). Its parameters are fixed at construction: a float32 host copy (used for
+ * merging, serving and fingerprinting) and device tensors (used by the forward pass) that are never
+ * marked as requiring gradients and never passed to an optimizer, so training adapters cannot
+ * change them. Non-linear tensors (embeddings, LayerNorm gamma/beta) are stored, saved and
+ * fingerprinted exactly like the linear layers.
  *
- * <p><b>Fingerprint</b> = lower-case hex SHA-256 over, for every parameter in the fixed order
- * {@code fc0.weight, fc0.bias, ..., head.weight, head.bias}: the UTF-8 name, a 0 byte, the number
- * of dimensions and each dimension as big-endian int32, then the values as float32 little-endian
- * (weights row-major with shape (out, in)). Snapshots name their base by it.
+ * <p><b>Fingerprint</b> = lower-case hex SHA-256 over every parameter in the canonical order of
+ * {@link ModelSpec#tensors()} (mlp: {@code fc0.weight, fc0.bias, ..., head.weight, head.bias};
+ * embbag: {@code emb} first; transformer: {@code tok_emb, pos_emb}, then per layer
+ * {@code q, k, v, o} weight/bias, {@code ln1.gamma/beta}, {@code ff1, ff2} weight/bias,
+ * {@code ln2.gamma/beta}, then the head): the UTF-8 name, a 0 byte, the number of dimensions and
+ * each dimension as big-endian int32, then the values as float32 little-endian (linear weights
+ * row-major with shape (out, in)). Snapshots name their base by it.
  *
  * <p><b>File format</b> (one file): 8-byte magic {@code "LSBASE\0\1"}, a big-endian int32 length,
  * a UTF-8 JSON header ({@code format, id, fingerprint, spec, parameters:[{name, shape}]}), then the
- * parameters as float32 little-endian in header order. Loading recomputes the fingerprint and
- * rejects a file whose bytes do not match its header.
+ * parameters as float32 little-endian in header order (the same canonical order). Loading
+ * recomputes the fingerprint and rejects a file whose bytes do not match its header.
+ *
+ * <p><b>Initialization</b> ({@link #create}): one {@code Random(seed)} drawn in canonical order;
+ * He-normal for layers followed by ReLU (fc*, ff1), N(0, 1/in) for the head, Xavier-normal for
+ * q/k/v/o/ff2, N(0, 0.02^2) for transformer embeddings, N(0, 1) for embedding-bag rows, LayerNorm
+ * gamma 1 and beta 0, biases 0. (The mlp draws are the same as before text kinds existed.)
  *
  * <p>Thread-safe for concurrent readers. Close it after every {@link LoraModel} built on it.
  */
@@ -56,88 +69,136 @@ public final class BaseModel implements AutoCloseable {
   private final String id;
   private final String fingerprint;
   private final List<LayerInfo> layers;
-  private final float[][] weights; // [layer] row-major (out, in); never exposed
-  private final float[][] biases; // [layer] (out)
+  private final List<TensorSpec> tensors;
+  private final float[][] host; // [tensor] contract layout (linear weights row-major (out, in)); never exposed
+  private final int[] weightIdx; // [linear layer] -> tensor index
+  private final int[] biasIdx;
   private final Device device;
   private final NDManager manager;
-  private final NDArray[] weightsT; // [layer] (in, out) float32 on device: x @ W^T without a transpose per call
-  private final NDArray[] biasArrays; // [layer] (out)
+  private final NDArray[] dev; // [tensor] float32 on device; linear weights (in, out): x @ W^T without a transpose per call
+  private final Forward forward;
+  private final Forward.Consts consts;
 
-  private BaseModel(ModelSpec spec, String idOrNull, float[][] weights, float[][] biases, Device device) {
+  private BaseModel(ModelSpec spec, String idOrNull, float[][] host, Device device) {
     this.spec = spec;
     this.layers = spec.linearLayers();
-    this.weights = weights;
-    this.biases = biases;
-    this.fingerprint = fingerprintOf(layers, weights, biases);
+    this.tensors = spec.tensors();
+    this.host = host;
+    this.weightIdx = new int[layers.size()];
+    this.biasIdx = new int[layers.size()];
+    for (int i = 0; i < tensors.size(); i++) {
+      TensorSpec t = tensors.get(i);
+      if (t.linearLayer() >= 0) {
+        (t.isWeight() ? weightIdx : biasIdx)[t.linearLayer()] = i;
+      }
+    }
+    this.fingerprint = fingerprintOf(tensors, host);
     this.id = idOrNull != null ? idOrNull : defaultId(spec, fingerprint);
     this.device = device;
+    this.forward = new Forward(spec);
     Devices.tuneCurrentThread();
     this.manager = NDManager.newBaseManager(device);
-    this.weightsT = new NDArray[layers.size()];
-    this.biasArrays = new NDArray[layers.size()];
+    this.dev = new NDArray[tensors.size()];
     try {
-      for (int i = 0; i < layers.size(); i++) {
-        LayerInfo l = layers.get(i);
-        weightsT[i] = manager.create(transpose(weights[i], l.out(), l.in()), new Shape(l.in(), l.out()));
-        biasArrays[i] = manager.create(biases[i], new Shape(l.out()));
+      for (int i = 0; i < tensors.size(); i++) {
+        TensorSpec t = tensors.get(i);
+        float[] data = t.isLinearWeight() ? transpose(host[i], t.shape()[0], t.shape()[1]) : host[i];
+        dev[i] = manager.create(data, new Shape(t.deviceShape()));
       }
+      this.consts = Forward.Consts.create(manager, DataType.FLOAT32, spec);
     } catch (RuntimeException e) {
       manager.close();
       throw e;
     }
   }
 
-  /** A randomly initialized base (He-normal hidden layers, zero biases), seeded by {@code spec.seed()}. */
+  /** A randomly initialized base (see the class comment), seeded by {@code spec.seed()}. */
   public static BaseModel create(ModelSpec spec, Device device) {
     Random rnd = new Random(spec.seed());
-    List<LayerInfo> ls = spec.linearLayers();
-    float[][] w = new float[ls.size()][];
-    float[][] b = new float[ls.size()][];
-    for (int i = 0; i < ls.size(); i++) {
-      LayerInfo l = ls.get(i);
-      boolean head = i == ls.size() - 1;
-      double std = Math.sqrt((head ? 1.0 : 2.0) / l.in());
-      w[i] = new float[l.in() * l.out()];
-      for (int j = 0; j < w[i].length; j++) {
-        w[i][j] = (float) (rnd.nextGaussian() * std);
+    List<TensorSpec> ts = spec.tensors();
+    float[][] p = new float[ts.size()][];
+    for (int i = 0; i < ts.size(); i++) {
+      TensorSpec t = ts.get(i);
+      p[i] = new float[t.size()];
+      switch (t.init()) {
+        case ZEROS -> { }
+        case ONES -> Arrays.fill(p[i], 1f);
+        default -> {
+          double std = t.std();
+          for (int j = 0; j < p[i].length; j++) {
+            p[i][j] = (float) (rnd.nextGaussian() * std);
+          }
+        }
       }
-      b[i] = new float[l.out()];
     }
-    return new BaseModel(spec, null, w, b, device);
+    return new BaseModel(spec, null, p, device);
   }
 
   /**
-   * A base from explicit parameters (copied).
+   * A base from explicit linear-layer parameters (copied). Only for kinds whose parameters are all
+   * linear ({@code mlp}); use {@link #fromTensors} for text kinds.
    *
    * @param weights per layer in forward order, row-major (out, in)
    * @param biases per layer, length out
    */
   public static BaseModel fromParameters(ModelSpec spec, List<float[]> weights, List<float[]> biases, Device device) {
     List<LayerInfo> ls = spec.linearLayers();
+    List<TensorSpec> ts = spec.tensors();
+    if (ts.size() != 2 * ls.size()) {
+      throw new IllegalArgumentException("a " + spec.kind() + " base also has non-linear tensors "
+          + ts.stream().filter(t -> t.linearLayer() < 0).map(TensorSpec::name).toList() + "; use BaseModel.fromTensors");
+    }
     if (weights.size() != ls.size() || biases.size() != ls.size()) {
       throw new IllegalArgumentException("expected " + ls.size() + " weight and bias arrays for " + ls
           + ", got " + weights.size() + " and " + biases.size());
     }
-    float[][] w = new float[ls.size()][];
-    float[][] b = new float[ls.size()][];
+    Map<String, float[]> named = new LinkedHashMap<>();
     for (int i = 0; i < ls.size(); i++) {
       LayerInfo l = ls.get(i);
       if (weights.get(i).length != l.in() * l.out() || biases.get(i).length != l.out()) {
         throw new IllegalArgumentException("layer " + l.name() + ": expected weight length " + l.in() * l.out()
             + " and bias length " + l.out() + ", got " + weights.get(i).length + " and " + biases.get(i).length);
       }
-      w[i] = weights.get(i).clone();
-      b[i] = biases.get(i).clone();
-      requireFinite(l.name(), w[i]);
-      requireFinite(l.name(), b[i]);
+      named.put(l.name() + ".weight", weights.get(i));
+      named.put(l.name() + ".bias", biases.get(i));
     }
-    return new BaseModel(spec, null, w, b, device);
+    return fromTensors(spec, named, device);
   }
 
-  private static void requireFinite(String layer, float[] v) {
+  /**
+   * A base from every named parameter (copied): exactly the names of the spec's canonical order
+   * (see the class comment), linear weights row-major (out, in).
+   *
+   * @throws IllegalArgumentException naming a missing, unknown, wrongly sized or non-finite tensor
+   */
+  public static BaseModel fromTensors(ModelSpec spec, Map<String, float[]> tensors, Device device) {
+    List<TensorSpec> ts = spec.tensors();
+    float[][] p = new float[ts.size()][];
+    for (int i = 0; i < ts.size(); i++) {
+      TensorSpec t = ts.get(i);
+      float[] v = tensors.get(t.name());
+      if (v == null) {
+        throw new IllegalArgumentException("missing tensor '" + t.name() + "' for a " + spec.kind() + " base");
+      }
+      if (v.length != t.size()) {
+        throw new IllegalArgumentException("tensor " + t.name() + ": expected " + t.size() + " values "
+            + Arrays.toString(t.shape()) + ", got " + v.length);
+      }
+      p[i] = v.clone();
+      requireFinite(t.name(), p[i]);
+    }
+    if (tensors.size() != ts.size()) {
+      List<String> names = ts.stream().map(TensorSpec::name).toList();
+      throw new IllegalArgumentException("unknown tensors " + tensors.keySet().stream().filter(k -> !names.contains(k)).toList()
+          + " for a " + spec.kind() + " base");
+    }
+    return new BaseModel(spec, null, p, device);
+  }
+
+  private static void requireFinite(String name, float[] v) {
     for (float f : v) {
       if (!Float.isFinite(f)) {
-        throw new IllegalArgumentException("layer " + layer + " has a non-finite parameter");
+        throw new IllegalArgumentException("tensor " + name + " has a non-finite parameter");
       }
     }
   }
@@ -172,30 +233,38 @@ public final class BaseModel implements AutoCloseable {
       } catch (IOException | IllegalArgumentException e) {
         throw new IOException(file + ": invalid spec in header: " + e.getMessage(), e);
       }
-      List<LayerInfo> ls = spec.linearLayers();
-      float[][] w = new float[ls.size()][];
-      float[][] b = new float[ls.size()][];
-      for (int i = 0; i < ls.size(); i++) {
-        w[i] = readFloats(in, ls.get(i).in() * ls.get(i).out(), file);
-        b[i] = readFloats(in, ls.get(i).out(), file);
+      List<TensorSpec> ts = spec.tensors();
+      JsonNode listed = h.path("parameters");
+      if (listed.isArray() && listed.size() != ts.size()) {
+        throw new IOException(file + ": header lists " + listed.size() + " parameters but its " + spec.kind()
+            + " spec has " + ts.size() + "; the file does not match its spec");
+      }
+      float[][] p = new float[ts.size()][];
+      for (int i = 0; i < ts.size(); i++) {
+        TensorSpec t = ts.get(i);
+        if (listed.isArray() && !t.name().equals(listed.get(i).path("name").asText())) {
+          throw new IOException(file + ": parameter " + i + " is '" + listed.get(i).path("name").asText()
+              + "' in the header but '" + t.name() + "' in the spec's order");
+        }
+        p[i] = readFloats(in, t.size());
       }
       if (in.read() != -1) {
         throw new IOException(file + ": trailing bytes after the parameters; file does not match its spec");
       }
       String expected = h.path("fingerprint").asText();
-      String actual = fingerprintOf(ls, w, b);
+      String actual = fingerprintOf(ts, p);
       if (!actual.equals(expected)) {
         throw new IOException(file + ": parameter bytes do not match the header fingerprint (expected "
             + expected + ", computed " + actual + "); the file is corrupt");
       }
       String id = h.path("id").asText(null);
-      return new BaseModel(spec, id, w, b, device);
+      return new BaseModel(spec, id, p, device);
     } catch (EOFException e) {
       throw new IOException(file + ": truncated base-model file", e);
     }
   }
 
-  private static float[] readFloats(DataInputStream in, int n, Path file) throws IOException {
+  private static float[] readFloats(DataInputStream in, int n) throws IOException {
     byte[] bytes = new byte[4 * n];
     in.readFully(bytes);
     float[] out = new float[n];
@@ -211,9 +280,11 @@ public final class BaseModel implements AutoCloseable {
     h.put("fingerprint", fingerprint);
     h.set("spec", JSON.valueToTree(spec));
     ArrayNode params = h.putArray("parameters");
-    for (LayerInfo l : layers) {
-      params.addObject().put("name", l.name() + ".weight").putArray("shape").add(l.out()).add(l.in());
-      params.addObject().put("name", l.name() + ".bias").putArray("shape").add(l.out());
+    for (TensorSpec t : tensors) {
+      ArrayNode shape = params.addObject().put("name", t.name()).putArray("shape");
+      for (int d : t.shape()) {
+        shape.add(d);
+      }
     }
     byte[] header = JSON.writeValueAsBytes(h);
     Path abs = file.toAbsolutePath();
@@ -226,9 +297,8 @@ public final class BaseModel implements AutoCloseable {
       out.write(MAGIC);
       out.writeInt(header.length);
       out.write(header);
-      for (int i = 0; i < layers.size(); i++) {
-        out.write(leBytes(weights[i]));
-        out.write(leBytes(biases[i]));
+      for (float[] t : host) {
+        out.write(leBytes(t));
       }
     } catch (IOException e) {
       Files.deleteIfExists(tmp);
@@ -255,12 +325,47 @@ public final class BaseModel implements AutoCloseable {
     return device;
   }
 
+  /** Width of an input row: features (mlp) or seqLen token ids (text kinds). */
   public int inputSize() {
     return spec.inputSize();
   }
 
   public int numClasses() {
     return spec.numClasses();
+  }
+
+  /** Whether input rows are token ids (embbag, transformer) rather than dense features. */
+  public boolean tokenInput() {
+    return spec.tokenInput();
+  }
+
+  /** Vocabulary size including PAD for text kinds; 0 for mlp. */
+  public int vocabSize() {
+    return spec.vocabSize();
+  }
+
+  /** Number of parameters, embeddings and LayerNorm included. */
+  public long parameterCount() {
+    long n = 0;
+    for (TensorSpec t : tensors) {
+      n += t.size();
+    }
+    return n;
+  }
+
+  /** Parameter names in the canonical order (see the class comment). */
+  public List<String> parameterNames() {
+    return tensors.stream().map(TensorSpec::name).toList();
+  }
+
+  /** A copy of a named parameter (linear weights row-major (out, in)). */
+  public float[] parameter(String name) {
+    for (int i = 0; i < tensors.size(); i++) {
+      if (tensors.get(i).name().equals(name)) {
+        return host[i].clone();
+      }
+    }
+    throw new IllegalArgumentException("unknown parameter '" + name + "'; base has " + parameterNames());
   }
 
   /** Linear layers in forward order. */
@@ -281,12 +386,12 @@ public final class BaseModel implements AutoCloseable {
 
   /** A copy of a layer's weight, row-major (out, in). */
   public float[] weight(String layer) {
-    return weights[layerIndex(layer)].clone();
+    return host[weightIdx[layerIndex(layer)]].clone();
   }
 
   /** A copy of a layer's bias. */
   public float[] bias(String layer) {
-    return biases[layerIndex(layer)].clone();
+    return host[biasIdx[layerIndex(layer)]].clone();
   }
 
   /**
@@ -295,67 +400,86 @@ public final class BaseModel implements AutoCloseable {
    */
   public byte[] deviceParameterBytes() {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
-    for (int i = 0; i < layers.size(); i++) {
-      LayerInfo l = layers.get(i);
-      float[] wt = weightsT[i].toFloatArray(); // (in, out)
-      out.writeBytes(leBytes(transpose(wt, l.in(), l.out())));
-      out.writeBytes(leBytes(biasArrays[i].toFloatArray()));
+    for (float[] t : readDevice()) {
+      out.writeBytes(leBytes(t));
     }
     return out.toByteArray();
   }
 
   /** Fingerprint recomputed from the device tensors (see {@link #deviceParameterBytes()}). */
   public String deviceFingerprint() {
-    float[][] w = new float[layers.size()][];
-    float[][] b = new float[layers.size()][];
-    for (int i = 0; i < layers.size(); i++) {
-      LayerInfo l = layers.get(i);
-      w[i] = transpose(weightsT[i].toFloatArray(), l.in(), l.out());
-      b[i] = biasArrays[i].toFloatArray();
+    return fingerprintOf(tensors, readDevice());
+  }
+
+  private float[][] readDevice() {
+    float[][] p = new float[tensors.size()][];
+    for (int i = 0; i < tensors.size(); i++) {
+      TensorSpec t = tensors.get(i);
+      float[] v = dev[i].toFloatArray();
+      p[i] = t.isLinearWeight() ? transpose(v, t.shape()[1], t.shape()[0]) : v;
     }
-    return fingerprintOf(layers, w, b);
+    return p;
   }
 
   /**
-   * Frozen-base logits for x of shape (n, in) on this base's device (float32). The result is
-   * attached to x's manager.
+   * Frozen-base logits for x of shape (n, inputSize) on this base's device (float32). The result
+   * is attached to x's manager. Token ids are not range-checked here (see {@link #logits}).
    */
   public NDArray forward(NDArray x) {
-    NDArray h = x;
-    for (int i = 0; i < layers.size(); i++) {
-      h = h.matMul(weightsT[i]).add(biasArrays[i]);
-      if (i < layers.size() - 1) {
-        h = h.maximum(0f);
-      }
-    }
-    return h;
+    Devices.tuneCurrentThread();
+    return forward.logits(x, dev, null, null, null, consts);
   }
 
-  /** Frozen-base logits for a row-major host batch (n x in); returns (n x C) row-major. */
+  /**
+   * Frozen-base logits for a row-major host batch (n x inputSize); returns (n x C) row-major.
+   *
+   * @throws IllegalArgumentException on a length mismatch or, for text kinds, a bad token id
+   */
   public float[] logits(float[] featuresRowMajor, int n) {
     if (featuresRowMajor.length != n * inputSize()) {
       throw new IllegalArgumentException("expected " + n + "x" + inputSize() + " features, got " + featuresRowMajor.length);
+    }
+    if (tokenInput()) {
+      TokenRows.requireValid(featuresRowMajor, inputSize(), vocabSize());
     }
     try (NDManager tmp = manager.newSubManager()) {
       return forward(tmp.create(featuresRowMajor, new Shape(n, inputSize()))).toFloatArray();
     }
   }
 
-  // package-private: LoraModel and MergedModel read these without copying.
+  // package-private: LoraModel, MergedModel and FullFineTuner read these without copying.
   float[] hostWeight(int layer) {
-    return weights[layer];
+    return host[weightIdx[layer]];
   }
 
   float[] hostBias(int layer) {
-    return biases[layer];
+    return host[biasIdx[layer]];
   }
 
   NDArray deviceWeightT(int layer) {
-    return weightsT[layer];
+    return dev[weightIdx[layer]];
   }
 
   NDArray deviceBias(int layer) {
-    return biasArrays[layer];
+    return dev[biasIdx[layer]];
+  }
+
+  List<TensorSpec> tensors() {
+    return tensors;
+  }
+
+  /** Host tensor in canonical order and contract layout; shared, never modify it. */
+  float[] hostTensor(int i) {
+    return host[i];
+  }
+
+  /** Device tensor in canonical order and device layout; shared, never modify it. */
+  NDArray deviceTensor(int i) {
+    return dev[i];
+  }
+
+  Forward forwardPass() {
+    return forward;
   }
 
   @Override
@@ -363,12 +487,11 @@ public final class BaseModel implements AutoCloseable {
     manager.close();
   }
 
-  static String fingerprintOf(List<LayerInfo> layers, float[][] w, float[][] b) {
+  static String fingerprintOf(List<TensorSpec> tensors, float[][] p) {
     MessageDigest md = sha256();
-    for (int i = 0; i < layers.size(); i++) {
-      LayerInfo l = layers.get(i);
-      digestParam(md, l.name() + ".weight", new int[] {l.out(), l.in()}, w[i]);
-      digestParam(md, l.name() + ".bias", new int[] {l.out()}, b[i]);
+    for (int i = 0; i < tensors.size(); i++) {
+      TensorSpec t = tensors.get(i);
+      digestParam(md, t.name(), t.shape(), p[i]);
     }
     return HexFormat.of().formatHex(md.digest());
   }
@@ -410,8 +533,16 @@ public final class BaseModel implements AutoCloseable {
     return t;
   }
 
-  private static String defaultId(ModelSpec spec, String fp) {
-    StringBuilder sb = new StringBuilder(spec.kind()).append('-').append(spec.inputSize());
+  static String defaultId(ModelSpec spec, String fp) {
+    StringBuilder sb = new StringBuilder(spec.kind()).append('-');
+    switch (spec.kind()) {
+      case ModelSpec.MLP -> sb.append(spec.inputSize());
+      case ModelSpec.EMBBAG -> sb.append('v').append(spec.vocabSize()).append("-s").append(spec.inputSize())
+          .append("-d").append(spec.dModel());
+      default -> sb.append('v').append(spec.vocabSize()).append("-s").append(spec.inputSize())
+          .append("-d").append(spec.dModel()).append("-h").append(spec.heads()).append("-l").append(spec.layers())
+          .append("-f").append(spec.ffnSize());
+    }
     for (int h : spec.hiddenSizes()) {
       sb.append('-').append(h);
     }

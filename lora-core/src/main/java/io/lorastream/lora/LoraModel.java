@@ -15,8 +15,10 @@ import java.util.Map;
 import java.util.Random;
 
 /**
- * A frozen {@link BaseModel} plus one LoRA adapter per target layer:
+ * A frozen {@link BaseModel} of any kind plus one LoRA adapter per target linear layer:
  * {@code y = W x + b + s * B (A x)} with A (r x in), B (out x r), s = alpha/r or alpha/sqrt(r).
+ * The forward pass is the shared {@link Forward} (MLP, embedding bag or transformer); a layer name
+ * is just a string here, so growth, merge and snapshots work the same for every kind.
  *
  * <p>On the device A and B are kept transposed, {@code At} (in x r) and {@code Bt} (r x out), so
  * a batch x (n x in) flows as {@code x @ At @ Bt}; every op then has a per-batch array as its
@@ -42,10 +44,10 @@ public final class LoraModel implements AutoCloseable {
   private final DataType dtype;
   private final NDManager manager;
   private final List<LayerInfo> layers;
-  private final NDArray[] wT; // [layer] (in, out)
-  private final NDArray[] bias; // [layer] (out)
+  private final NDArray[] params; // [tensor] base parameters, canonical order, device layout (linear weights (in, out))
   private final Adapter[] adapters; // [layer], null when not adapted
-  private final NDArray zero; // 0-d, for the ReLU; maximum(0) would build a scalar tensor per call
+  private final Forward forwardPass;
+  private final Forward.Consts consts; // 0-d constants: op(double) would build a scalar tensor per call
   private final Map<Long, NDArray> scalars = new java.util.HashMap<>(); // scalar(double) cache, by bits
   private long structureVersion;
 
@@ -77,21 +79,22 @@ public final class LoraModel implements AutoCloseable {
     this.config = config;
     this.dtype = dtype;
     this.layers = base.linearLayers();
-    List<LayerInfo> targets = config.resolveTargets(layers);
+    List<LayerInfo> targets = config.resolveTargets(base.spec());
+    this.forwardPass = base.forwardPass();
     this.manager = NDManager.newBaseManager(base.device());
-    this.zero = dtype == DataType.FLOAT64 ? manager.create(0.0) : manager.create(0f);
-    this.wT = new NDArray[layers.size()];
-    this.bias = new NDArray[layers.size()];
+    List<TensorSpec> tensors = base.tensors();
+    this.params = new NDArray[tensors.size()];
     this.adapters = new Adapter[layers.size()];
     try {
-      for (int i = 0; i < layers.size(); i++) {
-        LayerInfo l = layers.get(i);
+      this.consts = Forward.Consts.create(manager, dtype, base.spec());
+      for (int i = 0; i < tensors.size(); i++) {
+        TensorSpec t = tensors.get(i);
         if (dtype == DataType.FLOAT32) {
-          wT[i] = base.deviceWeightT(i);
-          bias[i] = base.deviceBias(i);
+          params[i] = base.deviceTensor(i);
         } else {
-          wT[i] = create(manager, toDouble(BaseModel.transpose(base.hostWeight(i), l.out(), l.in())), new Shape(l.in(), l.out()));
-          bias[i] = create(manager, toDouble(base.hostBias(i)), new Shape(l.out()));
+          float[] h = base.hostTensor(i);
+          float[] d = t.isLinearWeight() ? BaseModel.transpose(h, t.shape()[0], t.shape()[1]) : h;
+          params[i] = create(manager, toDouble(d), new Shape(t.deviceShape()));
         }
       }
       for (LayerInfo t : targets) {
@@ -136,26 +139,26 @@ public final class LoraModel implements AutoCloseable {
   }
 
   private NDArray forward(NDArray x, NDArray[] at, NDArray[] bt) {
-    if (x.getShape().dimension() != 2 || x.getShape().get(1) != base.inputSize()) {
-      throw new IllegalArgumentException("expected x of shape (n, " + base.inputSize() + "), got " + x.getShape());
-    }
-    NDArray h = x;
-    int last = layers.size() - 1;
-    for (int i = 0; i <= last; i++) {
-      NDArray y = h.matMul(wT[i]).add(bias[i]); // (n, out)
+    NDArray[] scale = new NDArray[adapters.length];
+    for (int i = 0; i < adapters.length; i++) {
       if (adapters[i] != null) {
-        y = y.add(h.matMul(at[i]).matMul(bt[i]).mul(adapters[i].scaleScalar)); // (n,in)@(in,r)@(r,out)
+        scale[i] = adapters[i].scaleScalar;
       }
-      h = i < last ? y.maximum(zero) : y;
     }
-    return h;
+    return forwardPass.logits(x, params, at, bt, scale, consts);
   }
 
-  /** Logits for a row-major host batch (n x in), computed on the device; returns (n x C) row-major. */
+  /**
+   * Logits for a row-major host batch (n x inputSize), computed on the device; returns (n x C)
+   * row-major.
+   *
+   * @throws IllegalArgumentException on a length mismatch or, for text kinds, a bad token id
+   */
   public double[] logits(float[] featuresRowMajor, int n) {
     if (featuresRowMajor.length != n * base.inputSize()) {
       throw new IllegalArgumentException("expected " + n + "x" + base.inputSize() + " features, got " + featuresRowMajor.length);
     }
+    checkTokens(featuresRowMajor);
     try (NDManager tmp = manager.newSubManager()) {
       NDArray x = create(tmp, toDouble(featuresRowMajor), new Shape(n, base.inputSize()));
       return toHost(forward(x));
@@ -174,6 +177,7 @@ public final class LoraModel implements AutoCloseable {
     int n = labels.length;
     try (NDManager tmp = manager.newSubManager()) {
       double[] packed = MicroBatch.pack(featuresRowMajor, labels, weightsOrNull, base.inputSize(), base.numClasses());
+      checkTokens(featuresRowMajor);
       NDArray p = create(tmp, packed, new Shape(packed.length));
       MicroBatch mb = MicroBatch.view(p, n, base.inputSize(), base.numClasses());
       Pass pass = backward(tmp, mb.x(), mb.targets(), 1.0);
@@ -195,14 +199,22 @@ public final class LoraModel implements AutoCloseable {
     int n = labels.length;
     try (NDManager tmp = manager.newSubManager()) {
       double[] packed = MicroBatch.pack(featuresRowMajor, labels, weightsOrNull, base.inputSize(), base.numClasses());
+      checkTokens(featuresRowMajor);
       NDArray p = create(tmp, packed, new Shape(packed.length));
       MicroBatch mb = MicroBatch.view(p, n, base.inputSize(), base.numClasses());
       return toHost(crossEntropy(forward(mb.x()), mb.targets()))[0];
     }
   }
 
-  /** Loss tensor and gradients w.r.t. At/Bt (device layout), all attached to the pass's manager. */
-  record Pass(NDArray loss, NDArray[] gradAt, NDArray[] gradBt) {}
+  /** For text kinds: every value must be a token id in [0, vocabSize) (host check, before device work). */
+  void checkTokens(float[] rows) {
+    if (base.tokenInput()) {
+      TokenRows.requireValid(rows, base.inputSize(), base.vocabSize());
+    }
+  }
+
+  /** Logits (n, C), loss tensor and gradients w.r.t. At/Bt (device layout), all attached to the pass's manager. */
+  record Pass(NDArray logits, NDArray loss, NDArray[] gradAt, NDArray[] gradBt) {}
 
   /**
    * Forward and backward of one micro-batch. Gradients are taken on fresh leaves detached from the
@@ -221,10 +233,12 @@ public final class LoraModel implements AutoCloseable {
         bt[ad.index] = leaf(ad.bt, tmp);
       }
     }
+    NDArray logits;
     NDArray loss;
     synchronized (AUTOGRAD_LOCK) {
       try (GradientCollector gc = manager.getEngine().newGradientCollector()) {
-        loss = crossEntropy(forward(x, at, bt), targets);
+        logits = forward(x, at, bt);
+        loss = crossEntropy(logits, targets);
         gc.backward(lossScale == 1.0 ? loss : loss.mul(scalar(lossScale)));
       }
     }
@@ -236,7 +250,7 @@ public final class LoraModel implements AutoCloseable {
         gb[ad.index] = bt[ad.index].getGradient();
       }
     }
-    return new Pass(loss, ga, gb);
+    return new Pass(logits, loss, ga, gb);
   }
 
   private static NDArray leaf(NDArray stored, NDManager tmp) {
@@ -420,6 +434,11 @@ public final class LoraModel implements AutoCloseable {
       }
     }
     return n;
+  }
+
+  /** Trainable parameters: sum r*(in+out) over adapted layers (= {@link #adapterParameterCount()}). */
+  public long trainableParameters() {
+    return adapterParameterCount();
   }
 
   /** Incremented whenever a layer's A/B arrays are replaced (growth, restore). */

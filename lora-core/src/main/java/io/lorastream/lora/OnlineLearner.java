@@ -18,10 +18,12 @@ import org.slf4j.LoggerFactory;
  * Trains the adapters of a {@link LoraModel} from a stream of micro-batches: only A and B are
  * parameters; the base is never touched.
  *
- * <p><b>Per micro-batch</b> (size n, any n): validate on the host, pack features and targets into
- * one buffer and copy it host->device once; forward, scale the loss by 1/k and backward on fresh
- * leaves; read back the loss and the squared gradient norm of every tensor in one transfer; if any
- * is not finite, drop the micro-batch (counted in {@link #skippedBatches()}), else add its gradients to
+ * <p><b>Per micro-batch</b> (size n, any n): validate on the host (for text models every token id
+ * too), pack features and targets into one buffer and copy it host->device once; forward, scale
+ * the loss by 1/k and backward on fresh leaves; read back the loss, the squared gradient norm of
+ * every tensor and the arg-max class of every example (test-then-train predictions, from the
+ * forward pass before this micro-batch's update) in one transfer; if the loss or a norm is not
+ * finite, drop the micro-batch (counted in {@link #skippedBatches()}), else add its gradients to
  * device-resident accumulators.
  *
  * <p><b>Per optimizer step</b> (after k accepted micro-batches): add the L2 gradient
@@ -116,17 +118,21 @@ public final class OnlineLearner implements AutoCloseable {
   /**
    * Trains on one micro-batch.
    *
-   * @param featuresRowMajor n x inputSize features
+   * @param featuresRowMajor n x inputSize features, or token rows for text models (see {@link TokenRows})
    * @param labels n labels in [0, numClasses)
    * @param weightsOrNull n non-negative loss weights, or null for 1.0
-   * @throws IllegalArgumentException for malformed input (lengths, label range, negative weight);
-   *     non-finite values are not an error: the micro-batch is skipped and counted
+   * @return the outcome, with {@link StepResult#predictions()} = arg-max class of each example before
+   *     this update (null when the micro-batch was skipped)
+   * @throws IllegalArgumentException for malformed input (lengths, label range, negative weight, a
+   *     token id that is not an integer in [0, vocabSize)); non-finite dense features or weights are
+   *     not an error: the micro-batch is skipped and counted
    */
   public StepResult trainMicroBatch(float[] featuresRowMajor, int[] labels, float[] weightsOrNull) {
     Devices.tuneCurrentThread();
     int d = model.base().inputSize();
     int c = model.base().numClasses();
     double[] packed = MicroBatch.pack(featuresRowMajor, labels, weightsOrNull, d, c);
+    model.checkTokens(featuresRowMajor);
     int n = labels.length;
     syncState();
     examplesSeen += n;
@@ -134,23 +140,28 @@ public final class OnlineLearner implements AutoCloseable {
       return skip(n, Double.NaN);
     }
     double loss;
+    int[] predictions = new int[n];
     try (NDManager tmp = manager.newSubManager()) {
       NDArray p = model.create(tmp, packed, new Shape(packed.length)); // the one host->device copy
       MicroBatch mb = MicroBatch.view(p, n, d, c);
       LoraModel.Pass pass = model.backward(tmp, mb.x(), mb.targets(), 1.0 / train.accumulationSteps());
-      // The loss and each gradient's squared norm, stacked into one array and read back in one
-      // transfer: every op here is a native call with a fixed cost that dwarfs these tiny tensors,
-      // so one stack beats chaining adds, reshapes and a concat.
+      // The loss, each gradient's squared norm and the n arg-max classes, in one array read back in
+      // one transfer: every op here is a native call with a fixed cost that dwarfs these tiny
+      // tensors, so one stack and one concat beat separate reads.
       NDList checks = new NDList(params.size() + 1);
       checks.add(pass.loss());
       for (Param q : params) {
         checks.add(grad(pass, q).square().sum());
       }
-      double[] stats = model.toHost(NDArrays.stack(checks));
+      NDArray argMax = pass.logits().argMax(1).toType(model.dataType(), false); // (n), exact small integers
+      double[] stats = model.toHost(NDArrays.concat(new NDList(NDArrays.stack(checks), argMax)));
       loss = stats[0];
       double sq = 0;
-      for (int i = 1; i < stats.length; i++) {
+      for (int i = 1; i <= params.size(); i++) {
         sq += stats[i];
+      }
+      for (int i = 0; i < n; i++) {
+        predictions[i] = (int) stats[params.size() + 1 + i];
       }
       if (!Double.isFinite(loss) || !Double.isFinite(sq)) {
         return skip(n, loss);
@@ -164,9 +175,9 @@ public final class OnlineLearner implements AutoCloseable {
     pendingLossSum += loss;
     pendingLossCount++;
     if (pending < train.accumulationSteps()) {
-      return new StepResult(loss, Double.NaN, false, false, optimizerStep, false);
+      return new StepResult(loss, Double.NaN, false, false, optimizerStep, false, predictions);
     }
-    return step(1.0, loss);
+    return step(1.0, loss).withPredictions(predictions);
   }
 
   /**
@@ -480,6 +491,11 @@ public final class OnlineLearner implements AutoCloseable {
   /** Gradient norm (pre-clip) of the last optimizer step. */
   public double lastGradNorm() {
     return lastGradNorm;
+  }
+
+  /** Trainable parameters: sum r*(in+out) over adapted layers at the current ranks. */
+  public long trainableParameters() {
+    return model.trainableParameters();
   }
 
   /** Micro-batches accumulated towards the next optimizer step. */

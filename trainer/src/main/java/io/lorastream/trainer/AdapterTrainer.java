@@ -184,7 +184,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
     this.snapshotSerializer = serdes.adapterSnapshot().serializer();
     this.snapshotDeserializer = serdes.adapterSnapshot().deserializer();
     this.metricSerializer = serdes.pipelineMetric().serializer();
-    this.assembler = new MicroBatchAssembler(cfg.microBatchSize(), base.inputSize(), base.numClasses());
+    this.assembler = MicroBatchAssembler.forModel(cfg.microBatchSize(), base);
     this.consumer = new KafkaConsumer<>(TrainerClients.inputConsumer(kafka, cfg));
     this.status = TrainerStatus.initial(cfg.adapterId());
   }
@@ -225,10 +225,11 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
     }
     try {
       try {
-        cfg.adapterConfig().resolveTargets(base.linearLayers());
+        cfg.adapterConfig().resolveTargets(base.spec());
       } catch (IllegalArgumentException e) {
         throw new ConfigException(TrainerConfig.TARGETS, "Invalid setting '" + TrainerConfig.TARGETS + "': "
-            + e.getMessage() + ". Fix: list layers of this base (comma-separated) or leave it empty for all.");
+            + e.getMessage() + ". Fix: list layers of this base (comma-separated names or globs such as *.q) or leave it empty for"
+            + " the model's default.");
       }
       LorastreamSerdes serdes = LorastreamSerdes.create(common.registryConfig());
       return new AdapterTrainer(cfg, common, base, serdes, listener, faults);
@@ -588,6 +589,11 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
     MicroBatch mb = assembler.drain();
     StepResult r = learner.trainMicroBatch(mb.features(), mb.labels(), mb.weights());
     trainedUnsettled += mb.size();
+    if (r.predictions() != null) {
+      int[] labels = mb.labels();
+      int[] predicted = r.predictions();
+      notifyListener(() -> listener.onScored(labels, predicted));
+    }
     afterStep(r, mb.size());
     faults.at(FaultInjector.AFTER_TRAIN);
     maybePublish(false);

@@ -9,11 +9,17 @@ import java.util.List;
  * learner do a single host→device copy per micro-batch. A record the base model cannot consume
  * (wrong feature width, non-finite value, label out of range, negative or non-finite weight) is
  * rejected with a reason before it takes a row, so one bad record never poisons a batch.
+ *
+ * <p>For a text base ({@link #forTokens}) a row is the example's token ids as floats, truncated to
+ * the model's sequence length and padded with 0 (PAD), the input contract of lora-core's text
+ * models; ids outside {@code [0, vocabSize)} are rejected. Truncation is not an error: long emails
+ * are cut to the window the model reads, as at pretraining.
  */
 public final class MicroBatchAssembler {
   private final int capacity;
   private final int featureSize;
   private final int numClasses;
+  private final int vocabSize; // > 0: rows are token ids
   private float[] features;
   private int[] labels;
   private float[] weights;
@@ -21,25 +27,40 @@ public final class MicroBatchAssembler {
   private int size;
 
   public MicroBatchAssembler(int capacity, int featureSize, int numClasses) {
+    this(capacity, featureSize, numClasses, 0);
+  }
+
+  private MicroBatchAssembler(int capacity, int featureSize, int numClasses, int vocabSize) {
     if (capacity < 1 || featureSize < 1 || numClasses < 2) {
       throw new IllegalArgumentException("capacity, featureSize >= 1 and numClasses >= 2 required");
     }
     this.capacity = capacity;
     this.featureSize = featureSize;
     this.numClasses = numClasses;
+    this.vocabSize = vocabSize;
     reset();
+  }
+
+  /** An assembler for a text model reading {@code seqLen} token ids from a vocabulary of {@code vocabSize}. */
+  public static MicroBatchAssembler forTokens(int capacity, int seqLen, int numClasses, int vocabSize) {
+    if (vocabSize < 2) {
+      throw new IllegalArgumentException("vocabSize must be >= 2, got " + vocabSize);
+    }
+    return new MicroBatchAssembler(capacity, seqLen, numClasses, vocabSize);
+  }
+
+  /** The assembler matching a base model: token rows for text models, dense rows otherwise. */
+  public static MicroBatchAssembler forModel(int capacity, io.lorastream.lora.BaseModel base) {
+    return base.tokenInput()
+        ? forTokens(capacity, base.inputSize(), base.numClasses(), base.vocabSize())
+        : new MicroBatchAssembler(capacity, base.inputSize(), base.numClasses());
   }
 
   /** Why {@code e} cannot be trained by this base model, or null when it can. */
   public String rejectReason(LabeledExample e) {
-    List<Float> f = e.getFeatures();
-    if (f == null || f.size() != featureSize) {
-      return "feature size " + (f == null ? 0 : f.size()) + " != " + featureSize;
-    }
-    for (Float v : f) {
-      if (v == null || !Float.isFinite(v)) {
-        return "non-finite feature value";
-      }
+    String reason = vocabSize > 0 ? tokensRejectReason(e.getTokens()) : featuresRejectReason(e.getFeatures());
+    if (reason != null) {
+      return reason;
     }
     if (e.getLabel() < 0 || e.getLabel() >= numClasses) {
       return "label " + e.getLabel() + " outside [0, " + numClasses + ")";
@@ -47,6 +68,30 @@ public final class MicroBatchAssembler {
     Float w = e.getWeight();
     if (w != null && (!Float.isFinite(w) || w < 0f)) {
       return "weight " + w + " is not a finite non-negative number";
+    }
+    return null;
+  }
+
+  private String tokensRejectReason(List<Integer> t) {
+    if (t == null) {
+      return "no tokens";
+    }
+    for (Integer id : t) {
+      if (id == null || id < 0 || id >= vocabSize) {
+        return "token id " + id + " outside [0, " + vocabSize + ")";
+      }
+    }
+    return null;
+  }
+
+  private String featuresRejectReason(List<Float> f) {
+    if (f == null || f.size() != featureSize) {
+      return "feature size " + (f == null ? 0 : f.size()) + " != " + featureSize;
+    }
+    for (Float v : f) {
+      if (v == null || !Float.isFinite(v)) {
+        return "non-finite feature value";
+      }
     }
     return null;
   }
@@ -60,10 +105,14 @@ public final class MicroBatchAssembler {
     if (size == capacity) {
       throw new IllegalStateException("micro-batch already full; drain it first");
     }
-    List<Float> f = e.getFeatures();
     int base = size * featureSize;
-    for (int j = 0; j < featureSize; j++) {
-      features[base + j] = f.get(j);
+    if (vocabSize > 0) {
+      io.lorastream.lora.TokenRows.fill(e.getTokens(), features, base, featureSize);
+    } else {
+      List<Float> f = e.getFeatures();
+      for (int j = 0; j < featureSize; j++) {
+        features[base + j] = f.get(j);
+      }
     }
     labels[size] = e.getLabel();
     float w = e.getWeight() == null ? 1f : e.getWeight();

@@ -75,7 +75,7 @@ public final class TrainerConfig {
       Map.entry(GROUP_ID, ""));
 
   private static final Pattern ID_PATTERN = Pattern.compile("[A-Za-z0-9._-]{1,200}");
-  private static final Pattern LAYER_PATTERN = Pattern.compile("[A-Za-z0-9_.-]+");
+  private static final Pattern LAYER_PATTERN = Pattern.compile("[A-Za-z0-9_.*-]+");
   private static final Pattern DEVICE_PATTERN = Pattern.compile("auto|cpu|gpu|gpu:\\d+");
 
   private final String adapterId;
@@ -145,8 +145,8 @@ public final class TrainerConfig {
     targets = t.isEmpty() ? List.of() : Arrays.stream(t.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
     for (String layer : targets) {
       if (!LAYER_PATTERN.matcher(layer).matches()) {
-        throw c.invalid(TARGETS, t, "layer name '" + layer + "' is not a plain name; give comma-separated layer"
-            + " names such as fc0,head, or leave it empty for all layers");
+        throw c.invalid(TARGETS, t, "layer name '" + layer + "' is not a layer name or glob; give comma-separated"
+            + " names or globs such as fc0,head or *.q,*.v, or leave it empty for the model's default");
       }
     }
     if (targets.stream().distinct().count() != targets.size()) {

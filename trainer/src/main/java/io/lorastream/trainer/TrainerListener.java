@@ -15,6 +15,14 @@ public interface TrainerListener {
   }
 
   /**
+   * After every trained micro-batch that was not skipped, in input order: the true labels and the
+   * classes the adapter predicted for the same examples BEFORE training on them (test-then-train),
+   * i.e. the prequential score of this micro-batch. The arrays must not be modified.
+   */
+  default void onScored(int[] labels, int[] predictions) {
+  }
+
+  /**
    * After a snapshot transaction committed. {@code commitWallTimeMillis} is
    * {@code System.currentTimeMillis()} right after {@code commitTransaction()} returned, the
    * reference point for measuring how fast consumers swap the new version in.

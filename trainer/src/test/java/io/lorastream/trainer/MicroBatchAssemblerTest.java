@@ -59,4 +59,29 @@ class MicroBatchAssemblerTest {
     assertThat(a.size()).isZero();
     assertThatThrownBy(a::drain).isInstanceOf(IllegalStateException.class);
   }
+
+  static LabeledExample tokens(String id, int label, Integer... ids) {
+    return LabeledExample.newBuilder().setId(id).setTask("t").setTokens(java.util.Arrays.asList(ids)).setLabel(label)
+        .setEventTime(java.time.Instant.EPOCH).build();
+  }
+
+  @Test
+  void tokenRowsAreTruncatedOrPaddedToTheSequenceLength() {
+    MicroBatchAssembler a = MicroBatchAssembler.forTokens(3, 4, 2, 10);
+    a.add(tokens("long", 1, 5, 6, 7, 8, 9));
+    a.add(tokens("short", 0, 3));
+    a.add(tokens("empty", 1));
+    MicroBatch b = a.drain();
+    assertThat(b.features()).containsExactly(5f, 6f, 7f, 8f, 3f, 0f, 0f, 0f, 0f, 0f, 0f, 0f);
+    assertThat(b.labels()).containsExactly(1, 0, 1);
+  }
+
+  @Test
+  void tokenIdsOutsideTheVocabularyAreRejected() {
+    MicroBatchAssembler a = MicroBatchAssembler.forTokens(3, 4, 2, 10);
+    assertThat(a.rejectReason(tokens("big", 0, 1, 10))).contains("token id 10 outside [0, 10)");
+    assertThat(a.rejectReason(tokens("neg", 0, -1))).contains("token id -1");
+    assertThat(a.rejectReason(tokens("lbl", 2, 1))).contains("label 2 outside");
+    assertThat(a.rejectReason(tokens("ok", 1, 9, 0, 1))).isNull();
+  }
 }

@@ -132,7 +132,7 @@ class TrainerConfigTest {
       "trainer.rank.schedule|steps:2@0,32@10|reaches rank 32",
       "trainer.rank.max|0|between 1 and 4096",
       "trainer.targets|fc0,fc0|names a layer twice",
-      "trainer.targets|fc0;head|not a plain name",
+      "trainer.targets|fc0;head|not a layer name or glob",
       "trainer.clip.norm|-1|finite number",
       "trainer.l2.lambda|-0.1|finite number",
       "trainer.publish.steps|0|between 1 and",

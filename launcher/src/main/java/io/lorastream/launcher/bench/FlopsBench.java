@@ -12,7 +12,7 @@ import java.util.Map;
  * times the measured in-memory micro-batch rate at rank 16. The reference is DJL's own matmul
  * throughput measured in this run at exactly the step's product shapes, one call at a time as the
  * step issues them, and, for scale, at a large square product (the machine's single-thread peak).
- * The spam transformer is not part of this code base yet, so only the MLP is measured.
+ * The same is done for the spam transformer (LoRA on Q/V) at the experiment's default shape.
  */
 final class FlopsBench {
   static final int RANK = 16;
@@ -62,9 +62,6 @@ final class FlopsBench {
           "DJL matmul at the step's shapes", matched.flopsPerSecond() / 1e9).withReason(why));
       ctx.report.add(Figure.of("3", "training FLOP/s vs single-thread matmul peak", achieved / 1e9, "GFLOP/s",
           "DJL matmul 1024^3-class peak (1 thread)", peak / 1e9));
-      ctx.report.add(new Figure("3", "spam transformer FLOP/s", Double.NaN, "GFLOP/s",
-          "not measured: lora-core has no transformer model yet (ModelSpec.kind is only \"mlp\")", Double.NaN, Double.NaN,
-          "", "", null, ""));
 
       data.put("model", "mlp 64-[64,64]-4, every layer adapted, rank " + RANK + ", micro-batch " + b + ", k=" + k);
       data.put("flopsPerMicroBatch", Report.round(perMb));
@@ -77,9 +74,10 @@ final class FlopsBench {
       data.put("squareMatmulGflops", squares);
       data.put("djlPerOpFloorMicros", Report.round(opFloor * 1e6));
       data.put("shapes", matched.shapes());
-      data.put("transformer", "not measured: no transformer model exists in lora-core yet");
+      data.put("transformer", transformer(ctx, timer, peak));
       ctx.report.section("flops", data);
 
+      String transformerMarkdown = (String) ((Map<?, ?>) data.get("transformer")).remove("markdown");
       StringBuilder shapes = new StringBuilder("| product | shape | FLOPs | us per call | GFLOP/s |\n|---|---|---|---|---|\n");
       for (Map<String, Object> row : matched.shapes()) {
         shapes.append("| ").append(row.get("product")).append(" | ").append(row.get("shape")).append(" | ")
@@ -111,8 +109,95 @@ final class FlopsBench {
               Report.pct(achieved / matched.flopsPerSecond()), squares, Report.pct(achieved / peak), opFloor * 1e6),
           "",
           shapes.toString(),
-          "The spam transformer is not measured: there is no transformer model in lora-core yet."));
+          transformerMarkdown));
     }
+  }
+
+  /**
+   * The spam transformer at the experiment's default shape (V=8192, L=128, d=128, 4 heads, 2 layers,
+   * FFN 256, 2 classes), LoRA r=16 on Q and V, micro-batch 16, full rows (no PAD): FLOPs from
+   * {@link TransformerFlops}, rate from in-memory training on random token rows (FLOPs do not
+   * depend on the weights, so a random base is as good as a pretrained one).
+   */
+  static Map<String, Object> transformer(BenchContext ctx, MatmulTimer timer, double peak) {
+    int b = 16;
+    int seqLen = 128;
+    int d = 128;
+    int vocab = 8192;
+    TransformerFlops tf = new TransformerFlops(b, seqLen, d, 4, 256, 2, 2, RANK);
+    TransformerFlops.Count count = tf.count();
+    double perMb = count.total(1);
+    ctx.progress("flops: spam transformer, in-memory LoRA training at b=%d L=%d d=%d r=%d", b, seqLen, d, RANK);
+    io.lorastream.lora.ModelSpec spec = io.lorastream.lora.ModelSpec.transformer(vocab, seqLen, d, 4, 2, 256, 2, 7);
+    java.util.SplittableRandom rnd = new java.util.SplittableRandom(7);
+    int batches = 8;
+    float[][] rows = new float[batches][b * seqLen];
+    int[][] labels = new int[batches][b];
+    for (int i = 0; i < batches; i++) {
+      for (int j = 0; j < rows[i].length; j++) {
+        rows[i][j] = 1 + rnd.nextInt(vocab - 1);
+      }
+      for (int j = 0; j < b; j++) {
+        labels[i][j] = rnd.nextInt(2);
+      }
+    }
+    io.lorastream.lora.TrainConfig train = io.lorastream.lora.TrainConfig.defaults().withMicroBatchSize(b)
+        .withAccumulationSteps(1).withSchedule(io.lorastream.lora.RankSchedule.fixed(RANK));
+    io.lorastream.lora.AdapterConfig adapter = io.lorastream.lora.AdapterConfig.defaults().withRank(RANK);
+    double seconds;
+    long mbs;
+    try (io.lorastream.lora.BaseModel base = io.lorastream.lora.BaseModel.create(spec, ctx.base.device());
+        io.lorastream.lora.OnlineLearner learner = io.lorastream.lora.OnlineLearner.create(base, adapter, train)) {
+      for (int i = 0; i < 5; i++) { // warm-up: JIT, allocator, autograd graph caches
+        learner.trainMicroBatch(rows[i % batches], labels[i % batches], null);
+      }
+      long budget = (long) (Math.max(5, ctx.plan.trainerSeconds() / 2) * 1e9);
+      long t0 = System.nanoTime();
+      mbs = 0;
+      while (System.nanoTime() - t0 < budget || mbs < 10) {
+        learner.trainMicroBatch(rows[(int) (mbs % batches)], labels[(int) (mbs % batches)], null);
+        mbs++;
+      }
+      seconds = (System.nanoTime() - t0) / 1e9;
+    }
+    double mbPerSec = mbs / seconds;
+    double achieved = perMb * mbPerSec;
+    List<FlopModel.Matmul> products = new java.util.ArrayList<>(tf.matmuls(false));
+    products.addAll(tf.matmuls(true));
+    MatmulTimer.Matched matched = timer.matched(products);
+    double matmulShare = matched.matmulSeconds() * mbPerSec;
+    String why = String.format(Locale.ROOT, "a micro-batch takes %.1f ms; its %d matrix products take %.1f ms at DJL's"
+            + " per-shape speed (%s of the step), so the rest (softmax, LayerNorm, masking, reshapes, autograd"
+            + " bookkeeping and copies) is the gap", 1e3 / mbPerSec, products.size(), matched.matmulSeconds() * 1e3,
+        Report.pct(matmulShare));
+    ctx.report.add(Figure.of("3", "training FLOP/s, spam transformer L=" + seqLen + " d=" + d + ", LoRA Q/V r=" + RANK
+        + ", b=" + b, achieved / 1e9, "GFLOP/s", "DJL matmul at the step's shapes", matched.flopsPerSecond() / 1e9)
+        .withReason(why));
+    ctx.report.add(Figure.of("3", "spam transformer FLOP/s vs single-thread matmul peak", achieved / 1e9, "GFLOP/s",
+        "DJL matmul 1024^3-class peak (1 thread)", peak / 1e9));
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("model", "transformer V=" + vocab + " L=" + seqLen + " d=" + d + " h=4 N=2 F=256 C=2, LoRA Q/V r=" + RANK
+        + ", micro-batch " + b + ", k=1");
+    m.put("flopsPerMicroBatch", Report.round(perMb));
+    m.put("forwardMatmulFlops", count.forwardMatmul());
+    m.put("backwardMatmulFlops", count.backwardMatmul());
+    m.put("elementwiseFlops", count.elementwise());
+    m.put("adapterParameters", count.adapterParams());
+    m.put("microBatchesPerSecond", Report.round(mbPerSec));
+    m.put("examplesPerSecond", Report.round(mbPerSec * b));
+    m.put("achievedGflops", Report.round(achieved / 1e9));
+    m.put("matchedMatmulGflops", Report.round(matched.flopsPerSecond() / 1e9));
+    m.put("matmulShareOfStep", Report.round(matmulShare));
+    m.put("markdown", String.join("\n", "", "Spam transformer (the `experiment spam` base):", "",
+        TransformerFlops.FORMULA, "",
+        String.format(Locale.ROOT, "Per micro-batch (n=%d, L=%d, d=%d, h=4, F=256, N=2, r=%d): forward products %,d,"
+                + " backward products %,d, element-wise %,d, total %,.0f FLOPs (%.1f MFLOP per example). Measured %.1f"
+                + " micro-batches/s (%.0f examples/s) from memory -> **%.2f GFLOP/s achieved**; DJL matmul at the same %d"
+                + " product shapes: %.2f GFLOP/s -> **%s**; of the single-thread square peak: %s. %s.",
+            b, seqLen, d, RANK, count.forwardMatmul(), count.backwardMatmul(), count.elementwise(), perMb,
+            perMb / b / 1e6, mbPerSec, mbPerSec * b, achieved / 1e9, products.size(), matched.flopsPerSecond() / 1e9,
+            Report.pct(achieved / matched.flopsPerSecond()), Report.pct(achieved / peak), why)));
+    return m;
   }
 
   static Map<String, Object> breakdownMap(FlopModel.Breakdown fb, long optimizer, int k) {

@@ -115,21 +115,37 @@ public final class InferenceTopology {
         return skip(SkipReason.UNKNOWN_TASK, key, "task '" + req.getTask() + "' is not served by " + consumerId);
       }
       ServingModel model = chosen.get();
-      List<Float> f = req.getFeatures();
-      if (f == null || f.isEmpty()) {
-        return skip(SkipReason.NO_FEATURES, key, "no dense features"
-            + (req.getTokens() != null && !req.getTokens().isEmpty() ? " (token requests are not supported)" : ""));
-      }
-      if (f.size() != model.inputSize()) {
-        return skip(SkipReason.WRONG_FEATURE_SIZE, key, f.size() + " features, model expects " + model.inputSize());
-      }
-      float[] x = new float[f.size()];
-      for (int i = 0; i < x.length; i++) {
-        Float v = f.get(i);
-        if (v == null || !Float.isFinite(v)) {
-          return skip(SkipReason.NON_FINITE, key, "feature " + i + " is " + v);
+      float[] x;
+      if (model.tokenInput()) {
+        List<Integer> t = req.getTokens();
+        if (t == null || t.isEmpty()) {
+          return skip(SkipReason.NO_FEATURES, key, "no tokens for a text model");
         }
-        x[i] = v;
+        for (int i = 0; i < t.size(); i++) {
+          Integer id = t.get(i);
+          if (id == null || id < 0 || id >= model.vocabSize()) {
+            return skip(SkipReason.WRONG_FEATURE_SIZE, key, "token " + i + " is " + id + ", vocabulary is [0, "
+                + model.vocabSize() + ")");
+          }
+        }
+        x = model.tokenRow(t);
+      } else {
+        List<Float> f = req.getFeatures();
+        if (f == null || f.isEmpty()) {
+          return skip(SkipReason.NO_FEATURES, key, "no dense features"
+              + (req.getTokens() != null && !req.getTokens().isEmpty() ? " (the model reads dense features, not tokens)" : ""));
+        }
+        if (f.size() != model.inputSize()) {
+          return skip(SkipReason.WRONG_FEATURE_SIZE, key, f.size() + " features, model expects " + model.inputSize());
+        }
+        x = new float[f.size()];
+        for (int i = 0; i < x.length; i++) {
+          Float v = f.get(i);
+          if (v == null || !Float.isFinite(v)) {
+            return skip(SkipReason.NON_FINITE, key, "feature " + i + " is " + v);
+          }
+          x[i] = v;
+        }
       }
       float[] p;
       try {

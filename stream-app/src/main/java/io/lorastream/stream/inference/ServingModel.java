@@ -84,14 +84,34 @@ public final class ServingModel implements io.lorastream.stream.eval.ServingMode
     return model.numClasses();
   }
 
-  /** Class probabilities for one dense feature vector. */
-  public float[] predictProba(float[] features) {
-    return model.predictProba(features);
+  /** Vocabulary size of a text model; 0 for dense models. */
+  public int vocabSize() {
+    return model.vocabSize();
   }
 
-  /** Arg-max class of a labeled example's dense features (what the prequential evaluator needs). */
+  /** Whether the model reads token ids (text models) rather than dense features. */
+  public boolean tokenInput() {
+    return model.tokenInput();
+  }
+
+  /** Class probabilities for one model input row (dense features, or token ids as floats for text models). */
+  public float[] predictProba(float[] row) {
+    return model.predictProba(row);
+  }
+
+  /** The model input row of token ids: the first {@code inputSize()} ids, padded with 0 (PAD). */
+  public float[] tokenRow(List<Integer> tokens) {
+    float[] x = new float[model.inputSize()];
+    io.lorastream.lora.TokenRows.fill(tokens, x, 0, x.length);
+    return x;
+  }
+
+  /** Arg-max class of a labeled example's dense features or tokens (what the prequential evaluator needs). */
   @Override
   public int predict(LabeledExample example) {
+    if (model.tokenInput()) {
+      return model.predict(tokenRow(example.getTokens()));
+    }
     List<Float> f = example.getFeatures();
     float[] x = new float[f.size()];
     for (int i = 0; i < x.length; i++) {

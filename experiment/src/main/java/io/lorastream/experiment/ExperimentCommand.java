@@ -1,0 +1,164 @@
+package io.lorastream.experiment;
+
+import io.lorastream.kafka.LocalCluster;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code lorastream experiment spam|drift}: runs the eight variants on one workload through the
+ * real pipeline and writes {@code results/<name>/report.md}, {@code results.json} and the charts.
+ * Wiring only: options become an {@link ExperimentSettings} (defaults tuned per workload, see
+ * {@link Defaults}), the workload is built, an embedded broker and registry are started unless
+ * {@code --bootstrap} is given, and {@link ExperimentRunner} does the work.
+ */
+@Command(name = "experiment", mixinStandardHelpOptions = true,
+    description = "Compare frozen, full fine-tuning, fixed-rank and progressive LoRA on one workload.",
+    subcommands = {ExperimentCommand.Spam.class, ExperimentCommand.Drift.class})
+public final class ExperimentCommand implements Runnable {
+  @Spec picocli.CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(System.out);
+  }
+
+  /** Per-workload defaults: what an option means when it is not given. */
+  record Defaults(int microBatch, int accumulation, double lr, double fullLr, long publishSteps, int window,
+      int plateauWindow, double plateauMargin, int pretrainEpochs, double pretrainLr, int pretrainBatch) {}
+
+  /** Options every workload shares; null = the workload's default. */
+  static final class Common {
+    @Option(names = "--out", description = "Output directory (default results/<workload>).")
+    Path out;
+    @Option(names = "--seed", defaultValue = "42", description = "Seed of data order, init and training (default ${DEFAULT-VALUE}).")
+    long seed;
+    @Option(names = "--device", defaultValue = "auto", description = "auto, cpu, gpu or gpu:N (default ${DEFAULT-VALUE}).")
+    String device;
+    @Option(names = "--variants", defaultValue = "all",
+        description = "Comma-separated subset of: frozen, full-ft, lora-r2, lora-r4, lora-r8, lora-r16, progressive-steps, progressive-plateau.")
+    String variants;
+    @Option(names = "--micro-batch") Integer microBatch;
+    @Option(names = "--accumulation") Integer accumulation;
+    @Option(names = "--lr", description = "LoRA learning rate.") Double lr;
+    @Option(names = "--full-lr", description = "Full fine-tuning learning rate.") Double fullLr;
+    @Option(names = "--alpha", defaultValue = "16") float alpha;
+    @Option(names = "--targets", split = ",", description = "LoRA target layers (default: the model's; Q/V for the transformer).")
+    List<String> targets;
+    @Option(names = "--publish-steps", description = "Optimizer steps between snapshots.") Long publishSteps;
+    @Option(names = "--window", description = "Examples per accuracy window.") Integer window;
+    @Option(names = "--plateau-window") Integer plateauWindow;
+    @Option(names = "--plateau-margin") Double plateauMargin;
+    @Option(names = "--pretrain-epochs") Integer pretrainEpochs;
+    @Option(names = "--pretrain-lr") Double pretrainLr;
+    @Option(names = "--pretrain-batch") Integer pretrainBatch;
+    @Option(names = "--bootstrap", description = "Use this Kafka cluster instead of an embedded one (needs --registry).")
+    String bootstrap;
+    @Option(names = "--registry", description = "Schema registry URL of --bootstrap's cluster.")
+    String registry;
+
+    ExperimentSettings settings(String workload, Defaults d) {
+      return new ExperimentSettings(out != null ? out : Path.of("results", workload), seed, device,
+          or(microBatch, d.microBatch()), or(accumulation, d.accumulation()), or(lr, d.lr()), or(fullLr, d.fullLr()),
+          alpha, targets == null ? List.of() : targets, or(publishSteps, d.publishSteps()), or(window, d.window()),
+          or(plateauWindow, d.plateauWindow()), or(plateauMargin, d.plateauMargin()),
+          or(pretrainEpochs, d.pretrainEpochs()), or(pretrainLr, d.pretrainLr()), or(pretrainBatch, d.pretrainBatch()),
+          variants);
+    }
+
+    private static <T> T or(T v, T d) {
+      return v != null ? v : d;
+    }
+  }
+
+  /** Runs {@code workload} with {@code settings} on the chosen cluster and writes the report. */
+  static int execute(Workload workload, ExperimentSettings settings, Common c, String commandLine, PrintStream out)
+      throws Exception {
+    if ((c.bootstrap == null) != (c.registry == null)) {
+      throw new IllegalArgumentException("--bootstrap and --registry go together. Fix: give both, or neither for an "
+          + "embedded broker and registry.");
+    }
+    long t0 = System.nanoTime();
+    ExperimentResult result;
+    if (c.bootstrap != null) {
+      result = new ExperimentRunner(workload, settings, c.bootstrap, c.registry, out).run();
+    } else {
+      out.printf("[%s] starting an embedded Kafka broker (KRaft) and schema registry...%n", workload.name());
+      try (LocalCluster cluster = LocalCluster.builder().partitions(1).build().start()) {
+        result = new ExperimentRunner(workload, settings, cluster.bootstrapServers(), cluster.registryUrl(), out).run();
+      }
+    }
+    List<Path> files = ExperimentReport.write(result, settings.out(), commandLine);
+    out.printf("[%s] done in %.0f s; wrote %s%n", workload.name(), (System.nanoTime() - t0) / 1e9,
+        files.stream().map(Path::toString).toList());
+    return 0;
+  }
+
+  /** The command as typed, for the report (from the root parse, so it includes every flag). */
+  static String commandLine(picocli.CommandLine.Model.CommandSpec sub) {
+    List<String> args = sub.root().commandLine().getParseResult() == null ? List.of()
+        : sub.root().commandLine().getParseResult().originalArgs();
+    return "./lorastream " + (args.isEmpty() ? "experiment " + sub.name() : String.join(" ", args));
+  }
+
+  /** {@code experiment drift}: the rotating-subspace stream. */
+  @Command(name = "drift", mixinStandardHelpOptions = true,
+      description = "Run the variants on the synthetic rotating-subspace drift stream (MLP base).")
+  static final class Drift implements Callable<Integer> {
+    static final Defaults DEFAULTS = new Defaults(16, 2, 0.005, 0.005, 50, 500, 20, 0.01, 10, 5e-3, 256);
+    @Mixin Common common;
+    @Spec picocli.CommandLine.Model.CommandSpec self;
+    @Option(names = "--stream-examples", defaultValue = "15000", description = "Examples streamed (default ${DEFAULT-VALUE}).")
+    long streamExamples;
+    @Option(names = "--pretrain-examples", defaultValue = "8000", description = "Concept-0 examples for pretraining.")
+    int pretrainExamples;
+
+    @Override
+    public Integer call() throws Exception {
+      ExperimentSettings s;
+      Workload w;
+      try {
+        s = common.settings("drift", DEFAULTS);
+        w = new DriftWorkload(s.seed(), streamExamples, pretrainExamples);
+      } catch (IllegalArgumentException e) {
+        System.err.println("lorastream experiment drift: " + e.getMessage());
+        return 2;
+      }
+      return execute(w, s, common, commandLine(self), System.out);
+    }
+  }
+
+  /** {@code experiment spam}: the SpamAssassin corpus ordered by date, transformer base. */
+  @Command(name = "spam", mixinStandardHelpOptions = true,
+      description = "Run the variants on the SpamAssassin corpus in date order (transformer base, LoRA on Q/V).")
+  static final class Spam implements Callable<Integer> {
+    static final Defaults DEFAULTS = SpamWorkload.DEFAULTS;
+    @Mixin Common common;
+    @Spec picocli.CommandLine.Model.CommandSpec self;
+    @Mixin SpamWorkload.Options options;
+
+    @Override
+    public Integer call() throws Exception {
+      ExperimentSettings s;
+      Workload w;
+      try {
+        s = common.settings("spam", DEFAULTS);
+        w = SpamWorkload.load(options, s.seed(), System.out);
+      } catch (io.lorastream.experiment.data.DatasetUnavailableException | IllegalArgumentException e) {
+        System.err.println("lorastream experiment spam: " + e.getMessage());
+        return 2;
+      }
+      return execute(w, s, common, commandLine(self), System.out);
+    }
+  }
+
+  static Map<String, Defaults> defaults() {
+    return Map.of("drift", Drift.DEFAULTS, "spam", Spam.DEFAULTS);
+  }
+}

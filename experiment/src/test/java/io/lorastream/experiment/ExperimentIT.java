@@ -1,0 +1,154 @@
+package io.lorastream.experiment;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.lorastream.kafka.LocalCluster;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * CI smoke test of the experiment harness on tiny slices, on a real embedded broker and registry:
+ * every variant runs through ingest, the trainer and an inference consumer, and the report, the
+ * results and the charts have the documented structure. It asserts structure and bookkeeping
+ * (every streamed example scored by every variant, every LoRA snapshot swapped in), never accuracy.
+ */
+class ExperimentIT {
+  private static final List<String> VARIANTS = List.of("frozen", "full-ft", "lora-r2", "lora-r4", "lora-r8", "lora-r16",
+      "progressive-steps", "progressive-plateau");
+  private static LocalCluster cluster;
+
+  @BeforeAll
+  static void start() {
+    cluster = LocalCluster.builder().partitions(1).build().start();
+  }
+
+  @AfterAll
+  static void stop() {
+    cluster.close();
+  }
+
+  static ExperimentSettings tiny(Path out, int window) {
+    return new ExperimentSettings(out, 7, "cpu", 8, 1, 0.01, 0.001, 16f, List.of(), 5, window, 3, 0.01, 2, 5e-3, 16,
+        "all");
+  }
+
+  @Test
+  void driftHarnessRunsEveryVariantAndWritesTheReport(@TempDir Path dir) throws Exception {
+    ExperimentSettings s = tiny(dir.resolve("drift"), 60);
+    ByteArrayOutputStream console = new ByteArrayOutputStream();
+    ExperimentResult r = new ExperimentRunner(new DriftWorkload(7, 240, 200), s, cluster.bootstrapServers(),
+        cluster.registryUrl(), new PrintStream(console, true, StandardCharsets.UTF_8)).run();
+    ExperimentReport.write(r, s.out(), "test drift");
+    assertStructure(r, s.out(), 240);
+    assertThat(console.toString(StandardCharsets.UTF_8)).contains("[drift] pretraining", "[drift] ingest:",
+        "[drift] progressive-plateau:");
+  }
+
+  @Test
+  void spamHarnessRunsTheTransformerOnATinyCorpusSlice(@TempDir Path dir) throws Exception {
+    Path pkg = SyntheticSpamPackage.write(dir.resolve("package"), 90, 11);
+    SpamWorkload w = SpamWorkload.load(SpamWorkload.Options.of(pkg, "transformer", 64, 16, 8, 2, 1, 16, 0.3, 0),
+        7, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+    assertThat(w.pretrain()).hasSize(27);
+    ExperimentSettings s = tiny(dir.resolve("spam"), 20);
+    ExperimentResult r = new ExperimentRunner(w, s, cluster.bootstrapServers(), cluster.registryUrl(),
+        new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8)).run();
+    ExperimentReport.write(r, s.out(), "test spam");
+    assertStructure(r, s.out(), w.stream().size());
+    assertThat(Files.readString(s.out().resolve(ExperimentReport.REPORT_MD))).contains("F1 (spam)");
+  }
+
+  private static void assertStructure(ExperimentResult r, Path out, long streamed) throws Exception {
+    assertThat(r.produced()).isEqualTo(streamed);
+    assertThat(r.trained()).isEqualTo(streamed);
+    assertThat(r.variants()).extracting(VariantResult::name).containsExactlyElementsOf(VARIANTS);
+    for (VariantResult v : r.variants()) {
+      assertThat(v.examples()).as(v.name() + " scored every streamed example").isEqualTo(streamed);
+      assertThat(v.accuracy()).isBetween(0.0, 1.0);
+      assertThat(v.windows()).isNotEmpty();
+      if (v.kind() == Variant.Kind.LORA) {
+        assertThat(v.snapshotsPublished()).as(v.name() + " published").isGreaterThan(0);
+        assertThat(v.versionsApplied()).as(v.name() + " swapped in by its consumer").isGreaterThan(0);
+        assertThat(v.snapshotBytes()).isGreaterThan(0);
+        assertThat(v.trainableParameters()).isGreaterThan(0);
+        assertThat(v.finalRanks()).isNotEmpty();
+      }
+    }
+    assertThat(r.variant("frozen").orElseThrow().trainableParameters()).isZero();
+    assertThat(r.variant("full-ft").orElseThrow().trainablePercent()).isEqualTo(100.0);
+    assertThat(r.variant("lora-r16").orElseThrow().finalRanks().values()).containsOnly(16);
+    assertThat(r.variant("lora-r2").orElseThrow().finalRanks().values()).containsOnly(2);
+
+    JsonNode json = new ObjectMapper().readTree(out.resolve(ExperimentReport.RESULTS_JSON).toFile());
+    assertThat(json.get("variants")).hasSize(VARIANTS.size());
+    for (JsonNode v : json.get("variants")) {
+      for (String field : List.of("accuracy", "lastWindowAccuracy", "f1", "trainableParameters", "trainablePercent",
+          "snapshotBytes", "examplesPerSecond", "wallSeconds")) {
+        assertThat(v.has(field)).as(v.get("name") + "." + field).isTrue();
+      }
+    }
+    assertThat(json.get("claims").findValuesAsText("id")).contains("parameter-reduction/r4",
+        "accuracy-ratio/lora-r4", "progressive/progressive-steps");
+
+    String md = Files.readString(out.resolve(ExperimentReport.REPORT_MD));
+    for (String v : VARIANTS) {
+      assertThat(md).contains("| " + v + " |");
+    }
+    assertThat(md).contains("## Claims", "![accuracy.png](accuracy.png)", "![rank.png](rank.png)");
+    for (String png : List.of(ExperimentCharts.ACCURACY_PNG, ExperimentCharts.RANK_PNG)) {
+      BufferedImage img = ImageIO.read(out.resolve(png).toFile());
+      assertThat(img).as(png).isNotNull();
+      assertThat(img.getWidth()).isGreaterThan(100);
+    }
+  }
+
+  /** Writes a package-shaped directory of synthetic emails (never committed data). */
+  static final class SyntheticSpamPackage {
+    static Path write(Path pkg, int emails, long seed) throws Exception {
+      Random rnd = new Random(seed);
+      String[] hamWords = {"meeting", "linux", "kernel", "patch", "thanks", "list", "build", "release", "team"};
+      String[] spamWords = {"free", "money", "offer", "click", "winner", "viagra", "cash", "deal", "now"};
+      List<String> files = new ArrayList<>();
+      Instant t = Instant.parse("2002-01-01T00:00:00Z");
+      for (int i = 0; i < emails; i++) {
+        boolean spam = rnd.nextInt(3) == 0;
+        String group = spam ? "spam-1" : "easy-ham-1";
+        String id = String.format(Locale.ROOT, "%05d", i + 1);
+        String name = id + ".abc" + i;
+        t = t.plusSeconds(3600 + rnd.nextInt(7200));
+        String date = java.time.format.DateTimeFormatter.RFC_1123_DATE_TIME.format(t.atZone(java.time.ZoneOffset.UTC));
+        String[] words = spam ? spamWords : hamWords;
+        StringBuilder body = new StringBuilder();
+        for (int k = 0; k < 20 + rnd.nextInt(20); k++) {
+          body.append(words[rnd.nextInt(words.length)]).append(' ');
+        }
+        String text = "From someone@example.com  Mon Jan  1 00:00:00 2002\nReturn-Path: <someone@example.com>\n"
+            + "Date: " + date + "\nSubject: " + words[rnd.nextInt(words.length)] + " " + words[rnd.nextInt(words.length)]
+            + "\n\n" + body + "\n";
+        Files.createDirectories(pkg.resolve("data").resolve(group));
+        new ObjectMapper().writeValue(pkg.resolve("data").resolve(group).resolve(name + ".json").toFile(),
+            java.util.Map.of("id", id, "group", group, "checksum", java.util.Map.of("type", "MD5", "value", "0"),
+                "text", text));
+        files.add(group + "/" + name + ".txt");
+      }
+      new ObjectMapper().writeValue(pkg.resolve("data").resolve("file_list.json").toFile(), files);
+      return pkg;
+    }
+  }
+}

@@ -1,0 +1,105 @@
+package io.lorastream.stream.inference;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import ai.djl.Device;
+import io.lorastream.avro.InferenceRequest;
+import io.lorastream.avro.Prediction;
+import io.lorastream.kafka.TopicCatalog;
+import io.lorastream.lora.BaseModel;
+import io.lorastream.lora.MergedModel;
+import io.lorastream.lora.ModelSpec;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Token requests against a transformer base: padded to the model's sequence length, validated against its vocabulary. */
+class TextInferenceTopologyTest {
+  private static final String ID = "spam";
+  private static final int VOCAB = 50;
+  private static final int SEQ = 8;
+  private final TopicCatalog topics = TopicCatalog.defaults(1);
+  private final PlainAvroSerde<InferenceRequest> requestSerde = new PlainAvroSerde<>(InferenceRequest.class);
+  private BaseModel base;
+  private InferenceCounters counters;
+  private TopologyTestDriver driver;
+  private TestInputTopic<String, byte[]> requests;
+  private TestOutputTopic<String, Prediction> predictions;
+
+  @BeforeEach
+  void setUp() {
+    base = BaseModel.create(ModelSpec.transformer(VOCAB, SEQ, 8, 2, 1, 16, 2, 3), Device.cpu());
+    counters = new InferenceCounters();
+    var topology = InferenceTopology.build("c", topics, requestSerde.deserializer(),
+        new PlainAvroSerde<>(Prediction.class), new AdapterSwapper(base, ID, null), counters, () -> 1L);
+    Properties p = new Properties();
+    p.put(StreamsConfig.APPLICATION_ID_CONFIG, "text-inference-test");
+    p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+    driver = new TopologyTestDriver(topology, p);
+    requests = driver.createInputTopic(topics.inferenceRequests.name(), new StringSerializer(), new ByteArraySerializer());
+    predictions = driver.createOutputTopic(topics.inferencePredictions.name(), new StringDeserializer(),
+        new PlainAvroSerde<>(Prediction.class).deserializer());
+  }
+
+  @AfterEach
+  void tearDown() {
+    driver.close();
+    base.close();
+  }
+
+  @Test
+  void tokenRequestsArePaddedOrTruncatedToTheSequenceLengthAndScoredByTheTextModel() {
+    List<Integer> shortTokens = List.of(5, 9, 13);
+    List<Integer> longTokens = List.of(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11);
+    send("short", tokens("short", shortTokens));
+    send("long", tokens("long", longTokens));
+    Map<String, Prediction> out = predictions.readKeyValuesToMap();
+    assertThat(out).containsOnlyKeys("short", "long");
+    MergedModel reference = MergedModel.ofBase(base);
+    float[] shortRow = {5, 9, 13, 0, 0, 0, 0, 0};
+    float[] longRow = {1, 2, 3, 4, 5, 6, 7, 8};
+    assertProbabilities(out.get("short"), reference.predictProba(shortRow));
+    assertProbabilities(out.get("long"), reference.predictProba(longRow));
+    assertThat(counters.skippedTotal()).isZero();
+  }
+
+  @Test
+  void tokenIdsOutsideTheVocabularyAndDenseRequestsAreSkippedWithAReason() {
+    send("big", tokens("big", List.of(1, VOCAB)));
+    send("negative", tokens("negative", List.of(-1)));
+    send("empty", tokens("empty", List.of()));
+    send("dense", InferenceRequest.newBuilder().setRequestId("dense").setTask(ID).setFeatures(List.of(1f, 2f))
+        .setSentAt(Instant.ofEpochMilli(1)).build());
+    assertThat(predictions.isEmpty()).isTrue();
+    assertThat(counters.skipped(SkipReason.WRONG_FEATURE_SIZE)).isEqualTo(2);
+    assertThat(counters.skipped(SkipReason.NO_FEATURES)).isEqualTo(2);
+  }
+
+  private static void assertProbabilities(Prediction p, float[] expected) {
+    assertThat(p.getProbabilities()).hasSize(expected.length);
+    for (int i = 0; i < expected.length; i++) {
+      assertThat(p.getProbabilities().get(i)).isCloseTo(expected[i], within(1e-6f));
+    }
+  }
+
+  private void send(String key, InferenceRequest r) {
+    requests.pipeInput(key, requestSerde.serializer().serialize("t", r));
+  }
+
+  private static InferenceRequest tokens(String id, List<Integer> t) {
+    return InferenceRequest.newBuilder().setRequestId(id).setTask(ID).setFeatures(List.of()).setTokens(t)
+        .setSentAt(Instant.ofEpochMilli(1)).build();
+  }
+}
