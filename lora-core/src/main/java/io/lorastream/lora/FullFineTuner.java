@@ -2,8 +2,6 @@ package io.lorastream.lora;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -50,17 +48,8 @@ public final class FullFineTuner implements AutoCloseable {
   private final NDArray[] m; // [tensor] AdamW first moments
   private final NDArray[] v; // [tensor] AdamW second moments
   private final Map<Long, NDArray> scalars = new HashMap<>();
-
-  private long optimizerStep;
-  private long examplesSeen;
-  private long skippedBatches;
-  private long skippedExamples;
-  private long skippedSteps;
-  private double lossEma = Double.NaN;
-  private double lastGradNorm = Double.NaN;
-  private int pending;
-  private double pendingLossSum;
-  private int pendingLossCount;
+  private final LearnerStats stats;
+  private final AdamW adam;
 
   private FullFineTuner(BaseModel base, TrainConfig train, DataType dtype) {
     if (dtype != DataType.FLOAT32 && dtype != DataType.FLOAT64) {
@@ -69,6 +58,8 @@ public final class FullFineTuner implements AutoCloseable {
     this.spec = base.spec();
     this.train = train;
     this.dtype = dtype;
+    this.stats = new LearnerStats(train, LOG, "full fine-tuning ");
+    this.adam = new AdamW(train);
     this.device = base.device();
     this.forward = base.forwardPass();
     this.tensors = base.tensors();
@@ -129,55 +120,35 @@ public final class FullFineTuner implements AutoCloseable {
     double[] packed = MicroBatch.pack(rows, labels, weightsOrNull, d, c);
     checkTokens(rows);
     int n = labels.length;
-    examplesSeen += n;
+    stats.seen(n);
     if (!MicroBatch.finite(rows, weightsOrNull)) {
-      return skip(n, Double.NaN);
+      return stats.skipBatch(n, Double.NaN);
     }
-    double loss;
-    int[] predictions = new int[n];
+    BatchCheck check;
     try (NDManager tmp = manager.newSubManager()) {
       NDArray p = create(tmp, packed, new Shape(packed.length)); // the one host->device copy
-      MicroBatch mb = MicroBatch.view(p, n, d, c);
-      Pass pass = backward(tmp, mb, 1.0 / train.accumulationSteps());
-      NDList checks = new NDList(params.length + 1);
-      checks.add(pass.loss);
-      for (NDArray g : pass.grads) {
-        checks.add(g.square().sum());
-      }
-      NDArray argMax = pass.logits.argMax(1).toType(dtype, false); // (n)
-      double[] stats = toHost(NDArrays.concat(new NDList(NDArrays.stack(checks), argMax))); // the one read
-      loss = stats[0];
-      double sq = 0;
-      for (int i = 1; i <= params.length; i++) {
-        sq += stats[i];
-      }
-      for (int i = 0; i < n; i++) {
-        predictions[i] = (int) stats[params.length + 1 + i];
-      }
-      if (!Double.isFinite(loss) || !Double.isFinite(sq)) {
-        return skip(n, loss);
+      Pass pass = backward(tmp, MicroBatch.view(p, n, d, c), 1.0 / train.accumulationSteps());
+      check = BatchCheck.read(pass.loss, pass.grads, pass.logits, dtype); // the one read
+      if (!check.finite()) {
+        return stats.skipBatch(n, check.loss());
       }
       for (int i = 0; i < params.length; i++) {
         acc[i].addi(pass.grads[i]);
       }
     }
-    lossEma = Double.isNaN(lossEma) ? loss : train.lossEmaDecay() * lossEma + (1 - train.lossEmaDecay()) * loss;
-    pending++;
-    pendingLossSum += loss;
-    pendingLossCount++;
-    if (pending < train.accumulationSteps()) {
-      return new StepResult(loss, Double.NaN, false, false, optimizerStep, false, predictions);
+    if (stats.accept(check.loss())) {
+      return step(1.0, check.loss()).withPredictions(check.predictions());
     }
-    return step(1.0, loss).withPredictions(predictions);
+    return stats.accumulating(check.loss(), check.predictions());
   }
 
   /** Applies an optimizer step with the micro-batches accumulated so far (as a mean), if any. */
   public StepResult flush() {
     Devices.tuneCurrentThread();
-    if (pending == 0) {
-      return new StepResult(Double.NaN, Double.NaN, false, false, optimizerStep, false);
+    if (stats.pending() == 0) {
+      return stats.idle();
     }
-    return step((double) train.accumulationSteps() / pending, Double.NaN);
+    return step(stats.flushScale(), Double.NaN);
   }
 
   /** Logits, loss and gradients (device layout) of one micro-batch, attached to {@code tmp}. */
@@ -206,19 +177,13 @@ public final class FullFineTuner implements AutoCloseable {
     return new Pass(logits, loss, grads);
   }
 
-  private StepResult skip(int n, double loss) {
-    skippedBatches++;
-    skippedExamples += n;
-    LOG.warn("full fine-tuning skipped a micro-batch of {} examples with non-finite inputs, loss or gradients (loss={}); "
-        + "{} skipped so far", n, loss, skippedBatches);
-    return new StepResult(loss, Double.NaN, false, true, optimizerStep, false);
-  }
-
-  /** One AdamW step from the accumulators; {@code gradScale} turns a partial sum into a mean. */
+  /**
+   * One optimizer step from the accumulators; {@code gradScale} turns a partial sum into a mean.
+   * The gradient gets the L2 term {@code 2*lambda*(P - P0)} of this tuner's penalty on the change
+   * from the base before {@link AdamW} clips and applies it.
+   */
   private StepResult step(double gradScale, double lastLoss) {
-    pending = 0;
-    pendingLossSum = 0;
-    pendingLossCount = 0;
+    stats.closeWindow(); // its mean loss only feeds a rank schedule, which full fine-tuning has not
     double norm;
     try (NDManager tmp = manager.newSubManager()) {
       for (int i = 0; i < params.length; i++) {
@@ -229,52 +194,20 @@ public final class FullFineTuner implements AutoCloseable {
       }
       double l2 = 2 * train.l2Lambda();
       NDArray[] g = new NDArray[params.length];
-      NDList sums = new NDList(params.length);
       for (int i = 0; i < params.length; i++) {
-        NDArray gi = gradScale == 1.0 ? acc[i] : acc[i].mul(scalar(gradScale));
+        g[i] = gradScale == 1.0 ? acc[i] : acc[i].mul(scalar(gradScale));
         if (init != null) {
-          gi = params[i].sub(init[i]).muli(scalar(l2)).addi(gi); // + d/dP lambda*|P - P0|^2
+          g[i] = params[i].sub(init[i]).muli(scalar(l2)).addi(g[i]); // + d/dP lambda*|P - P0|^2
         }
-        g[i] = gi;
-        sums.add(gi.square().sum());
       }
-      double sq = 0;
-      for (double s : toHost(NDArrays.stack(sums))) {
-        sq += s;
-      }
-      norm = Math.sqrt(sq);
-      if (Double.isFinite(norm)) {
-        applyAdamW(g, norm);
-      }
+      norm = adam.step(params, g, m, v);
     }
     resetAccumulators();
     if (!Double.isFinite(norm)) {
-      skippedSteps++;
-      skippedBatches++;
-      LOG.warn("full fine-tuning discarded an accumulated optimizer step: its total gradient norm is {}", norm);
-      return new StepResult(lastLoss, norm, false, true, optimizerStep, false);
+      return stats.stepDiscarded(norm, lastLoss);
     }
-    optimizerStep++;
-    lastGradNorm = norm;
-    return new StepResult(lastLoss, norm, true, false, optimizerStep, false);
-  }
-
-  /** Clip and AdamW, one fused engine call per tensor (see OnlineLearner#applyAdamW for the algebra). */
-  private void applyAdamW(NDArray[] g, double norm) {
-    double c = train.clipping() && norm > train.clipNorm() ? train.clipNorm() / norm : 1.0;
-    long t = optimizerStep + 1;
-    double b1 = train.beta1();
-    double b2 = train.beta2();
-    double bc1 = 1 - Math.pow(b1, t);
-    double sqrtBc2 = Math.sqrt(1 - Math.pow(b2, t));
-    double stepSize = train.lr() * sqrtBc2 / bc1;
-    double epsHat = train.eps() * sqrtBc2;
-    for (int i = 0; i < params.length; i++) {
-      NDArray p = params[i];
-      p.getNDArrayInternal().adamUpdate(new NDList(p, g[i], m[i], v[i]), new NDList(p),
-          (float) train.lr(), (float) stepSize, (float) train.weightDecay(), (float) c, -1f, (float) b1, (float) b2,
-          (float) epsHat, false, true);
-    }
+    stats.stepApplied(norm);
+    return new StepResult(lastLoss, norm, true, false, stats.optimizerStep(), false);
   }
 
   /** Accumulators are recreated, not zeroed in place: 0 * Inf would leave NaN behind. */
@@ -437,53 +370,47 @@ public final class FullFineTuner implements AutoCloseable {
 
   /** Optimizer steps applied. */
   public long optimizerStep() {
-    return optimizerStep;
+    return stats.optimizerStep();
   }
 
   /** Examples passed to {@link #trainMicroBatch}, including skipped ones. */
   public long examplesSeen() {
-    return examplesSeen;
+    return stats.examplesSeen();
   }
 
   /** Micro-batches (and whole accumulated steps) dropped as non-finite. */
   public long skippedBatches() {
-    return skippedBatches;
+    return stats.skippedBatches();
   }
 
   /** Examples in skipped micro-batches. */
   public long skippedExamples() {
-    return skippedExamples;
+    return stats.skippedExamples();
   }
 
   /** Accumulated optimizer steps discarded because their total gradient was non-finite. */
   public long skippedSteps() {
-    return skippedSteps;
+    return stats.skippedSteps();
   }
 
   /** EMA of the micro-batch loss (NaN before the first accepted micro-batch). */
   public double lossEma() {
-    return lossEma;
+    return stats.lossEma();
   }
 
   /** Gradient norm (pre-clip) of the last optimizer step. */
   public double lastGradNorm() {
-    return lastGradNorm;
+    return stats.lastGradNorm();
   }
 
   /** Micro-batches accumulated towards the next optimizer step. */
   public int pendingMicroBatches() {
-    return pending;
+    return stats.pending();
   }
 
   /** Training metrics for logs and reports. */
   public Map<String, Double> metrics() {
-    Map<String, Double> out = new LinkedHashMap<>();
-    out.put("loss_ema", lossEma);
-    out.put("grad_norm", lastGradNorm);
-    out.put("skipped_batches", (double) skippedBatches);
-    out.put("skipped_examples", (double) skippedExamples);
-    out.values().removeIf(x -> !Double.isFinite(x));
-    return out;
+    return stats.metrics();
   }
 
   /** The long-lived manager (leak tests count its arrays). */

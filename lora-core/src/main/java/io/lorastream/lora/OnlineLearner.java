@@ -1,8 +1,6 @@
 package io.lorastream.lora;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
-import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -52,19 +50,9 @@ public final class OnlineLearner implements AutoCloseable {
   private final NDManager manager;
   private final RankSchedule.Controller schedule;
   private final List<Param> params = new ArrayList<>();
+  private final LearnerStats stats;
+  private final AdamW adam;
   private long seenStructure = -1;
-
-  private long optimizerStep;
-  private long adamT; // steps since moments were last reset (restart), for bias correction
-  private long examplesSeen;
-  private long skippedBatches;
-  private long skippedExamples;
-  private long skippedSteps;
-  private double lossEma = Double.NaN;
-  private double lastGradNorm = Double.NaN;
-  private int pending;
-  private double pendingLossSum;
-  private int pendingLossCount;
 
   /** One trainable tensor (At or Bt of a layer) with its accumulator and AdamW moments. */
   private static final class Param {
@@ -89,6 +77,8 @@ public final class OnlineLearner implements AutoCloseable {
     this.train = train;
     this.manager = model.manager().newSubManager();
     this.schedule = train.schedule().controller();
+    this.stats = new LearnerStats(train, LOG, "");
+    this.adam = new AdamW(train);
     for (LoraModel.Adapter ad : model.adapters()) {
       if (ad != null) {
         params.add(new Param(ad, true));
@@ -135,49 +125,32 @@ public final class OnlineLearner implements AutoCloseable {
     model.checkTokens(featuresRowMajor);
     int n = labels.length;
     syncState();
-    examplesSeen += n;
+    stats.seen(n);
     if (!MicroBatch.finite(featuresRowMajor, weightsOrNull)) {
-      return skip(n, Double.NaN);
+      return stats.skipBatch(n, Double.NaN);
     }
-    double loss;
-    int[] predictions = new int[n];
+    BatchCheck check;
     try (NDManager tmp = manager.newSubManager()) {
       NDArray p = model.create(tmp, packed, new Shape(packed.length)); // the one host->device copy
       MicroBatch mb = MicroBatch.view(p, n, d, c);
       LoraModel.Pass pass = model.backward(tmp, mb.x(), mb.targets(), 1.0 / train.accumulationSteps());
-      // The loss, each gradient's squared norm and the n arg-max classes, in one array read back in
-      // one transfer: every op here is a native call with a fixed cost that dwarfs these tiny
-      // tensors, so one stack and one concat beat separate reads.
-      NDList checks = new NDList(params.size() + 1);
-      checks.add(pass.loss());
-      for (Param q : params) {
-        checks.add(grad(pass, q).square().sum());
+      NDArray[] grads = new NDArray[params.size()];
+      for (int i = 0; i < grads.length; i++) {
+        Param q = params.get(i);
+        grads[i] = q.isA ? pass.gradAt()[q.adapter.index] : pass.gradBt()[q.adapter.index];
       }
-      NDArray argMax = pass.logits().argMax(1).toType(model.dataType(), false); // (n), exact small integers
-      double[] stats = model.toHost(NDArrays.concat(new NDList(NDArrays.stack(checks), argMax)));
-      loss = stats[0];
-      double sq = 0;
-      for (int i = 1; i <= params.size(); i++) {
-        sq += stats[i];
+      check = BatchCheck.read(pass.loss(), grads, pass.logits(), model.dataType()); // the one read
+      if (!check.finite()) {
+        return stats.skipBatch(n, check.loss());
       }
-      for (int i = 0; i < n; i++) {
-        predictions[i] = (int) stats[params.size() + 1 + i];
-      }
-      if (!Double.isFinite(loss) || !Double.isFinite(sq)) {
-        return skip(n, loss);
-      }
-      for (Param q : params) {
-        q.acc.addi(grad(pass, q));
+      for (int i = 0; i < grads.length; i++) {
+        params.get(i).acc.addi(grads[i]);
       }
     }
-    lossEma = Double.isNaN(lossEma) ? loss : train.lossEmaDecay() * lossEma + (1 - train.lossEmaDecay()) * loss;
-    pending++;
-    pendingLossSum += loss;
-    pendingLossCount++;
-    if (pending < train.accumulationSteps()) {
-      return new StepResult(loss, Double.NaN, false, false, optimizerStep, false, predictions);
+    if (stats.accept(check.loss())) {
+      return step(1.0, check.loss()).withPredictions(check.predictions());
     }
-    return step(1.0, loss).withPredictions(predictions);
+    return stats.accumulating(check.loss(), check.predictions());
   }
 
   /**
@@ -187,102 +160,54 @@ public final class OnlineLearner implements AutoCloseable {
   public StepResult flush() {
     Devices.tuneCurrentThread();
     syncState();
-    if (pending == 0) {
-      return new StepResult(Double.NaN, Double.NaN, false, false, optimizerStep, false);
+    if (stats.pending() == 0) {
+      return stats.idle();
     }
-    return step((double) train.accumulationSteps() / pending, Double.NaN);
-  }
-
-  private static NDArray grad(LoraModel.Pass pass, Param q) {
-    return q.isA ? pass.gradAt()[q.adapter.index] : pass.gradBt()[q.adapter.index];
-  }
-
-  private StepResult skip(int n, double loss) {
-    skippedBatches++;
-    skippedExamples += n;
-    LOG.warn("skipped a micro-batch of {} examples with non-finite inputs, loss or gradients (loss={}); {} skipped so far",
-        n, loss, skippedBatches);
-    return new StepResult(loss, Double.NaN, false, true, optimizerStep, false);
-  }
-
-  /** One AdamW step from the accumulators; {@code gradScale} turns a partial sum into a mean. */
-  private StepResult step(double gradScale, double lastLoss) {
-    double stepLoss = pendingLossCount > 0 ? pendingLossSum / pendingLossCount : Double.NaN;
-    pending = 0;
-    pendingLossSum = 0;
-    pendingLossCount = 0;
-    double norm;
-    boolean discard = false;
-    try (NDManager tmp = manager.newSubManager()) {
-      for (Param q : params) {
-        tmp.tempAttachAll(q.value(), q.acc, q.m, q.v);
-      }
-      double l2 = 2 * train.l2Lambda();
-      NDArray[] g = new NDArray[params.size()];
-      NDList sums = new NDList(params.size());
-      for (int i = 0; i < params.size(); i++) {
-        Param q = params.get(i);
-        NDArray gi = gradScale == 1.0 ? q.acc : q.acc.mul(gradScale);
-        if (l2 > 0) {
-          gi = q.value().mul(model.scalar(l2)).addi(gi); // + d/dP lambda*|P|^2
-        }
-        g[i] = gi;
-        sums.add(gi.square().sum());
-      }
-      double sq = 0;
-      for (double s : model.toHost(NDArrays.stack(sums))) {
-        sq += s;
-      }
-      norm = Math.sqrt(sq);
-      if (!Double.isFinite(norm)) {
-        discard = true;
-      } else {
-        applyAdamW(g, norm);
-      }
-    }
-    resetAccumulators();
-    if (discard) {
-      skippedSteps++;
-      skippedBatches++;
-      LOG.warn("discarded an accumulated optimizer step: its total gradient norm is {}", norm);
-      return new StepResult(lastLoss, norm, false, true, optimizerStep, false);
-    }
-    optimizerStep++;
-    lastGradNorm = norm;
-    boolean grew = applySchedule(stepLoss);
-    return new StepResult(lastLoss, norm, true, false, optimizerStep, grew);
+    return step(stats.flushScale(), Double.NaN);
   }
 
   /**
-   * Clip and AdamW on the device; called with every parameter temp-attached to the step scope.
-   * Per tensor: {@code m = b1 m + (1-b1) c g}, {@code v = b2 v + (1-b2) c^2 g^2},
-   * {@code p -= lr wd p}, and {@code p -= lr m_hat / (sqrt(v_hat) + eps)} written as
-   * {@code p -= (lr sqrt(bc2)/bc1) m / (sqrt(v) + eps sqrt(bc2))}, which is the same expression.
-   * All of it is one fused native call per tensor (the engine's {@code adamUpdate} with the clip
-   * factor as gradient rescale, decoupled decay, and the bias-corrected step size and epsilon):
-   * spelled out as separate NDArray ops it cost a dozen native calls and six scalar tensors per
-   * tensor, which dominated the optimizer step for tensors this small.
+   * One optimizer step from the accumulators; {@code gradScale} turns a partial sum into a mean.
+   * The gradient gets the L2 term {@code 2*lambda*P} of this learner's penalty on A and B before
+   * {@link AdamW} clips and applies it; then the rank schedule sees the step's mean loss.
    */
-  private void applyAdamW(NDArray[] g, double norm) {
-    double c = train.clipping() && norm > train.clipNorm() ? train.clipNorm() / norm : 1.0;
-    adamT++;
-    double b1 = train.beta1();
-    double b2 = train.beta2();
-    double bc1 = 1 - Math.pow(b1, adamT);
-    double sqrtBc2 = Math.sqrt(1 - Math.pow(b2, adamT));
-    double stepSize = train.lr() * sqrtBc2 / bc1;
-    double epsHat = train.eps() * sqrtBc2;
-    for (int i = 0; i < params.size(); i++) {
-      Param q = params.get(i);
-      NDArray p = q.value();
-      p.getNDArrayInternal().adamUpdate(new NDList(p, g[i], q.m, q.v), new NDList(p),
-          (float) train.lr(), (float) stepSize, (float) train.weightDecay(), (float) c, -1f, (float) b1, (float) b2,
-          (float) epsHat, false, true);
+  private StepResult step(double gradScale, double lastLoss) {
+    double stepLoss = stats.closeWindow();
+    double norm;
+    try (NDManager tmp = manager.newSubManager()) {
+      int n = params.size();
+      NDArray[] p = new NDArray[n];
+      NDArray[] g = new NDArray[n];
+      NDArray[] m = new NDArray[n];
+      NDArray[] v = new NDArray[n];
+      for (int i = 0; i < n; i++) {
+        Param q = params.get(i);
+        p[i] = q.value();
+        m[i] = q.m;
+        v[i] = q.v;
+        tmp.tempAttachAll(p[i], q.acc, m[i], v[i]);
+      }
+      double l2 = 2 * train.l2Lambda();
+      for (int i = 0; i < n; i++) {
+        NDArray acc = params.get(i).acc;
+        g[i] = gradScale == 1.0 ? acc : acc.mul(gradScale);
+        if (l2 > 0) {
+          g[i] = p[i].mul(model.scalar(l2)).addi(g[i]); // + d/dP lambda*|P|^2
+        }
+      }
+      norm = adam.step(p, g, m, v);
     }
+    resetAccumulators();
+    if (!Double.isFinite(norm)) {
+      return stats.stepDiscarded(norm, lastLoss);
+    }
+    stats.stepApplied(norm);
+    boolean grew = applySchedule(stepLoss);
+    return new StepResult(lastLoss, norm, true, false, stats.optimizerStep(), grew);
   }
 
   private boolean applySchedule(double stepLoss) {
-    int target = schedule.afterStep(optimizerStep, stepLoss);
+    int target = schedule.afterStep(stats.optimizerStep(), stepLoss);
     boolean grew = false;
     for (LoraModel.Adapter ad : model.adapters()) {
       if (ad == null) {
@@ -375,9 +300,7 @@ public final class OnlineLearner implements AutoCloseable {
       }
     }
     resetAccumulators();
-    pending = 0;
-    pendingLossSum = 0;
-    pendingLossCount = 0;
+    stats.dropWindow();
     seenStructure = model.structureVersion();
   }
 
@@ -434,11 +357,10 @@ public final class OnlineLearner implements AutoCloseable {
       }
     }
     syncState();
-    optimizerStep = snap.optimizerStep();
-    examplesSeen = snap.examplesSeen();
-    adamT = 0;
+    stats.restore(snap.optimizerStep(), snap.examplesSeen());
+    adam.restart(); // the moments were just zeroed
     int maxRank = model.ranks().values().stream().mapToInt(Integer::intValue).max().orElse(0);
-    schedule.resume(optimizerStep, maxRank);
+    schedule.resume(stats.optimizerStep(), maxRank);
   }
 
   /** An immutable serving model of the current adapters. */
@@ -460,37 +382,37 @@ public final class OnlineLearner implements AutoCloseable {
 
   /** Optimizer steps applied (cumulative across restores). */
   public long optimizerStep() {
-    return optimizerStep;
+    return stats.optimizerStep();
   }
 
   /** Examples passed to {@link #trainMicroBatch}, including skipped ones (cumulative across restores). */
   public long examplesSeen() {
-    return examplesSeen;
+    return stats.examplesSeen();
   }
 
   /** Micro-batches (and whole accumulated steps) dropped as non-finite since this learner started. */
   public long skippedBatches() {
-    return skippedBatches;
+    return stats.skippedBatches();
   }
 
   /** Examples in skipped micro-batches since this learner started. */
   public long skippedExamples() {
-    return skippedExamples;
+    return stats.skippedExamples();
   }
 
   /** Accumulated optimizer steps discarded because their total gradient was non-finite. */
   public long skippedSteps() {
-    return skippedSteps;
+    return stats.skippedSteps();
   }
 
   /** EMA of the micro-batch loss (NaN before the first accepted micro-batch). */
   public double lossEma() {
-    return lossEma;
+    return stats.lossEma();
   }
 
   /** Gradient norm (pre-clip) of the last optimizer step. */
   public double lastGradNorm() {
-    return lastGradNorm;
+    return stats.lastGradNorm();
   }
 
   /** Trainable parameters: sum r*(in+out) over adapted layers at the current ranks. */
@@ -500,7 +422,7 @@ public final class OnlineLearner implements AutoCloseable {
 
   /** Micro-batches accumulated towards the next optimizer step. */
   public int pendingMicroBatches() {
-    return pending;
+    return stats.pending();
   }
 
   /** Current rank per adapted layer. */
@@ -510,13 +432,7 @@ public final class OnlineLearner implements AutoCloseable {
 
   /** Training metrics for snapshots and logs. */
   public Map<String, Double> metrics() {
-    Map<String, Double> m = new LinkedHashMap<>();
-    m.put("loss_ema", lossEma);
-    m.put("grad_norm", lastGradNorm);
-    m.put("skipped_batches", (double) skippedBatches);
-    m.put("skipped_examples", (double) skippedExamples);
-    m.values().removeIf(v -> !Double.isFinite(v));
-    return m;
+    return stats.metrics();
   }
 
   /** Closes the learner and its model (not the base). */
