@@ -104,7 +104,8 @@ public final class ExperimentRunner {
         workload.pretrain().size(), s.pretrainEpochs());
     long tp = System.nanoTime();
     Pretrainer.Result pre = new Pretrainer(new Pretrainer.Config(s.pretrainEpochs(), s.pretrainBatch(), s.pretrainLr(),
-        0.1, s.seed())).train(spec, workload.pretrain(), device);
+        0.1, s.seed()), line -> out.printf("[%s] pretraining %s%n", workload.name(), line))
+        .train(spec, workload.pretrain(), device);
     long baseParams;
     List<LayerInfo> layers;
     try (BaseModel b = pre.model()) {

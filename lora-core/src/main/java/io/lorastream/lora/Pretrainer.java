@@ -79,9 +79,20 @@ public final class Pretrainer {
       int holdoutExamples, double finalLoss) {}
 
   private final Config config;
+  private final java.util.function.Consumer<String> progress;
 
   public Pretrainer(Config config) {
+    this(config, line -> { });
+  }
+
+  /**
+   * A pretrainer that reports one line per epoch (mean loss, training accuracy of the
+   * predictions made before each minibatch's update, elapsed time) to {@code progress}, for
+   * commands whose pretraining takes long enough to need it.
+   */
+  public Pretrainer(Config config, java.util.function.Consumer<String> progress) {
     this.config = config;
+    this.progress = java.util.Objects.requireNonNull(progress, "progress");
   }
 
   /**
@@ -141,10 +152,12 @@ public final class Pretrainer {
     try (BaseModel init = BaseModel.create(spec, device);
         FullFineTuner tuner = FullFineTuner.create(init, trainConfig(spec))) {
       int d = spec.inputSize();
+      long began = System.nanoTime();
       for (int epoch = 0; epoch < config.epochs(); epoch++) {
         Collections.shuffle(trainSet, rnd);
         double lossSum = 0;
         int batches = 0;
+        long correct = 0;
         for (int start = 0; start < trainSet.size(); start += config.batchSize()) {
           List<Example> batch = trainSet.subList(start, Math.min(trainSet.size(), start + config.batchSize()));
           int n = batch.size();
@@ -154,10 +167,19 @@ public final class Pretrainer {
             System.arraycopy(batch.get(i).features(), 0, feats, i * d, d);
             labels[i] = batch.get(i).label();
           }
-          lossSum += tuner.trainMicroBatch(feats, labels, null).loss();
+          StepResult r = tuner.trainMicroBatch(feats, labels, null);
+          lossSum += r.loss();
           batches++;
+          if (r.predictions() != null) {
+            for (int i = 0; i < n; i++) {
+              correct += r.predictions()[i] == labels[i] ? 1 : 0;
+            }
+          }
         }
         lastLoss = lossSum / batches;
+        progress.accept(String.format(java.util.Locale.ROOT,
+            "epoch %d/%d: mean loss %.4f, training accuracy before each update %.3f, %.1f s", epoch + 1,
+            config.epochs(), lastLoss, (double) correct / trainSet.size(), (System.nanoTime() - began) / 1e9));
       }
       model = tuner.toBaseModel();
     }

@@ -43,4 +43,23 @@ class PretrainerTest {
       assertThat(Pretrainer.accuracy(MergedModel.ofBase(base), drifted)).isLessThan(testAcc - 0.2);
     }
   }
+
+  @Test
+  void reportsOneProgressLinePerEpochWithTheLossItReturns() {
+    List<Example> data = new ArrayList<>();
+    ExampleSource src = PretrainedFixture.GEN.phaseSource(0, 600, 99);
+    while (src.hasNext()) {
+      data.add(src.next());
+    }
+    List<String> lines = new ArrayList<>();
+    Pretrainer.Result r = new Pretrainer(new Pretrainer.Config(3, 64, 5e-3, 0.1, 1L), lines::add)
+        .train(ModelSpec.mlp(PretrainedFixture.GEN.inputSize(), List.of(16), PretrainedFixture.GEN.numClasses(), 1L),
+            data, ai.djl.Device.cpu());
+    try (BaseModel ignored = r.model()) {
+      assertThat(lines).hasSize(3);
+      assertThat(lines.get(0)).startsWith("epoch 1/3: mean loss ");
+      assertThat(lines.get(2)).startsWith("epoch 3/3: mean loss " + String.format(java.util.Locale.ROOT, "%.4f",
+          r.finalLoss()));
+    }
+  }
 }
