@@ -86,12 +86,35 @@ public final class ExperimentCommand implements Runnable {
     }
     long t0 = System.nanoTime();
     ExperimentResult result;
+    // Partial results after every variant: an interrupted run keeps what it measured.
+    java.util.function.BiConsumer<ExperimentResult, Integer> partial = (r, total) -> {
+      if (r.variants().size() < total) {
+        try {
+          ExperimentReport.write(r, settings.out(), commandLine + " [partial: " + r.variants().size() + " of " + total
+              + " variants so far]");
+        } catch (java.io.IOException e) {
+          out.printf("[%s] cannot write partial results to %s: %s%n", workload.name(), settings.out(), e.getMessage());
+        }
+      }
+    };
     if (c.bootstrap != null) {
-      result = new ExperimentRunner(workload, settings, c.bootstrap, c.registry, out).run();
+      result = new ExperimentRunner(workload, settings, c.bootstrap, c.registry, out).onVariantDone(partial).run();
     } else {
       out.printf("[%s] starting an embedded Kafka broker (KRaft) and schema registry...%n", workload.name());
       try (LocalCluster cluster = LocalCluster.builder().partitions(1).build().start()) {
-        result = new ExperimentRunner(workload, settings, cluster.bootstrapServers(), cluster.registryUrl(), out).run();
+        // Ctrl-C: stop the embedded broker cleanly so its temporary data directory is removed.
+        Thread hook = new Thread(cluster::close, "lorastream-experiment-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+          result = new ExperimentRunner(workload, settings, cluster.bootstrapServers(), cluster.registryUrl(), out)
+              .onVariantDone(partial).run();
+        } finally {
+          try {
+            Runtime.getRuntime().removeShutdownHook(hook);
+          } catch (IllegalStateException shuttingDown) {
+            // the hook is already running
+          }
+        }
       }
     }
     List<Path> files = ExperimentReport.write(result, settings.out(), commandLine);

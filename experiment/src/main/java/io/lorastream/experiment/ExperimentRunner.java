@@ -72,6 +72,7 @@ public final class ExperimentRunner {
   private final String registryUrl;
   private final PrintStream out;
   private final String prefix;
+  private java.util.function.BiConsumer<ExperimentResult, Integer> onVariantDone = (r, total) -> { };
 
   public ExperimentRunner(Workload workload, ExperimentSettings settings, String bootstrap, String registryUrl,
       PrintStream console) {
@@ -82,6 +83,15 @@ public final class ExperimentRunner {
     this.out = console;
     this.prefix = "xp." + workload.name() + "." + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"))
         + "-" + Long.toHexString(System.nanoTime() & 0xffff) + ".";
+  }
+
+  /**
+   * Called on this thread after each variant with the results so far and the number of variants
+   * planned, so a caller can write partial results that survive an interrupted run.
+   */
+  public ExperimentRunner onVariantDone(java.util.function.BiConsumer<ExperimentResult, Integer> callback) {
+    this.onVariantDone = java.util.Objects.requireNonNull(callback);
+    return this;
   }
 
   /** Runs pretraining, ingest and every selected variant; writes nothing (see {@link ExperimentReport}). */
@@ -140,7 +150,15 @@ public final class ExperimentRunner {
               + "%.0f examples/s, %.1f s%n", workload.name(), v.name(), r.accuracy(), r.lastWindowAccuracy(), r.f1(),
           r.trainableParameters(), r.trainablePercent(), r.examplesPerSecond(), r.wallSeconds());
       results.add(r);
+      onVariantDone.accept(new ExperimentResult(workload.name(), workload.summary(), s, baseFacts(spec, baseParams, pre,
+          pretrainSeconds, layers), stream.size(), expected, results, (System.nanoTime() - t0) / 1e9), variants.size());
     }
+    return new ExperimentResult(workload.name(), workload.summary(), s, baseFacts(spec, baseParams, pre, pretrainSeconds,
+        layers), stream.size(), expected, results, (System.nanoTime() - t0) / 1e9);
+  }
+
+  private Map<String, Object> baseFacts(ModelSpec spec, long baseParams, Pretrainer.Result pre, double pretrainSeconds,
+      List<LayerInfo> layers) {
     Map<String, Object> base = new LinkedHashMap<>();
     base.put("kind", spec.kind());
     base.put("spec", spec.toString());
@@ -154,8 +172,7 @@ public final class ExperimentRunner {
       layerList.add(Map.of("name", l.name(), "in", l.in(), "out", l.out()));
     }
     base.put("linearLayers", layerList);
-    return new ExperimentResult(workload.name(), workload.summary(), s, base, stream.size(), expected, results,
-        (System.nanoTime() - t0) / 1e9);
+    return base;
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -52,8 +52,15 @@ class ExperimentIT {
   void driftHarnessRunsEveryVariantAndWritesTheReport(@TempDir Path dir) throws Exception {
     ExperimentSettings s = tiny(dir.resolve("drift"), 60);
     ByteArrayOutputStream console = new ByteArrayOutputStream();
+    List<Integer> partialSizes = new ArrayList<>();
     ExperimentResult r = new ExperimentRunner(new DriftWorkload(7, 240, 200), s, cluster.bootstrapServers(),
-        cluster.registryUrl(), new PrintStream(console, true, StandardCharsets.UTF_8)).run();
+        cluster.registryUrl(), new PrintStream(console, true, StandardCharsets.UTF_8))
+        .onVariantDone((partial, total) -> {
+          assertThat(total).isEqualTo(VARIANTS.size());
+          partialSizes.add(partial.variants().size());
+        })
+        .run();
+    assertThat(partialSizes).containsExactly(1, 2, 3, 4, 5, 6, 7, 8);
     ExperimentReport.write(r, s.out(), "test drift");
     assertStructure(r, s.out(), 240);
     assertThat(console.toString(StandardCharsets.UTF_8)).contains("[drift] pretraining", "[drift] ingest:",

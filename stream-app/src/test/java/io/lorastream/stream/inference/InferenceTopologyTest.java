@@ -6,19 +6,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.lorastream.avro.InferenceRequest;
 import io.lorastream.avro.Prediction;
-import io.lorastream.kafka.TopicCatalog;
 import io.lorastream.lora.BaseModel;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
-import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
-import org.apache.kafka.streams.TopologyTestDriver;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -26,12 +19,10 @@ import org.junit.jupiter.api.Test;
 /** The inference topology on TopologyTestDriver: predictions name the serving version; bad requests are counted and skipped. */
 class InferenceTopologyTest {
   private static final String ID = "task-a";
-  private final TopicCatalog topics = TopicCatalog.defaults(1);
-  private final PlainAvroSerde<InferenceRequest> requestSerde = new PlainAvroSerde<>(InferenceRequest.class);
   private BaseModel base;
   private AdapterSwapper swapper;
   private InferenceCounters counters;
-  private TopologyTestDriver driver;
+  private InferenceDriver fixture;
   private TestInputTopic<String, byte[]> requests;
   private TestOutputTopic<String, Prediction> predictions;
 
@@ -39,21 +30,15 @@ class InferenceTopologyTest {
   void setUp() {
     base = VersionedAdapters.zeroBase();
     swapper = new AdapterSwapper(base, ID, null);
-    counters = new InferenceCounters();
-    var topology = InferenceTopology.build("consumer-7", topics, requestSerde.deserializer(),
-        new PlainAvroSerde<>(Prediction.class), swapper, counters, () -> 42_000L);
-    Properties p = new Properties();
-    p.put(StreamsConfig.APPLICATION_ID_CONFIG, "inference-test");
-    p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-    driver = new TopologyTestDriver(topology, p);
-    requests = driver.createInputTopic(topics.inferenceRequests.name(), new StringSerializer(), new ByteArraySerializer());
-    predictions = driver.createOutputTopic(topics.inferencePredictions.name(), new StringDeserializer(),
-        new PlainAvroSerde<>(Prediction.class).deserializer());
+    fixture = new InferenceDriver("consumer-7", swapper, 42_000L);
+    counters = fixture.counters;
+    requests = fixture.requests;
+    predictions = fixture.predictions;
   }
 
   @AfterEach
   void tearDown() {
-    driver.close();
+    fixture.close();
     base.close();
   }
 
@@ -142,7 +127,7 @@ class InferenceTopologyTest {
   }
 
   private void send(String key, InferenceRequest r) {
-    requests.pipeInput(key, requestSerde.serializer().serialize("t", r));
+    fixture.send(key, r);
   }
 
   private static InferenceRequest request(String id, String task, List<Float> features, Integer label) {

@@ -6,21 +6,13 @@ import static org.assertj.core.api.Assertions.within;
 import ai.djl.Device;
 import io.lorastream.avro.InferenceRequest;
 import io.lorastream.avro.Prediction;
-import io.lorastream.kafka.TopicCatalog;
 import io.lorastream.lora.BaseModel;
 import io.lorastream.lora.MergedModel;
 import io.lorastream.lora.ModelSpec;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
-import org.apache.kafka.streams.StreamsConfig;
-import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
-import org.apache.kafka.streams.TopologyTestDriver;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -30,32 +22,22 @@ class TextInferenceTopologyTest {
   private static final String ID = "spam";
   private static final int VOCAB = 50;
   private static final int SEQ = 8;
-  private final TopicCatalog topics = TopicCatalog.defaults(1);
-  private final PlainAvroSerde<InferenceRequest> requestSerde = new PlainAvroSerde<>(InferenceRequest.class);
   private BaseModel base;
   private InferenceCounters counters;
-  private TopologyTestDriver driver;
-  private TestInputTopic<String, byte[]> requests;
+  private InferenceDriver fixture;
   private TestOutputTopic<String, Prediction> predictions;
 
   @BeforeEach
   void setUp() {
     base = BaseModel.create(ModelSpec.transformer(VOCAB, SEQ, 8, 2, 1, 16, 2, 3), Device.cpu());
-    counters = new InferenceCounters();
-    var topology = InferenceTopology.build("c", topics, requestSerde.deserializer(),
-        new PlainAvroSerde<>(Prediction.class), new AdapterSwapper(base, ID, null), counters, () -> 1L);
-    Properties p = new Properties();
-    p.put(StreamsConfig.APPLICATION_ID_CONFIG, "text-inference-test");
-    p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
-    driver = new TopologyTestDriver(topology, p);
-    requests = driver.createInputTopic(topics.inferenceRequests.name(), new StringSerializer(), new ByteArraySerializer());
-    predictions = driver.createOutputTopic(topics.inferencePredictions.name(), new StringDeserializer(),
-        new PlainAvroSerde<>(Prediction.class).deserializer());
+    fixture = new InferenceDriver("c", new AdapterSwapper(base, ID, null), 1L);
+    counters = fixture.counters;
+    predictions = fixture.predictions;
   }
 
   @AfterEach
   void tearDown() {
-    driver.close();
+    fixture.close();
     base.close();
   }
 
@@ -95,7 +77,7 @@ class TextInferenceTopologyTest {
   }
 
   private void send(String key, InferenceRequest r) {
-    requests.pipeInput(key, requestSerde.serializer().serialize("t", r));
+    fixture.send(key, r);
   }
 
   private static InferenceRequest tokens(String id, List<Integer> t) {
