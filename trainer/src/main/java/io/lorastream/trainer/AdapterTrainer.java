@@ -82,9 +82,15 @@ import org.slf4j.LoggerFactory;
  * partition instead of dropping its records. The published bad-record and skipped-batch counters
  * continue from the restored snapshot and count each record or micro-batch once, like the offsets.
  *
- * <p><b>Threading.</b> {@link #run()} is the single trainer thread and owns the learner and the
- * Kafka clients; {@link #close()} may be called from any thread (for example a shutdown hook): it
- * wakes the consumer, lets the trainer publish a final snapshot and waits for it to stop.
+ * <p><b>Threading.</b> {@link #run()} is the trainer thread and owns the learner, the consumer
+ * and every piece of state. Only the blocking part of a snapshot transaction (begin, sends, input
+ * offsets, acknowledgements, commit) runs on a publisher thread, so training goes on while the
+ * broker commits: the cut, the encoded snapshot and the consumer's group metadata are taken on the
+ * trainer thread first, at most one transaction is in flight, and its outcome is settled back on
+ * the trainer thread (commit: bookkeeping and listener; abortable failure: abort and roll back to
+ * the last committed snapshot, discarding what was trained after the cut). {@link #close()} may be
+ * called from any thread (for example a shutdown hook): it wakes the consumer, lets the trainer
+ * finish the transaction in flight and publish a final snapshot, and waits for it to stop.
  */
 public final class AdapterTrainer implements Runnable, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(AdapterTrainer.class);
@@ -93,6 +99,8 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
   private static final Duration DEFAULT_CLOSE_WAIT = Duration.ofSeconds(90);
   private static final long REGISTRY_BACKOFF_MS = 1_000;
   private static final long PUBLISH_RETRY_BACKOFF_MS = 1_000;
+  /** How often a trainer waiting for its in-flight transaction refreshes its status. */
+  private static final long STATUS_WHILE_WAITING_MS = 200;
 
   private final TrainerConfig cfg;
   private final String inputTopic;
@@ -116,8 +124,19 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
   private final FaultInjector faults;
   private final MicroBatchAssembler assembler;
 
-  // Trainer-thread state.
-  private Producer<String, byte[]> producer;
+  /**
+   * Runs the blocking part of a snapshot transaction (begin, send, offsets, acknowledgements,
+   * commit) so the trainer thread keeps training meanwhile; at most one transaction is in flight.
+   */
+  private final java.util.concurrent.ExecutorService publisher;
+  /** Guards {@link #fault}: after a crash-like fault no other fault point may consult the injector. */
+  private final Object faultLock = new Object();
+  private Throwable fatalFault; // guarded by faultLock
+
+  // Trainer-thread state (the producer is also used by the publisher thread, one transaction at a time).
+  private volatile Producer<String, byte[]> producer;
+  /** The snapshot transaction running on the publisher thread, if any. */
+  private InFlight inFlight;
   private OnlineLearner learner;
   private OffsetTracker tracker = new OffsetTracker();
   private List<TopicPartition> partitions = List.of();
@@ -148,8 +167,8 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
   private long snapshotsCommitted;
   private long transactionsAborted;
   /** What the trainer is retrying because Kafka does not answer; null while it makes progress. */
-  private String stalledOn;
-  private long stallRetries;
+  private volatile String stalledOn;
+  private volatile long stallRetries;
   private TrainerStatus.State state = TrainerStatus.State.CREATED;
   private long lastProgressNanos;
   private long examplesAtLastProgress;
@@ -187,6 +206,11 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
     this.assembler = MicroBatchAssembler.forModel(cfg.microBatchSize(), base);
     this.consumer = new KafkaConsumer<>(TrainerClients.inputConsumer(kafka, cfg));
     this.status = TrainerStatus.initial(cfg.adapterId());
+    this.publisher = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "lorastream-publisher-" + cfg.adapterId());
+      t.setDaemon(true);
+      return t;
+    });
   }
 
   /** {@link #create(TrainerConfig, CommonConfig, TrainerListener, FaultInjector)} without fault injection. */
@@ -361,7 +385,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
   private void bootstrap() {
     stateTrusted = false;
     initTransactions();
-    faults.at(FaultInjector.BEFORE_RESTORE);
+    fault(FaultInjector.BEFORE_RESTORE);
     CommittedState committed;
     while (true) {
       try {
@@ -491,8 +515,13 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
   }
 
   private void markCommitPoint() {
-    stepsAtLastCommit = learner.optimizerStep();
-    examplesAtLastCommit = learner.examplesSeen();
+    markCommitPoint(learner.optimizerStep(), learner.examplesSeen());
+  }
+
+  /** The committed state now reaches optimizer step {@code steps} and {@code examples} examples. */
+  private void markCommitPoint(long steps, long examples) {
+    stepsAtLastCommit = steps;
+    examplesAtLastCommit = examples;
     lastCommitNanos = System.nanoTime();
     examplesAtLastCommitForRate = examplesAtLastCommit;
     lastCommitNanosForRate = lastCommitNanos;
@@ -506,7 +535,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
     resumeExpiredPauses();
     ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(cfg.pollTimeoutMs()));
     if (!records.isEmpty()) {
-      faults.at(FaultInjector.AFTER_POLL);
+      fault(FaultInjector.AFTER_POLL);
       Set<TopicPartition> stalled = new HashSet<>();
       long epoch = rewinds;
       for (ConsumerRecord<byte[], byte[]> r : records) {
@@ -595,7 +624,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
       notifyListener(() -> listener.onScored(labels, predicted));
     }
     afterStep(r, mb.size());
-    faults.at(FaultInjector.AFTER_TRAIN);
+    fault(FaultInjector.AFTER_TRAIN);
     maybePublish(false);
   }
 
@@ -614,6 +643,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
   }
 
   private void shutdownCleanly() {
+    completeInFlight(true);
     if (!stateTrusted) {
       log.warn("adapter {}: stopped while re-reading the committed state; no final snapshot", cfg.adapterId());
       return;
@@ -629,6 +659,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
   // Publishing
 
   private void maybePublish(boolean shutdown) {
+    completeInFlight(shutdown);
     long now = System.nanoTime();
     boolean trainedSince = learner.examplesSeen() > examplesAtLastCommit;
     boolean due;
@@ -641,9 +672,17 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
       due = learner.optimizerStep() - stepsAtLastCommit >= cfg.publishSteps()
           || (trainedSince && now - lastCommitNanos >= TimeUnit.MILLISECONDS.toNanos(cfg.publishIntervalMs()));
     }
-    if (due) {
-      publish(shutdown);
+    if (!due) {
+      return;
     }
+    if (inFlight != null) {
+      // The cadence holds: a cut that is due waits for the previous transaction's outcome (training
+      // only runs ahead of the broker by one publish interval). After a rollback nothing is due.
+      completeInFlight(true);
+      maybePublish(shutdown);
+      return;
+    }
+    publish(shutdown);
   }
 
   /** Cuts, encodes and commits one snapshot transaction (see the class comment). */
@@ -697,59 +736,163 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
     }
     Map<TopicPartition, OffsetAndMetadata> offsets = new LinkedHashMap<>();
     cut.untilOffsets().forEach((tp, off) -> offsets.put(tp, new OffsetAndMetadata(off, "v" + version)));
+    // The consumer is not thread-safe: its group metadata is read here, on the trainer thread.
+    org.apache.kafka.clients.consumer.ConsumerGroupMetadata group = consumer.groupMetadata();
+    java.util.concurrent.Future<Long> outcome = publisher.submit(() -> transact(version, value, metricValues, offsets,
+        group));
+    inFlight = new InFlight(version, cut, values, verified, value.length, skippedSinceCommit, shutdown, outcome);
+    // The publish cadence counts from this cut; a failed transaction resets it to the committed state.
+    markCommitPoint(values.optimizerStep(), values.examplesSeen());
+    if (shutdown) {
+      completeInFlight(true);
+    }
+  }
+
+  /**
+   * A snapshot cut whose transaction runs on the publisher thread. Everything the trainer thread
+   * needs to finish the bookkeeping (or to roll back) once the outcome is known is captured at the
+   * cut, because training continues meanwhile.
+   */
+  private record InFlight(long version, OffsetTracker.Cut cut, SnapshotMetrics.Values values, DecodedAdapter verified,
+      long bytes, long skippedAtCut, boolean shutdown, java.util.concurrent.Future<Long> commitWallMillis) {
+  }
+
+  /**
+   * The blocking transaction, on the publisher thread: begin, snapshot and metrics records, input
+   * offsets, wait for the acknowledgements, commit. Returns the wall time right after the commit.
+   * It touches only the producer and thread-safe state; every failure is handed back to the
+   * trainer thread through the future.
+   */
+  private long transact(long version, byte[] value, List<byte[]> metricValues,
+      Map<TopicPartition, OffsetAndMetadata> offsets, org.apache.kafka.clients.consumer.ConsumerGroupMetadata group) {
+    producer.beginTransaction();
+    fault(FaultInjector.BEFORE_SEND);
+    List<Future<RecordMetadata>> acks = new ArrayList<>();
+    acks.add(send(new ProducerRecord<>(adaptersTopic, cfg.adapterId(), value)));
+    for (byte[] m : metricValues) {
+      acks.add(send(new ProducerRecord<>(metricsTopic, cfg.adapterId(), m)));
+    }
+    producer.sendOffsetsToTransaction(offsets, group);
+    // commitTransaction() waits for them too; waiting here makes "sent" mean "in the log" (a
+    // crash from this point on leaves records that the successor must abort) and lets the
+    // status say so while the broker does not answer.
+    awaitAcks(acks, version);
+    fault(FaultInjector.AFTER_SEND_BEFORE_COMMIT);
+    commit(version);
+    return System.currentTimeMillis();
+  }
+
+  /**
+   * Settles the in-flight transaction on the trainer thread, if its outcome is known (or, with
+   * {@code wait}, once it is): a commit updates the committed state and notifies the listener; a
+   * failure is classified exactly as a synchronous one would be (fenced: stop; abortable: abort
+   * and roll back to the last committed snapshot, which also discards what was trained after this
+   * cut; anything else, such as an injected crash or an abandoned shutdown, is rethrown).
+   */
+  private void completeInFlight(boolean wait) {
+    InFlight f = inFlight;
+    if (f == null || (!wait && !f.commitWallMillis().isDone())) {
+      return;
+    }
+    inFlight = null;
+    long commitWall;
+    boolean interrupted = false;
     try {
-      producer.beginTransaction();
-      faults.at(FaultInjector.BEFORE_SEND);
-      List<Future<RecordMetadata>> acks = new ArrayList<>();
-      acks.add(send(new ProducerRecord<>(adaptersTopic, cfg.adapterId(), value)));
-      for (byte[] m : metricValues) {
-        acks.add(send(new ProducerRecord<>(metricsTopic, cfg.adapterId(), m)));
+      while (true) {
+        try {
+          commitWall = f.commitWallMillis().get(STATUS_WHILE_WAITING_MS, TimeUnit.MILLISECONDS);
+          break;
+        } catch (java.util.concurrent.TimeoutException e) {
+          updateStatus(); // e.g. "stalled committing vN" from the publisher thread, while the broker is away
+        } catch (InterruptedException e) {
+          interrupted = true; // the outcome decides what is committed: wait for it
+        }
       }
-      producer.sendOffsetsToTransaction(offsets, consumer.groupMetadata());
-      // commitTransaction() waits for them too; waiting here makes "sent" mean "in the log" (a
-      // crash from this point on leaves records that the successor must abort) and lets the
-      // status say so while the broker does not answer.
-      awaitAcks(acks, version);
-      faults.at(FaultInjector.AFTER_SEND_BEFORE_COMMIT);
-      commit(version);
-    } catch (KafkaException e) {
+    } catch (ExecutionException e) {
+      failed(f, e.getCause());
+      return;
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    committed(f, commitWall);
+  }
+
+  private void failed(InFlight f, Throwable cause) {
+    if (cause instanceof KafkaException e) {
       if (e instanceof TimeoutException) {
-        stalled("publishing v" + version, e);
+        stalled("publishing v" + f.version(), e);
       }
       switch (TransactionErrors.classify(e)) {
-        case FENCED -> throw new FencedException("producer fenced while publishing v" + version
+        case FENCED -> throw new FencedException("producer fenced while publishing v" + f.version()
             + ": a newer trainer for this adapter took over", e);
-        case FATAL -> throw new IllegalStateException("cannot publish snapshot v" + version + ": " + e.getMessage(), e);
+        case FATAL -> throw new IllegalStateException("cannot publish snapshot v" + f.version() + ": " + e.getMessage(), e);
         default -> {
-          if (shutdown) {
+          if (f.shutdown()) {
             log.warn("adapter {}: final snapshot v{} failed ({}); a restart resumes from v{}", cfg.adapterId(),
-                version, e.getMessage(), lastVersion);
+                f.version(), e.getMessage(), lastVersion);
             abortQuietly();
             return;
           }
-          abortAndRecover(version, e);
+          abortAndRecover(f.version(), e);
           return;
         }
       }
     }
-    long commitWall = System.currentTimeMillis();
-    tracker.committed(cut);
+    if (cause instanceof RuntimeException re) {
+      throw re;
+    }
+    if (cause instanceof Error err) {
+      throw err;
+    }
+    throw new IllegalStateException("publishing v" + f.version() + " failed: " + cause, cause);
+  }
+
+  private void committed(InFlight f, long commitWall) {
+    SnapshotMetrics.Values values = f.values();
+    tracker.committed(f.cut());
     badCommitted = values.badRecords();
     skippedCommitted = values.skippedNonFiniteBatches();
-    skippedSinceCommit = 0;
-    lastVersion = version;
-    lastCommitted = verified;
+    skippedSinceCommit -= f.skippedAtCut(); // skips after the cut belong to the next snapshot
+    lastVersion = f.version();
+    lastCommitted = f.verified();
     snapshotsCommitted++;
     unstalled();
-    markCommitPoint();
-    long bytes = value.length;
-    Map<String, Integer> ranks = learner.ranks();
+    long bytes = f.bytes();
+    long version = f.version();
+    Map<String, Integer> ranks = values.ranks();
     log.info("adapter {}: committed snapshot v{} (step {}, {} examples, ranks {}, {} bytes, offsets {})",
-        cfg.adapterId(), version, values.optimizerStep(), values.examplesSeen(), ranks, bytes, describe(cut));
+        cfg.adapterId(), version, values.optimizerStep(), values.examplesSeen(), ranks, bytes, describe(f.cut()));
     updateStatus();
     notifyListener(() -> listener.onSnapshotCommitted(cfg.adapterId(), version, ranks, bytes, commitWall,
         values.examplesSeen()));
-    faults.at(FaultInjector.AFTER_COMMIT);
+    fault(FaultInjector.AFTER_COMMIT);
+  }
+
+  /**
+   * Calls the fault injector at {@code point}, from the trainer or the publisher thread. A fault
+   * that is not a KafkaException simulates a crash of the whole trainer, so from then on every
+   * fault point on either thread rethrows that same fault without consulting the injector again:
+   * the instance dies once, of that fault, as a killed process would.
+   */
+  private void fault(String point) {
+    synchronized (faultLock) {
+      if (fatalFault instanceof RuntimeException re) {
+        throw re;
+      }
+      if (fatalFault instanceof Error err) {
+        throw err;
+      }
+      try {
+        faults.at(point);
+      } catch (KafkaException e) {
+        throw e; // an abortable or fencing error: the trainer handles it and lives on
+      } catch (RuntimeException | Error e) {
+        fatalFault = e;
+        throw e;
+      }
+    }
   }
 
   /**
@@ -919,7 +1062,9 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
           cause.getMessage(), stallRetries);
     }
     stalledOn = what;
-    updateStatus();
+    if (Thread.currentThread() == runner) {
+      updateStatus(); // the publisher thread's stalls show at the trainer thread's next update
+    }
   }
 
   private void unstalled() {
@@ -991,6 +1136,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
    */
   private void release(boolean clean) {
     Duration wait = clean ? Duration.ofSeconds(5) : Duration.ZERO;
+    publisher.shutdownNow(); // after a crash a transaction still in flight fails with the closed producer
     try {
       consumer.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(wait));
     } catch (RuntimeException e) {

@@ -4,7 +4,10 @@ package io.lorastream.trainer;
  * A hook the trainer calls at the points where a crash is most dangerous for exactly-once
  * recovery, so that a chaos test can throw (simulating a kill: the trainer stops at once, without a
  * final snapshot, leaving any open transaction to be aborted by its successor) or block there.
- * Production code uses {@link #NONE}. Calls happen on the trainer thread.
+ * Production code uses {@link #NONE}. Calls happen on the trainer thread, except the two points
+ * inside the snapshot transaction ({@link #BEFORE_SEND}, {@link #AFTER_SEND_BEFORE_COMMIT}), which
+ * run on the publisher thread; calls never overlap. A fault that is not a KafkaException kills the
+ * trainer: later fault points of that instance rethrow it without calling the injector again.
  */
 @FunctionalInterface
 public interface FaultInjector {
