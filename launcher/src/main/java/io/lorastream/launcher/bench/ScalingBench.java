@@ -50,7 +50,7 @@ final class ScalingBench {
       }
       List<Map<String, Object>> byRank = new ArrayList<>();
       md.append("\n**Rank (b = 16)**\n\n| r | Kafka ex/s | memory ex/s | ratio | GFLOP/s (memory) | snapshot bytes |"
-          + " publish ms (median, trainer) | of which encode / verify / serialize ms | snapshots |\n"
+          + " trainer-thread ms per snapshot (median) | encode / verify / serialize ms | snapshots |\n"
           + "|---|---|---|---|---|---|---|---|---|\n");
       for (int r : ctx.plan.ranks()) {
         Map<String, String> o = Map.of(TrainerConfig.RANK_SCHEDULE, "fixed:" + r, TrainerConfig.MICROBATCH_SIZE, "16");
@@ -63,7 +63,7 @@ final class ScalingBench {
         md.append(String.format(Locale.ROOT, "| %d | %.0f | %.0f | %.3f | %.3f | %s | %s | %.3f / %.3f / %.3f | %s |%n", r,
             row.get("kafkaExPerSec"), row.get("memoryExPerSec"), row.get("ratio"), row.get("gflopsMemory"),
             row.get("snapshotBytes"), row.get("publishMsMedian") == null ? "-"
-                : String.format(Locale.ROOT, "%.1f", (Double) row.get("publishMsMedian")), row.get("encodeMs"), row.get("verifyMs"),
+                : String.format(Locale.ROOT, "%.3f", (Double) row.get("publishMsMedian")), row.get("encodeMs"), row.get("verifyMs"),
             row.get("serializeMs"), row.get("snapshots")));
       }
       Map<String, Object> data = new LinkedHashMap<>();
@@ -77,7 +77,7 @@ final class ScalingBench {
           (Double) best.get("kafkaExPerSec"), "ex/s", "same step from memory", (Double) best.get("memoryExPerSec")));
       Map<String, Object> r16 = byRank.stream().filter(x -> x.get("r").equals(16)).findFirst().orElse(null);
       if (r16 != null && r16.get("publishMsMedian") != null) {
-        ctx.report.add(Figure.of("6", "snapshot publish time at r=16 (trainer, median)", (Double) r16.get("publishMsMedian"),
+        ctx.report.add(Figure.of("6", "trainer-thread time per snapshot at r=16 (median; transaction on the publisher thread)", (Double) r16.get("publishMsMedian"),
             "ms", "in-process encode+verify+serialize", (Double) r16.get("encodeMs") + (Double) r16.get("verifyMs")
                 + (Double) r16.get("serializeMs")));
       }

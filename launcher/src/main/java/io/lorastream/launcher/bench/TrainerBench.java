@@ -70,7 +70,8 @@ final class TrainerBench {
     double quietRatio = quietMean / ref;
     String breakdown = String.format(Locale.ROOT,
         "per micro-batch %.3f ms via Kafka vs %.3f ms from memory (+%.3f ms). Publishing: %d snapshot transactions in"
-            + " the window (every %d optimizer steps), median %.1f ms each, %s of the window; with publishing moved"
+            + " the window (every %d optimizer steps), trainer-thread time per snapshot (last step to commit handled;"
+            + " the transaction itself runs on the publisher thread) median %.3f ms, %s of the window; with publishing moved"
             + " out of the window the ratio is %.3f. Reading from Kafka (poll, Avro decode, validation, offsets) is"
             + " %s of the trainer thread's samples; the trainer thread was on a CPU %s of the window (in memory %s);"
             + " cores used per thread group of this JVM in the window: %s; trainer thread samples: %s; GC %s",
