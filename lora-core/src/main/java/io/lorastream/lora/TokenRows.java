@@ -43,6 +43,22 @@ public final class TokenRows {
     java.util.Arrays.fill(dst, rowOffset + n, rowOffset + seqLen, 0f);
   }
 
+  /**
+   * The position of the first token that is null or outside [0, vocabSize) in a token list (e.g.
+   * an Avro {@code tokens} field), or -1 when every id is valid. Ingest, the trainer and inference
+   * consumers each reject such lists with their own reason; this is the one check they share.
+   */
+  public static int firstInvalid(List<Integer> tokens, int vocabSize) {
+    int i = 0;
+    for (Integer t : tokens) {
+      if (t == null || t < 0 || t >= vocabSize) {
+        return i;
+      }
+      i++;
+    }
+    return -1;
+  }
+
   private static void checkRange(float[] dst, int rowOffset, int seqLen) {
     if (seqLen < 0 || rowOffset < 0 || rowOffset + (long) seqLen > dst.length) {
       throw new IllegalArgumentException("row [" + rowOffset + ", " + ((long) rowOffset + seqLen)

@@ -258,6 +258,15 @@ class TextModelTest {
   }
 
   @Test
+  void firstInvalidTokenIsTheFirstNullOrOutOfVocabularyId() {
+    assertThat(TokenRows.firstInvalid(List.of(0, 1, 9), 10)).isEqualTo(-1);
+    assertThat(TokenRows.firstInvalid(List.of(), 10)).isEqualTo(-1);
+    assertThat(TokenRows.firstInvalid(List.of(3, 10, -1), 10)).isEqualTo(1);
+    assertThat(TokenRows.firstInvalid(List.of(3, -1), 10)).isEqualTo(1);
+    assertThat(TokenRows.firstInvalid(java.util.Arrays.asList(3, null), 10)).isEqualTo(1);
+  }
+
+  @Test
   void defaultTargetsDependOnTheKindAndPatternsMatchSuffixes() {
     AdapterConfig ac = AdapterConfig.defaults();
     assertThat(ac.resolveTargets(Fixtures.tinyTransformer(1))).extracting(LayerInfo::name)

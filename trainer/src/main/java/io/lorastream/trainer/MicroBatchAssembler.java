@@ -76,12 +76,8 @@ public final class MicroBatchAssembler {
     if (t == null) {
       return "no tokens";
     }
-    for (Integer id : t) {
-      if (id == null || id < 0 || id >= vocabSize) {
-        return "token id " + id + " outside [0, " + vocabSize + ")";
-      }
-    }
-    return null;
+    int i = io.lorastream.lora.TokenRows.firstInvalid(t, vocabSize);
+    return i < 0 ? null : "token id " + t.get(i) + " outside [0, " + vocabSize + ")";
   }
 
   private String featuresRejectReason(List<Float> f) {

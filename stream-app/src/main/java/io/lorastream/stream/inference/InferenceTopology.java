@@ -121,12 +121,10 @@ public final class InferenceTopology {
         if (t == null || t.isEmpty()) {
           return skip(SkipReason.NO_FEATURES, key, "no tokens for a text model");
         }
-        for (int i = 0; i < t.size(); i++) {
-          Integer id = t.get(i);
-          if (id == null || id < 0 || id >= model.vocabSize()) {
-            return skip(SkipReason.WRONG_FEATURE_SIZE, key, "token " + i + " is " + id + ", vocabulary is [0, "
-                + model.vocabSize() + ")");
-          }
+        int bad = io.lorastream.lora.TokenRows.firstInvalid(t, model.vocabSize());
+        if (bad >= 0) {
+          return skip(SkipReason.WRONG_FEATURE_SIZE, key, "token " + bad + " is " + t.get(bad) + ", vocabulary is [0, "
+              + model.vocabSize() + ")");
         }
         x = model.tokenRow(t);
       } else {

@@ -221,12 +221,10 @@ public final class ExampleValidator {
       return invalid(DlqReason.WRONG_FEATURE_KIND, "task '" + abbreviate(task) + "' reads tokens, but the example has "
           + nf + " features and " + tokens.size() + " tokens");
     }
-    for (int i = 0; i < tokens.size(); i++) {
-      Integer t = tokens.get(i);
-      if (t == null || t < 0 || t >= spec.inputSize()) {
-        return invalid(DlqReason.TOKEN_OUT_OF_RANGE, "token " + i + " = " + t + " is outside the vocabulary [0, "
-            + spec.inputSize() + ")");
-      }
+    int i = io.lorastream.lora.TokenRows.firstInvalid(tokens, spec.inputSize());
+    if (i >= 0) {
+      return invalid(DlqReason.TOKEN_OUT_OF_RANGE, "token " + i + " = " + tokens.get(i) + " is outside the vocabulary [0, "
+          + spec.inputSize() + ")");
     }
     return null;
   }
