@@ -80,21 +80,7 @@ public final class DriftWorkload implements Workload {
         if (e.phase() == 0) {
           continue; // the pretraining period
         }
-        List<Float> f = new ArrayList<>(e.features().length);
-        for (float x : e.features()) {
-          f.add(x);
-        }
-        out.add(LabeledExample.newBuilder()
-            .setId(e.id())
-            .setTask(task())
-            .setFeatures(f)
-            .setTokens(List.of())
-            .setLabel(e.label())
-            .setWeight(null)
-            .setEventTime(EPOCH.plusSeconds(i))
-            .setSource("rotating-subspace")
-            .setAttributes(Map.of("phase", Integer.toString(e.phase())))
-            .build());
+        out.add(e.toLabeledExample(task(), "rotating-subspace", EPOCH.plusSeconds(i)));
       }
       stream = List.copyOf(out);
     }

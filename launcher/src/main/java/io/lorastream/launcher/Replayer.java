@@ -83,7 +83,7 @@ final class Replayer {
              new KafkaProducer<>(producerConfig, new ByteArraySerializer(), new ByteArraySerializer())) {
       while (source.hasNext() && valid < o.limit() && !stop.get()) {
         Example e = source.next();
-        LabeledExample rec = toAvro(e, o.task(), source.name());
+        LabeledExample rec = e.toLabeledExample(o.task(), source.name(), java.time.Instant.now());
         byte[] key = e.id().getBytes(StandardCharsets.UTF_8);
         byte[] value = values.serialize(o.topic(), rec);
         pending.add(producer.send(new ProducerRecord<>(o.topic(), key, value)));
@@ -121,24 +121,6 @@ final class Replayer {
     log.info("replayed {} valid + {} duplicate + {} malformed records to {} in {} ms", valid, dups, bad, o.topic(),
         TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
     return c;
-  }
-
-  static LabeledExample toAvro(Example e, String task, String source) {
-    List<Float> feats = new ArrayList<>(e.features().length);
-    for (float f : e.features()) {
-      feats.add(f);
-    }
-    return LabeledExample.newBuilder()
-        .setId(e.id())
-        .setTask(task)
-        .setFeatures(feats)
-        .setTokens(List.of())
-        .setLabel(e.label())
-        .setWeight(null)
-        .setEventTime(java.time.Instant.now())
-        .setSource(source)
-        .setAttributes(Map.of("phase", Integer.toString(e.phase())))
-        .build();
   }
 
   /** One malformed record of a random kind, derived from a valid one. */

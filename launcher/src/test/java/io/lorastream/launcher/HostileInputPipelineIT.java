@@ -513,7 +513,7 @@ class HostileInputPipelineIT {
           best = c;
         }
       }
-      return Replayer.toAvro(new Example(id, x, best, 0), TASK, "hostile-it");
+      return new Example(id, x, best, 0).toLabeledExample(TASK, "hostile-it", java.time.Instant.now());
     }
 
     private static LabeledExample withFeatures(LabeledExample e, List<Float> features) {

@@ -6,7 +6,6 @@ import io.lorastream.lora.data.RotatingSubspaceStream;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import org.apache.kafka.common.serialization.Serializer;
 
 /**
@@ -32,21 +31,11 @@ final class ExampleData {
     return out;
   }
 
-  static LabeledExample toAvro(Example e, String task) {
-    List<Float> f = new ArrayList<>(e.features().length);
-    for (float v : e.features()) {
-      f.add(v);
-    }
-    return LabeledExample.newBuilder().setId(e.id()).setTask(task).setFeatures(f).setTokens(List.of())
-        .setLabel(e.label()).setWeight(null).setEventTime(Instant.now()).setSource("bench")
-        .setAttributes(Map.of("phase", Integer.toString(e.phase()))).build();
-  }
-
   /** Wire-format values (registered under {@code topic}'s subject). */
   static List<byte[]> serialize(List<Example> examples, String task, Serializer<LabeledExample> ser, String topic) {
     List<byte[]> out = new ArrayList<>(examples.size());
     for (Example e : examples) {
-      out.add(ser.serialize(topic, toAvro(e, task)));
+      out.add(ser.serialize(topic, e.toLabeledExample(task, "bench", Instant.now())));
     }
     return out;
   }
