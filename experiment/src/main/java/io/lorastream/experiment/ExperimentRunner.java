@@ -16,6 +16,7 @@ import io.lorastream.serde.LorastreamSerdes;
 import io.lorastream.stream.inference.AdapterSubscriber;
 import io.lorastream.stream.ingest.IngestMetrics;
 import io.lorastream.stream.ingest.IngestService;
+import io.lorastream.stream.ingest.IngestTotals;
 import io.lorastream.stream.ingest.StreamAppConfig;
 import io.lorastream.trainer.AdapterTrainer;
 import io.lorastream.trainer.MicroBatch;
@@ -239,22 +240,20 @@ public final class ExperimentRunner {
     long start = System.nanoTime();
     try (IngestService ingest = new IngestService(common, appConfig, serdes).start();
         KafkaConsumer<String, PipelineMetric> metrics = metricsConsumer(common, serdes)) {
-      Map<String, Double> latest = new HashMap<>();
+      IngestTotals totals = new IngestTotals();
       long deadline = System.nanoTime() + INGEST_TIMEOUT.toNanos();
       long nextProgress = System.nanoTime() + PROGRESS_EVERY_NANOS;
       while (true) {
         for (ConsumerRecord<String, PipelineMetric> r : metrics.poll(Duration.ofMillis(200))) {
-          PipelineMetric m = r.value();
-          if (m != null && m.getName().startsWith("ingest.")) {
-            latest.put(m.getName() + "|" + m.getTags().getOrDefault(IngestMetrics.TAG_PARTITION, "")
-                + "|" + m.getTags().getOrDefault(IngestMetrics.TAG_REASON, ""), m.getValue());
+          if (r.value() != null) {
+            totals.accept(r.value());
           }
         }
-        long processed = sum(latest, IngestMetrics.PROCESSED);
+        long processed = totals.total(IngestMetrics.PROCESSED);
         if (processed >= produced) {
-          long train = sum(latest, IngestMetrics.TRAIN);
-          long dlq = sum(latest, IngestMetrics.DLQ);
-          long dup = sum(latest, IngestMetrics.DUPLICATES);
+          long train = totals.total(IngestMetrics.TRAIN);
+          long dlq = totals.total(IngestMetrics.DLQ);
+          long dup = totals.total(IngestMetrics.DUPLICATES);
           out.printf("[%s] ingest: %,d processed -> %,d to %s, %,d dead-lettered, %,d duplicates (%.1f s)%n",
               workload.name(), processed, train, common.catalog().examplesTrain.name(), dlq, dup,
               (System.nanoTime() - start) / 1e9);
@@ -273,16 +272,6 @@ public final class ExperimentRunner {
         }
       }
     }
-  }
-
-  private static long sum(Map<String, Double> latest, String name) {
-    double t = 0;
-    for (Map.Entry<String, Double> e : latest.entrySet()) {
-      if (e.getKey().startsWith(name + "|")) {
-        t += e.getValue();
-      }
-    }
-    return Math.round(t);
   }
 
   private KafkaConsumer<String, PipelineMetric> metricsConsumer(CommonConfig common, LorastreamSerdes serdes) {

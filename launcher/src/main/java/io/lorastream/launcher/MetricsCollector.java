@@ -2,7 +2,6 @@ package io.lorastream.launcher;
 
 import io.lorastream.avro.PipelineMetric;
 import io.lorastream.stream.eval.EvalMetrics;
-import io.lorastream.stream.ingest.IngestMetrics;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -35,7 +34,7 @@ final class MetricsCollector implements AutoCloseable {
 
   private final KafkaConsumer<String, PipelineMetric> consumer;
   private final String topic;
-  private final Map<String, Double> ingest = new ConcurrentHashMap<>();
+  private final io.lorastream.stream.ingest.IngestTotals ingest = new io.lorastream.stream.ingest.IngestTotals();
   private final Map<String, long[]> evalWindows = new ConcurrentHashMap<>();
   private final Thread thread;
   private final AtomicBoolean running = new AtomicBoolean(true);
@@ -82,11 +81,10 @@ final class MetricsCollector implements AutoCloseable {
   void accept(PipelineMetric m) {
     String name = m.getName();
     Map<String, String> tags = m.getTags();
-    if (name.startsWith("ingest.")) {
-      String key = name + "|" + tags.getOrDefault(IngestMetrics.TAG_PARTITION, "")
-          + "|" + tags.getOrDefault(IngestMetrics.TAG_REASON, "");
-      ingest.put(key, m.getValue());
-    } else if (name.equals(EvalMetrics.PREQUENTIAL_ACCURACY) || name.equals(EvalMetrics.HOLDOUT_ACCURACY)) {
+    if (ingest.accept(m)) {
+      return;
+    }
+    if (name.equals(EvalMetrics.PREQUENTIAL_ACCURACY) || name.equals(EvalMetrics.HOLDOUT_ACCURACY)) {
       String key = String.join("|", name, m.getTask(), tags.getOrDefault(EvalMetrics.TAG_MODEL, ""),
           tags.getOrDefault(EvalMetrics.TAG_PHASE, ""), tags.getOrDefault(EvalMetrics.TAG_VERSION, ""),
           tags.getOrDefault(EvalMetrics.TAG_WINDOW, ""));
@@ -98,26 +96,12 @@ final class MetricsCollector implements AutoCloseable {
 
   /** Sum over partitions of the latest cumulative value of an ingest counter. */
   long ingestTotal(String name) {
-    double sum = 0;
-    for (Map.Entry<String, Double> e : ingest.entrySet()) {
-      String[] k = e.getKey().split("\\|", -1);
-      if (k[0].equals(name) && k[2].isEmpty()) {
-        sum += e.getValue();
-      }
-    }
-    return Math.round(sum);
+    return ingest.total(name);
   }
 
   /** DLQ counts by reason, summed over partitions. */
   Map<String, Long> dlqByReason() {
-    Map<String, Long> out = new TreeMap<>();
-    ingest.forEach((key, v) -> {
-      String[] k = key.split("\\|", -1);
-      if (k[0].equals(IngestMetrics.DLQ_BY_REASON)) {
-        out.merge(k[2], Math.round(v), Long::sum);
-      }
-    });
-    return out;
+    return ingest.dlqByReason();
   }
 
   /** metric (prequential or holdout) → phase → model → tally, re-aggregated from raw window counts. */
