@@ -4,7 +4,6 @@ import io.lorastream.kafka.LocalCluster;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -32,6 +31,12 @@ public final class ExperimentCommand implements Runnable {
   /** Per-workload defaults: what an option means when it is not given. */
   record Defaults(int microBatch, int accumulation, double lr, double fullLr, long publishSteps, int window,
       int plateauWindow, double plateauMargin, int pretrainEpochs, double pretrainLr, int pretrainBatch) {}
+
+  /** Builds a workload once its settings are valid (it may fetch and parse data). */
+  @FunctionalInterface
+  interface WorkloadLoader {
+    Workload load(ExperimentSettings settings) throws java.io.IOException;
+  }
 
   /** Options every workload shares; null = the workload's default. */
   static final class Common {
@@ -70,6 +75,24 @@ public final class ExperimentCommand implements Runnable {
           or(plateauWindow, d.plateauWindow()), or(plateauMargin, d.plateauMargin()),
           or(pretrainEpochs, d.pretrainEpochs()), or(pretrainLr, d.pretrainLr()), or(pretrainBatch, d.pretrainBatch()),
           variants);
+    }
+
+    /**
+     * Validates the settings, builds the workload and runs it; an invalid flag or an unavailable
+     * data set ends with the message on stderr and exit status 2.
+     */
+    int run(String workload, Defaults d, picocli.CommandLine.Model.CommandSpec self, WorkloadLoader loader)
+        throws Exception {
+      ExperimentSettings s;
+      Workload w;
+      try {
+        s = settings(workload, d);
+        w = loader.load(s);
+      } catch (io.lorastream.experiment.data.DatasetUnavailableException | IllegalArgumentException e) {
+        System.err.println("lorastream experiment " + workload + ": " + e.getMessage());
+        return 2;
+      }
+      return execute(w, s, this, commandLine(self), System.out);
     }
 
     private static <T> T or(T v, T d) {
@@ -144,16 +167,7 @@ public final class ExperimentCommand implements Runnable {
 
     @Override
     public Integer call() throws Exception {
-      ExperimentSettings s;
-      Workload w;
-      try {
-        s = common.settings("drift", DEFAULTS);
-        w = new DriftWorkload(s.seed(), streamExamples, pretrainExamples);
-      } catch (IllegalArgumentException e) {
-        System.err.println("lorastream experiment drift: " + e.getMessage());
-        return 2;
-      }
-      return execute(w, s, common, commandLine(self), System.out);
+      return common.run("drift", DEFAULTS, self, s -> new DriftWorkload(s.seed(), streamExamples, pretrainExamples));
     }
   }
 
@@ -168,20 +182,8 @@ public final class ExperimentCommand implements Runnable {
 
     @Override
     public Integer call() throws Exception {
-      ExperimentSettings s;
-      Workload w;
-      try {
-        s = common.settings("spam", DEFAULTS);
-        w = SpamWorkload.load(options, s.seed(), System.out);
-      } catch (io.lorastream.experiment.data.DatasetUnavailableException | IllegalArgumentException e) {
-        System.err.println("lorastream experiment spam: " + e.getMessage());
-        return 2;
-      }
-      return execute(w, s, common, commandLine(self), System.out);
+      return common.run("spam", DEFAULTS, self, s -> SpamWorkload.load(options, s.seed(), System.out));
     }
   }
 
-  static Map<String, Defaults> defaults() {
-    return Map.of("drift", Drift.DEFAULTS, "spam", Spam.DEFAULTS);
-  }
 }
