@@ -12,6 +12,7 @@ import io.lorastream.lora.LayerInfo;
 import io.lorastream.lora.ModelSpec;
 import io.lorastream.lora.Pretrainer;
 import io.lorastream.lora.StepResult;
+import io.lorastream.lora.data.Example;
 import io.lorastream.serde.LorastreamSerdes;
 import io.lorastream.stream.inference.AdapterSubscriber;
 import io.lorastream.stream.ingest.IngestMetrics;
@@ -111,12 +112,13 @@ public final class ExperimentRunner {
     // 1. Pretraining period -> frozen base.
     Path basePath = s.out().resolve("base.lsbase");
     ModelSpec spec = workload.baseSpec(s.seed());
+    List<Example> pretrainSet = workload.pretrain(); // workloads may build it on every call
     out.printf("[%s] pretraining a %s base on %,d examples (%d epochs)...%n", workload.name(), spec.kind(),
-        workload.pretrain().size(), s.pretrainEpochs());
+        pretrainSet.size(), s.pretrainEpochs());
     long tp = System.nanoTime();
     Pretrainer.Result pre = new Pretrainer(new Pretrainer.Config(s.pretrainEpochs(), s.pretrainBatch(), s.pretrainLr(),
         0.1, s.seed()), line -> out.printf("[%s] pretraining %s%n", workload.name(), line))
-        .train(spec, workload.pretrain(), device);
+        .train(spec, pretrainSet, device);
     long baseParams;
     List<LayerInfo> layers;
     try (BaseModel b = pre.model()) {
@@ -127,6 +129,7 @@ public final class ExperimentRunner {
     double pretrainSeconds = (System.nanoTime() - tp) / 1e9;
     out.printf("[%s] base: %,d parameters, train accuracy %.3f, holdout %.3f, %.1f s%n", workload.name(), baseParams,
         pre.trainAccuracy(), pre.holdoutAccuracy(), pretrainSeconds);
+    Map<String, Object> baseFacts = baseFacts(spec, baseParams, pre, pretrainSet.size(), pretrainSeconds, layers);
 
     // 2. Stream once through Kafka and the real ingest.
     Map<String, String> cli = commonSettings();
@@ -151,20 +154,20 @@ public final class ExperimentRunner {
               + "%.0f examples/s, %.1f s%n", workload.name(), v.name(), r.accuracy(), r.lastWindowAccuracy(), r.f1(),
           r.trainableParameters(), r.trainablePercent(), r.examplesPerSecond(), r.wallSeconds());
       results.add(r);
-      onVariantDone.accept(new ExperimentResult(workload.name(), workload.summary(), s, baseFacts(spec, baseParams, pre,
-          pretrainSeconds, layers), stream.size(), expected, results, (System.nanoTime() - t0) / 1e9), variants.size());
+      onVariantDone.accept(new ExperimentResult(workload.name(), workload.summary(), s, baseFacts, stream.size(),
+          expected, results, (System.nanoTime() - t0) / 1e9), variants.size());
     }
-    return new ExperimentResult(workload.name(), workload.summary(), s, baseFacts(spec, baseParams, pre, pretrainSeconds,
-        layers), stream.size(), expected, results, (System.nanoTime() - t0) / 1e9);
+    return new ExperimentResult(workload.name(), workload.summary(), s, baseFacts, stream.size(), expected, results,
+        (System.nanoTime() - t0) / 1e9);
   }
 
-  private Map<String, Object> baseFacts(ModelSpec spec, long baseParams, Pretrainer.Result pre, double pretrainSeconds,
-      List<LayerInfo> layers) {
+  private static Map<String, Object> baseFacts(ModelSpec spec, long baseParams, Pretrainer.Result pre,
+      int pretrainExamples, double pretrainSeconds, List<LayerInfo> layers) {
     Map<String, Object> base = new LinkedHashMap<>();
     base.put("kind", spec.kind());
     base.put("spec", spec.toString());
     base.put("parameters", baseParams);
-    base.put("pretrainExamples", workload.pretrain().size());
+    base.put("pretrainExamples", pretrainExamples);
     base.put("pretrainTrainAccuracy", pre.trainAccuracy());
     base.put("pretrainHoldoutAccuracy", pre.holdoutAccuracy());
     base.put("pretrainSeconds", pretrainSeconds);
@@ -173,7 +176,7 @@ public final class ExperimentRunner {
       layerList.add(Map.of("name", l.name(), "in", l.in(), "out", l.out()));
     }
     base.put("linearLayers", layerList);
-    return base;
+    return java.util.Collections.unmodifiableMap(base); // shared by every (partial) result
   }
 
   // ---------------------------------------------------------------------------------------------
