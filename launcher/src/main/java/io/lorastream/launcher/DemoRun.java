@@ -91,6 +91,8 @@ final class DemoRun {
   private final Map<String, Long> predictionsByConsumer = new ConcurrentHashMap<>();
   private final Map<Long, Long> predictionsByVersion = new ConcurrentHashMap<>();
   private final AtomicLong producedValid = new AtomicLong();
+  /** See {@link #holdReplayTail}; null when nobody holds the replay. */
+  private volatile TailHold tailHold;
   private final List<String> timeseries = new ArrayList<>();
   /** One metrics endpoint per service role: stream-app, trainer, and one per inference consumer. */
   private final Map<String, ServiceMetrics> roleMetrics = new ConcurrentHashMap<>();
@@ -195,6 +197,7 @@ final class DemoRun {
                 genCfg.numClasses(), s.seed(), s.examples()),
             c -> { }, e -> {
               awaitTrainerLag(trainer, app.ingest().holdoutFraction());
+              awaitTailRelease(out);
               if (producedValid.incrementAndGet() % 10 == 0) {
                 requests.send(new ProducerRecord<>(common.catalog().inferenceRequests.name(), "req-" + e.id(),
                     request(e)));
@@ -329,6 +332,36 @@ final class DemoRun {
         return;
       }
       java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(20));
+    }
+  }
+
+  /**
+   * Holds the replay before its last {@code tail} examples until {@code release} opens (or
+   * {@code maxWait} has passed, so a forgotten hold cannot hang a run). A fault-injection run
+   * needs the pipeline to still be busy while it observes the recovery from a fault; without the
+   * hold the paced replay catches up after an outage and may finish first. Call before {@link #run}.
+   */
+  void holdReplayTail(long tail, java.util.concurrent.CountDownLatch release, Duration maxWait) {
+    if (tail < 1 || tail >= s.examples()) {
+      throw new IllegalArgumentException("tail must be in [1, " + (s.examples() - 1) + "], was " + tail);
+    }
+    tailHold = new TailHold(s.examples() - tail, release, maxWait);
+  }
+
+  private record TailHold(long at, java.util.concurrent.CountDownLatch release, Duration maxWait) {}
+
+  private void awaitTailRelease(PrintStream out) {
+    TailHold h = tailHold;
+    if (h == null || producedValid.get() != h.at()) {
+      return;
+    }
+    out.printf("replay held at %d examples until released%n", h.at());
+    try {
+      if (!h.release().await(h.maxWait().toMillis(), TimeUnit.MILLISECONDS)) {
+        out.printf("replay hold not released within %d s; going on%n", h.maxWait().toSeconds());
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 

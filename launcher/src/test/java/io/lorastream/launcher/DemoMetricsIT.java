@@ -32,6 +32,13 @@ class DemoMetricsIT {
   @RegisterExtension static LocalStackExtension stack = new LocalStackExtension(2);
 
   @TempDir Path tmp;
+  /** Opened once the test has seen the live pipeline, or when the test ends either way. */
+  private final java.util.concurrent.CountDownLatch releaseTail = new java.util.concurrent.CountDownLatch(1);
+
+  @org.junit.jupiter.api.AfterEach
+  void releaseReplay() {
+    releaseTail.countDown();
+  }
 
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
@@ -63,6 +70,9 @@ class DemoMetricsIT {
     DemoRun.Settings s = new DemoRun.Settings(6_000, 11, "steps:2@0,4@15,8@35,16@55", "cpu", out, 500, 0.02, 0.02,
         Path.of("target", "it-models"), new PrintStream(console, true, StandardCharsets.UTF_8), Map.of(), 600);
     DemoRun demo = new DemoRun(s, stack.bootstrapServers(), stack.registryUrl());
+    // Live values are read while the pipeline still runs: the replay waits before its tail until
+    // they have been seen, so a busy machine cannot finish the run (and stop the endpoints) first.
+    demo.holdReplayTail(1_500, releaseTail, Duration.ofMinutes(5));
     CompletableFuture<DemoRun.Summary> running = CompletableFuture.supplyAsync(() -> {
       try {
         return demo.run();
@@ -101,6 +111,7 @@ class DemoMetricsIT {
       }
     });
 
+    releaseTail.countDown();
     DemoRun.Summary sm = running.get(240, TimeUnit.SECONDS);
     String log = console.toString(StandardCharsets.UTF_8);
     assertThat(sm.ok()).as(log).isTrue();

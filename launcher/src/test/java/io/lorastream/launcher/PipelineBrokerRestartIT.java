@@ -46,6 +46,13 @@ class PipelineBrokerRestartIT {
   @RegisterExtension @Order(2) static final LocalStackExtension stack = new LocalStackExtension(2);
 
   @TempDir Path tmp;
+  /** Opened once the test has seen the live pipeline, or when the test ends either way. */
+  private final java.util.concurrent.CountDownLatch releaseTail = new java.util.concurrent.CountDownLatch(1);
+
+  @org.junit.jupiter.api.AfterEach
+  void releaseReplay() {
+    releaseTail.countDown();
+  }
 
   private static final Duration LIMIT = Duration.ofSeconds(120);
   /**
@@ -71,6 +78,10 @@ class PipelineBrokerRestartIT {
         Path.of("target", "it-models"), new PrintStream(console, true, StandardCharsets.UTF_8),
         Map.of("trainer.publish.steps", "10"), 600);
     DemoRun demo = new DemoRun(s, stack.bootstrapServers(), stack.registryUrl());
+    // The replay runs through both outages but must not finish before the recovery from the last
+    // one has been seen: after an outage the paced replay catches up, and on a busy machine it
+    // could otherwise drain the run while the test still waits for a role to report healthy.
+    demo.holdReplayTail(2_000, releaseTail, LIMIT.multipliedBy(4));
     FutureTask<DemoRun.Summary> running = new FutureTask<>(demo::run);
     Thread runner = new Thread(running, "broker-restart-demo");
     runner.setDaemon(true);
@@ -92,13 +103,15 @@ class PipelineBrokerRestartIT {
           .doesNotContain("replay finished");
       Outage o = outage(urls, running, failures);
       outages.add(o);
-      awaitRecovery(urls, running, o);
+      awaitRecovery(urls, running, o, console);
     }
+    releaseTail.countDown();
 
     DemoRun.Summary sm = running.get(LIMIT.toSeconds() * 2, TimeUnit.SECONDS);
     String text = console.toString(StandardCharsets.UTF_8);
     assertThat(sm.ok()).as(text).isTrue();
     assertThat(sm.reconciled()).as(text).isTrue();
+    assertThat(text).as("the replay was held until the recovery was seen").contains("replay held at 8000 examples");
     assertThat(sm.examplesTrained() + sm.examplesHoldout() + sm.examplesDeadLettered() + sm.examplesDuplicates())
         .isEqualTo(sm.examplesProduced());
     // The trainer's own count against ingest's routing count, each from its service's final scrape.
@@ -178,9 +191,12 @@ class PipelineBrokerRestartIT {
   }
 
   /** Waits, without doing anything else, until every role is healthy and ingest and the trainer moved on. */
-  private void awaitRecovery(Map<String, String> urls, FutureTask<DemoRun.Summary> running, Outage o) {
+  private void awaitRecovery(Map<String, String> urls, FutureTask<DemoRun.Summary> running, Outage o,
+      ByteArrayOutputStream console) {
     await("every role is healthy again and makes progress").atMost(LIMIT)
-        .failFast("the demo ended", running::isDone).ignoreExceptions().untilAsserted(() -> {
+        .failFast("the demo ended before it recovered", () -> assertThat(running.isDone())
+            .as("%s%n%s", ended(running), console.toString(StandardCharsets.UTF_8)).isFalse())
+        .ignoreExceptions().untilAsserted(() -> {
           healthy(urls.get("stream-app"), "ingest", "eval", "eval-adapters");
           healthy(urls.get("trainer"), "trainer");
           healthy(urls.get("consumer-1"), "inference", "adapters");
@@ -194,6 +210,19 @@ class PipelineBrokerRestartIT {
           assertThat(app.value("lorastream_ingest_records_total", "outcome", "processed")).isGreaterThan(o.processedAtStop());
           assertThat(scrape(urls.get("trainer")).value("lorastream_trainer_snapshot_version")).isGreaterThan(o.versionAtStop());
         });
+  }
+
+  /** How the demo ended, for a failure message: its summary's verdict or its exception. */
+  private static String ended(FutureTask<DemoRun.Summary> running) {
+    if (!running.isDone()) {
+      return "still running";
+    }
+    try {
+      DemoRun.Summary sm = running.get();
+      return "the demo finished: ok=" + sm.ok() + ", reconciled=" + sm.reconciled();
+    } catch (Exception e) {
+      return "the demo failed: " + e;
+    }
   }
 
   /** Client id -> failed connection attempts logged since log line {@code from}. */
