@@ -98,12 +98,19 @@ class TrainerChaosIT {
     while (!monkey.done()) {
       runs++;
       AdapterTrainer t = AdapterTrainer.create(config("chaos-" + runs), common, TrainerListener.NONE, monkey);
+      int injectedBefore = monkey.injected().size();
       Thread th = TrainerFixture.start(t);
       await().atMost(RUN_LIMIT)
           .failFast("the input ran out before the fault plan finished; left: " + monkey.remaining(),
               () -> readEverything(t, n))
           .until(() -> t.status().state() == TrainerStatus.State.STOPPED || monkey.done()
               || (monkey.next(FaultInjector.BEFORE_RESTORE) && t.status().state() == TrainerStatus.State.RUNNING));
+      List<Fault> thisRun = monkey.injected().subList(injectedBefore, monkey.injected().size());
+      if (!thisRun.isEmpty() && thisRun.get(thisRun.size() - 1).kill()) {
+        // The plan's last fault can be a kill that has fired but not yet stopped the instance:
+        // it dies of it by itself (closing it now would race the kill).
+        await().atMost(RUN_LIMIT).until(() -> t.status().state() == TrainerStatus.State.STOPPED);
+      }
       boolean closedByTest = t.status().state() != TrainerStatus.State.STOPPED;
       if (closedByTest) {
         // After an abortable fault the plan is over, or its next fault strikes at a start: stop

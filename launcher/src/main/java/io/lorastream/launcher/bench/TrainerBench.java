@@ -30,8 +30,8 @@ final class TrainerBench {
     TrainerRuns.Result warm = TrainerRuns.memory(ctx, "warmup", tc.adapterConfig(), tc.trainConfig(), batches,
         ctx.plan.trainerExamples(), false);
     long m = ctx.plan.examplesFor(warm.examplesPerSecond(), ctx.plan.trainerSeconds(), ctx.plan.trainerExamples());
-    // One unmeasured Kafka run warms the consumer, Avro and publishing paths the same way.
-    TrainerRuns.kafka(ctx, "kafka-warmup-" + System.currentTimeMillis(), Map.of(), Math.max(2000, m / 4), false, null);
+    // Unmeasured Kafka runs warm the consumer, Avro, publishing and broker paths the same way.
+    Map<String, Object> kafkaJit = TrainerRuns.settleKafkaJit(ctx, Math.max(2000, m / 2), ctx.plan.trainerSeconds() * 8);
     ctx.progress("trainer: in-memory and Kafka runs of %d examples, alternating %d time(s) (b=%d, k=%d, schedule %s)",
         m, ctx.plan.trainerRepeats(), tc.microBatchSize(), tc.accumulationSteps(), tc.rankSchedule().toSpec());
     List<TrainerRuns.Result> mems = new ArrayList<>();
@@ -89,6 +89,7 @@ final class TrainerBench {
     data.put("config", tc.toString());
     data.put("examplesPerRun", m);
     data.put("jitWarmup", jit);
+    data.put("kafkaJitWarmup", kafkaJit);
     data.put("memoryRuns", mems.stream().map(TrainerRuns.Result::toMap).toList());
     data.put("kafkaRuns", kafkas.stream().map(TrainerRuns.Result::toMap).toList());
     data.put("kafkaWithoutPublishingRuns", quiets.stream().map(TrainerRuns.Result::toMap).toList());
@@ -110,7 +111,8 @@ final class TrainerBench {
             + " on the same micro-batches from memory with the same TrainConfig and AdapterConfig. Window: end of the first"
             + " micro-batch to the one reaching %d examples; in-memory and Kafka runs alternate, the reference is the mean"
             + " of the in-memory runs. Before measuring, in-memory training ran until the JIT compiler threads went quiet"
-            + " (" + jit + ") and one unmeasured Kafka run warmed the consumer and publishing paths.", tc.microBatchSize(), tc.accumulationSteps(), tc.rankSchedule().toSpec(),
+            + " (" + jit + "), then unmeasured Kafka runs of the trainer until they went quiet there too (" + kafkaJit
+            + ").", tc.microBatchSize(), tc.accumulationSteps(), tc.rankSchedule().toSpec(),
             tc.publishSteps(), tc.publishIntervalMs(), examples.size(), m),
         "",
         "| run | ex/s | ratio to memory | trainer thread on CPU | other threads of this JVM (cores) | snapshots in window |"

@@ -221,6 +221,38 @@ final class TrainerRuns {
     return m;
   }
 
+  /**
+   * Unmeasured Kafka runs of the trainer until the JIT compiler threads stay below 0.1 cores in
+   * one run's window (or {@code maxSeconds} pass). The in-memory reference is measured after
+   * {@link #settleJit}; without this the Kafka runs would be the first to pay for compiling the
+   * consumer, Avro, transaction and (in-process) broker paths, and the ratio would compare a
+   * warm loop with a warming one.
+   */
+  static Map<String, Object> settleKafkaJit(BenchContext ctx, long examplesPerRun, double maxSeconds)
+      throws InterruptedException {
+    long t0 = System.nanoTime();
+    double jit = Double.NaN;
+    List<Object> perRun = new ArrayList<>();
+    while (perRun.isEmpty() || (System.nanoTime() - t0) / 1e9 < maxSeconds) {
+      Result r = kafka(ctx, "kafka-warmup-" + perRun.size() + "-" + System.currentTimeMillis(), Map.of(),
+          examplesPerRun, false, null);
+      jit = r.coresByThreads().entrySet().stream().filter(e -> e.getKey().contains("CompilerThre"))
+          .mapToDouble(Map.Entry::getValue).sum();
+      perRun.add(Report.round(jit));
+      if (jit < 0.1) {
+        break;
+      }
+    }
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("seconds", Report.round((System.nanoTime() - t0) / 1e9));
+    m.put("runs", perRun.size());
+    m.put("compilerCoresPerRun", perRun);
+    m.put("settled", jit < 0.1);
+    ctx.progress("Kafka warm-up: %d trainer run(s) in %.1f s, compiler threads at %s cores%s", perRun.size(),
+        (System.nanoTime() - t0) / 1e9, perRun, jit < 0.1 ? "" : " (not settled: the Kafka figures include JIT work)");
+    return m;
+  }
+
   /** Trains the same micro-batches from memory with the same optimizer and adapter settings. */
   static Result memory(BenchContext ctx, String label, AdapterConfig adapter, TrainConfig train, ExampleData.Batches batches,
       long examples, boolean profile) throws InterruptedException {
