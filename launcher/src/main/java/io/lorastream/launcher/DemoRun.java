@@ -197,11 +197,12 @@ final class DemoRun {
                 genCfg.numClasses(), s.seed(), s.examples()),
             c -> { }, e -> {
               awaitTrainerLag(trainer, app.ingest().holdoutFraction());
-              awaitTailRelease(out);
-              if (producedValid.incrementAndGet() % 10 == 0) {
+              long sentSoFar = producedValid.incrementAndGet();
+              if (sentSoFar % 10 == 0) {
                 requests.send(new ProducerRecord<>(common.catalog().inferenceRequests.name(), "req-" + e.id(),
                     request(e)));
               }
+              awaitTailRelease(out, sentSoFar);
             });
       }
       out.printf("replay finished: %d valid + %d duplicates + %d malformed = %d records%n",
@@ -350,9 +351,9 @@ final class DemoRun {
 
   private record TailHold(long at, java.util.concurrent.CountDownLatch release, Duration maxWait) {}
 
-  private void awaitTailRelease(PrintStream out) {
+  private void awaitTailRelease(PrintStream out, long sentSoFar) {
     TailHold h = tailHold;
-    if (h == null || producedValid.get() != h.at()) {
+    if (h == null || sentSoFar != h.at()) {
       return;
     }
     out.printf("replay held at %d examples until released%n", h.at());
