@@ -39,6 +39,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -342,14 +343,14 @@ final class DemoRun {
    * needs the pipeline to still be busy while it observes the recovery from a fault; without the
    * hold the paced replay catches up after an outage and may finish first. Call before {@link #run}.
    */
-  void holdReplayTail(long tail, java.util.concurrent.CountDownLatch release, Duration maxWait) {
+  void holdReplayTail(long tail, CountDownLatch release, Duration maxWait) {
     if (tail < 1 || tail >= s.examples()) {
       throw new IllegalArgumentException("tail must be in [1, " + (s.examples() - 1) + "], was " + tail);
     }
     tailHold = new TailHold(s.examples() - tail, release, maxWait);
   }
 
-  private record TailHold(long at, java.util.concurrent.CountDownLatch release, Duration maxWait) {}
+  private record TailHold(long at, CountDownLatch release, Duration maxWait) {}
 
   private void awaitTailRelease(PrintStream out, long sentSoFar) {
     TailHold h = tailHold;

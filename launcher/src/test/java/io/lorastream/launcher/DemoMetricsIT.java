@@ -16,7 +16,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -32,13 +32,7 @@ class DemoMetricsIT {
   @RegisterExtension static LocalStackExtension stack = new LocalStackExtension(2);
 
   @TempDir Path tmp;
-  /** Opened once the test has seen the live pipeline, or when the test ends either way. */
-  private final java.util.concurrent.CountDownLatch releaseTail = new java.util.concurrent.CountDownLatch(1);
-
-  @org.junit.jupiter.api.AfterEach
-  void releaseReplay() {
-    releaseTail.countDown();
-  }
+  @RegisterExtension final LiveDemo live = new LiveDemo();
 
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
@@ -70,16 +64,8 @@ class DemoMetricsIT {
     DemoRun.Settings s = new DemoRun.Settings(6_000, 11, "steps:2@0,4@15,8@35,16@55", "cpu", out, 500, 0.02, 0.02,
         Path.of("target", "it-models"), new PrintStream(console, true, StandardCharsets.UTF_8), Map.of(), 600);
     DemoRun demo = new DemoRun(s, stack.bootstrapServers(), stack.registryUrl());
-    // Live values are read while the pipeline still runs: the replay waits before its tail until
-    // they have been seen, so a busy machine cannot finish the run (and stop the endpoints) first.
-    demo.holdReplayTail(1_500, releaseTail, Duration.ofMinutes(5));
-    CompletableFuture<DemoRun.Summary> running = CompletableFuture.supplyAsync(() -> {
-      try {
-        return demo.run();
-      } catch (Exception e) {
-        throw new IllegalStateException(e);
-      }
-    });
+    // Live values are read while the pipeline still runs: the replay's tail waits until they were seen.
+    FutureTask<DemoRun.Summary> running = live.start(demo, 1_500, Duration.ofMinutes(5), "demo-metrics-demo");
 
     await().atMost(Duration.ofSeconds(120)).until(() -> demo.metricsUrls().size() == 4 || running.isDone());
     Map<String, String> urls = demo.metricsUrls();
@@ -111,7 +97,7 @@ class DemoMetricsIT {
       }
     });
 
-    releaseTail.countDown();
+    live.releaseTail();
     DemoRun.Summary sm = running.get(240, TimeUnit.SECONDS);
     String log = console.toString(StandardCharsets.UTF_8);
     assertThat(sm.ok()).as(log).isTrue();

@@ -46,13 +46,7 @@ class PipelineBrokerRestartIT {
   @RegisterExtension @Order(2) static final LocalStackExtension stack = new LocalStackExtension(2);
 
   @TempDir Path tmp;
-  /** Opened once the test has seen the live pipeline, or when the test ends either way. */
-  private final java.util.concurrent.CountDownLatch releaseTail = new java.util.concurrent.CountDownLatch(1);
-
-  @org.junit.jupiter.api.AfterEach
-  void releaseReplay() {
-    releaseTail.countDown();
-  }
+  @RegisterExtension final LiveDemo live = new LiveDemo();
 
   private static final Duration LIMIT = Duration.ofSeconds(120);
   /**
@@ -81,11 +75,7 @@ class PipelineBrokerRestartIT {
     // The replay runs through both outages but must not finish before the recovery from the last
     // one has been seen: after an outage the paced replay catches up, and on a busy machine it
     // could otherwise drain the run while the test still waits for a role to report healthy.
-    demo.holdReplayTail(2_000, releaseTail, LIMIT.multipliedBy(4));
-    FutureTask<DemoRun.Summary> running = new FutureTask<>(demo::run);
-    Thread runner = new Thread(running, "broker-restart-demo");
-    runner.setDaemon(true);
-    runner.start();
+    FutureTask<DemoRun.Summary> running = live.start(demo, 2_000, LIMIT.multipliedBy(4), "broker-restart-demo");
 
     await().atMost(LIMIT).until(() -> demo.metricsUrls().size() == 4 || running.isDone());
     Map<String, String> urls = demo.metricsUrls();
@@ -105,7 +95,7 @@ class PipelineBrokerRestartIT {
       outages.add(o);
       awaitRecovery(urls, running, o, console);
     }
-    releaseTail.countDown();
+    live.releaseTail();
 
     DemoRun.Summary sm = running.get(LIMIT.toSeconds() * 2, TimeUnit.SECONDS);
     String text = console.toString(StandardCharsets.UTF_8);

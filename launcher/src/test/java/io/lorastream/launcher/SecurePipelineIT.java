@@ -78,13 +78,7 @@ class SecurePipelineIT {
   @RegisterExtension @Order(2) static final LocalStackExtension stack = LocalStackExtension.withSasl(USER, PASSWORD);
 
   @TempDir Path tmp;
-  /** Opened once the test has seen the live pipeline, or when the test ends either way. */
-  private final java.util.concurrent.CountDownLatch releaseTail = new java.util.concurrent.CountDownLatch(1);
-
-  @org.junit.jupiter.api.AfterEach
-  void releaseReplay() {
-    releaseTail.countDown();
-  }
+  @RegisterExtension final LiveDemo live = new LiveDemo();
 
   /** Clients the first test saw refused (plain producer, plain admin, wrong password), for the figures. */
   private static int refused;
@@ -133,14 +127,9 @@ class SecurePipelineIT {
     DemoRun.Settings s = new DemoRun.Settings(6_000, 11, "steps:2@0,4@15,8@35,16@55", "cpu", out, 500, 0.02, 0.02,
         Path.of("target", "it-models"), new PrintStream(console, true, StandardCharsets.UTF_8), overrides, 600);
     DemoRun demo = new DemoRun(s, stack.bootstrapServers(), stack.registryUrl());
-    // The consumers' rejections are read while the pipeline still runs: the replay waits before its
-    // tail until they have been seen, so a busy machine cannot finish the run (and stop the
-    // endpoints) first.
-    demo.holdReplayTail(1_500, releaseTail, LIMIT.multipliedBy(4));
-    FutureTask<DemoRun.Summary> running = new FutureTask<>(demo::run);
-    Thread runner = new Thread(running, "secure-pipeline-demo");
-    runner.setDaemon(true);
-    runner.start();
+    // The consumers' rejections are read while the pipeline still runs: the replay's tail waits
+    // until they were seen.
+    FutureTask<DemoRun.Summary> running = live.start(demo, 1_500, LIMIT.multipliedBy(4), "secure-pipeline-demo");
 
     await().atMost(LIMIT).until(() -> demo.metricsUrls().size() == 4 || running.isDone());
     Map<String, String> urls = demo.metricsUrls();
@@ -195,7 +184,7 @@ class SecurePipelineIT {
               .isLessThan(forgedVersion).isGreaterThanOrEqualTo(servingBefore.getOrDefault(c, 1L));
         }));
 
-    releaseTail.countDown();
+    live.releaseTail();
     DemoRun.Summary sm = running.get(LIMIT.toSeconds() * 2, TimeUnit.SECONDS);
     String text = console.toString(StandardCharsets.UTF_8);
 

@@ -31,6 +31,9 @@ import java.util.function.Consumer;
  * both can run under the same {@link StackSampler} rules.
  */
 final class TrainerRuns {
+  /** Below this many cores of JIT compiler threads in a run, the compiled code is taken as settled. */
+  private static final double JIT_QUIET_CORES = 0.1;
+
   private TrainerRuns() {
   }
 
@@ -204,10 +207,9 @@ final class TrainerRuns {
       Result r = memory(ctx, "jit-warmup", adapter, train, batches, chunk, false);
       ProcInfo.Tasks b = ProcInfo.tasks();
       chunks++;
-      jit = ProcInfo.coresByThreadGroup(a, b, 100).entrySet().stream()
-          .filter(e -> e.getKey().contains("CompilerThre")).mapToDouble(Map.Entry::getValue).sum();
+      jit = compilerCores(ProcInfo.coresByThreadGroup(a, b, 100));
       chunk = Math.max(4L * batches.size(), (long) (r.examplesPerSecond() * 0.5));
-      if (jit < 0.1) {
+      if (jit < JIT_QUIET_CORES) {
         break;
       }
     }
@@ -215,9 +217,9 @@ final class TrainerRuns {
     m.put("seconds", Report.round((System.nanoTime() - t0) / 1e9));
     m.put("chunks", chunks);
     m.put("compilerCoresInLastChunk", Report.round(jit));
-    m.put("settled", jit < 0.1);
+    m.put("settled", jit < JIT_QUIET_CORES);
     ctx.progress("JIT warm-up: %d chunks in %.1f s, compiler threads at %.2f cores in the last one%s", chunks,
-        (System.nanoTime() - t0) / 1e9, jit, jit < 0.1 ? "" : " (not settled: early figures include JIT work)");
+        (System.nanoTime() - t0) / 1e9, jit, jit < JIT_QUIET_CORES ? "" : " (not settled: early figures include JIT work)");
     return m;
   }
 
@@ -236,10 +238,9 @@ final class TrainerRuns {
     while (perRun.isEmpty() || (System.nanoTime() - t0) / 1e9 < maxSeconds) {
       Result r = kafka(ctx, "kafka-warmup-" + perRun.size() + "-" + System.currentTimeMillis(), Map.of(),
           examplesPerRun, false, null);
-      jit = r.coresByThreads().entrySet().stream().filter(e -> e.getKey().contains("CompilerThre"))
-          .mapToDouble(Map.Entry::getValue).sum();
+      jit = compilerCores(r.coresByThreads());
       perRun.add(Report.round(jit));
-      if (jit < 0.1) {
+      if (jit < JIT_QUIET_CORES) {
         break;
       }
     }
@@ -247,10 +248,17 @@ final class TrainerRuns {
     m.put("seconds", Report.round((System.nanoTime() - t0) / 1e9));
     m.put("runs", perRun.size());
     m.put("compilerCoresPerRun", perRun);
-    m.put("settled", jit < 0.1);
+    m.put("settled", jit < JIT_QUIET_CORES);
     ctx.progress("Kafka warm-up: %d trainer run(s) in %.1f s, compiler threads at %s cores%s", perRun.size(),
-        (System.nanoTime() - t0) / 1e9, perRun, jit < 0.1 ? "" : " (not settled: the Kafka figures include JIT work)");
+        (System.nanoTime() - t0) / 1e9, perRun,
+        jit < JIT_QUIET_CORES ? "" : " (not settled: the Kafka figures include JIT work)");
     return m;
+  }
+
+  /** Cores the JIT compiler threads (C1 and C2) used, from cores per thread group. */
+  private static double compilerCores(Map<String, Double> coresByThreadGroup) {
+    return coresByThreadGroup.entrySet().stream().filter(e -> e.getKey().contains("CompilerThre"))
+        .mapToDouble(Map.Entry::getValue).sum();
   }
 
   /** Trains the same micro-batches from memory with the same optimizer and adapter settings. */
