@@ -95,7 +95,7 @@ final class AdapterMeters {
       return Health.up(AdapterSwapper.ALL_ADAPTERS.equals(configured) ? "following every adapter"
           : "serving " + configured + " v" + subscriber.activeVersion(configured));
     }
-    return Health.down("adapter subscriber stopped"
+    return Health.dead("adapter subscriber stopped"
         + subscriber.failure().map(e -> ": " + e.getClass().getSimpleName()).orElse(""));
   }
 }

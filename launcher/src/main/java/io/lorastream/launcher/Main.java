@@ -7,7 +7,9 @@ import picocli.CommandLine.Command;
  * Entry point of the {@code lorastream} command. Wiring only: each subcommand is its own class,
  * and each service subcommand builds its typed configuration and hands it to the service.
  */
-@Command(name = "lorastream", mixinStandardHelpOptions = true, version = "lorastream 0.1.0",
+@Command(name = "lorastream", mixinStandardHelpOptions = true, versionProvider = Versions.class,
+    // Inherited by every subcommand: --help and --version everywhere, defaults shown in help.
+    scope = CommandLine.ScopeType.INHERIT, showDefaultValues = true,
     description = "Streaming continual learning with LoRA adapters on Kafka.",
     subcommands = {
         LocalCommand.class,
@@ -18,6 +20,7 @@ import picocli.CommandLine.Command;
         InferenceCommand.class,
         ReplayCommand.class,
         TopicsCommand.class,
+        AdaptersCommand.class,
         io.lorastream.launcher.bench.BenchCommand.class,
         io.lorastream.experiment.DataCommand.class,
         io.lorastream.experiment.ExperimentCommand.class,

@@ -8,7 +8,8 @@ import org.apache.kafka.streams.KafkaStreams;
 /**
  * Health and a liveness gauge for one Kafka Streams application (ingest, eval, inference). A
  * rebalance is part of normal life (a replica joins, a pod restarts), so REBALANCING counts as
- * healthy; anything else but RUNNING (CREATED, PENDING_SHUTDOWN, NOT_RUNNING, ERROR) is DOWN.
+ * healthy; anything else but RUNNING (CREATED, PENDING_SHUTDOWN, NOT_RUNNING, ERROR) is DOWN, and
+ * every state but CREATED is also not alive (the app will not come back without a restart).
  */
 final class StreamsHealth {
   private StreamsHealth() {
@@ -18,7 +19,9 @@ final class StreamsHealth {
     if (state == KafkaStreams.State.RUNNING || state == KafkaStreams.State.REBALANCING) {
       return Health.up(state.name());
     }
-    return Health.down("Kafka Streams state " + state);
+    String detail = "Kafka Streams state " + state;
+    // CREATED is on its way up; NOT_RUNNING, PENDING_ERROR and ERROR never come back by themselves.
+    return state == KafkaStreams.State.CREATED ? Health.down(detail) : Health.dead(detail);
   }
 
   /**

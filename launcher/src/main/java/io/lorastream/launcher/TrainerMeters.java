@@ -84,8 +84,14 @@ final class TrainerMeters implements TrainerListener {
       String stall = s.stalledOn() == null ? "" : "; stalled on " + s.stalledOn() + " (" + s.stallRetries() + " retries)";
       return Health.up("RUNNING, step " + s.optimizerStep() + ", last version " + s.lastCommittedVersion() + stall);
     }
+    if (s.state() == TrainerStatus.State.CREATED || s.state() == TrainerStatus.State.STARTING) {
+      // Restoring, or waiting for Kafka or the registry: not ready, but a restart would not help.
+      String waiting = s.stalledOn() == null ? "restoring the committed state"
+          : "stalled on " + s.stalledOn() + " (" + s.stallRetries() + " retries)";
+      return Health.down("trainer state " + s.state() + ": " + waiting);
+    }
     String why = t.failure().map(e -> ": " + e.getClass().getSimpleName()).orElse("");
-    return Health.down("trainer state " + s.state() + why);
+    return Health.dead("trainer state " + s.state() + why);
   }
 
   private void gauge(String name, String description, ToDoubleFunction<TrainerStatus> f) {

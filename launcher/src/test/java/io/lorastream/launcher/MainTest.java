@@ -50,6 +50,20 @@ class MainTest {
   }
 
   @Test
+  void everyCommandAnswersVersionAndHelp() {
+    for (String[] cmd : new String[][] {{}, {"trainer"}, {"inference"}, {"stream-app"}, {"replay"}, {"demo"},
+        {"adapters", "delete"}, {"experiment", "spam"}, {"data", "spam"}, {"bench"}, {"topics"}, {"local"}}) {
+      String[] v = java.util.Arrays.copyOf(cmd, cmd.length + 1);
+      v[cmd.length] = "--version";
+      Run r = run(v);
+      assertThat(r.exit()).as(String.join(" ", v)).isZero();
+      assertThat(r.out()).as(String.join(" ", v)).startsWith("lorastream ").doesNotContain("unknown");
+      v[cmd.length] = "--help";
+      assertThat(run(v).exit()).as(String.join(" ", v)).isZero();
+    }
+  }
+
+  @Test
   void unknownFlagIsRejectedWithUsage() {
     Run r = run("demo", "--no-such-flag");
     assertThat(r.exit()).isEqualTo(2);

@@ -46,7 +46,9 @@ import org.slf4j.LoggerFactory;
  * service's Micrometer {@link #registry()} in the Prometheus text format (OpenMetrics when the
  * scraper asks for it), {@code GET /health} answers 200 {@code {"status":"UP","checks":{..}}} when
  * every registered check passes and 503 {@code {"status":"DOWN",..}} naming the failing checks
- * otherwise. JVM metrics (memory, GC, threads, class loading, CPU, uptime) are bound at start.
+ * otherwise; {@code /health/ready} answers the same, and {@code /health/live} is DOWN only for
+ * checks that are not {@link Health#alive() alive}, so a service that restores or waits for Kafka
+ * is not restarted by a liveness probe. JVM metrics (memory, GC, threads, class loading, CPU, uptime) are bound at start.
  * Checks run in parallel on a small pool with a deadline, so a hung check turns into DOWN instead
  * of a hung probe; a check that throws is DOWN with the exception as detail. Any other path is 404.
  *
@@ -56,6 +58,10 @@ import org.slf4j.LoggerFactory;
 public final class MetricsServer implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(MetricsServer.class);
   private static final ObjectMapper JSON = new ObjectMapper();
+  /** Liveness: DOWN only for checks that cannot recover by themselves (a Kubernetes liveness probe). */
+  public static final String LIVE = "/health/live";
+  /** Readiness: the same answer as {@code /health} (a Kubernetes readiness probe). */
+  public static final String READY = "/health/ready";
 
   /** Prometheus text exposition format, the default answer of {@code /metrics}. */
   public static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
@@ -276,9 +282,9 @@ public final class MetricsServer implements AutoCloseable {
   private void handle(HttpExchange ex) throws IOException {
     try {
       String path = ex.getRequestURI().getPath();
-      if (!path.equals("/metrics") && !path.equals("/health")) {
-        send(ex, 404, "text/plain; charset=utf-8",
-            ("no such endpoint: " + path + " (try /metrics or /health)\n").getBytes(StandardCharsets.UTF_8));
+      if (!path.equals("/metrics") && !path.equals("/health") && !path.equals(LIVE) && !path.equals(READY)) {
+        send(ex, 404, "text/plain; charset=utf-8", ("no such endpoint: " + path
+            + " (try /metrics, /health, /health/live or /health/ready)\n").getBytes(StandardCharsets.UTF_8));
         return;
       }
       String method = ex.getRequestMethod();
@@ -295,13 +301,14 @@ public final class MetricsServer implements AutoCloseable {
         send(ex, 200, type, body.toByteArray());
       } else {
         Map<String, Health> results = checkHealth();
-        boolean up = results.values().stream().allMatch(Health::healthy);
+        boolean live = path.equals(LIVE);
+        boolean up = results.values().stream().allMatch(live ? Health::alive : Health::healthy);
         ObjectNode root = JSON.createObjectNode();
         root.put("status", up ? "UP" : "DOWN");
         ObjectNode cs = root.putObject("checks");
         results.forEach((name, h) -> {
           ObjectNode n = cs.putObject(name);
-          n.put("status", h.status());
+          n.put("status", live ? h.liveStatus() : h.status());
           if (h.detail() != null) {
             n.put("detail", h.detail());
           }

@@ -13,6 +13,7 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterEach;
@@ -108,6 +109,29 @@ class MetricsServerTest {
     assertThat(body.at("/checks/kafka/status").asText()).isEqualTo("UP");
     assertThat(body.at("/checks/adapter/status").asText()).isEqualTo("DOWN");
     assertThat(body.at("/checks/adapter/detail").asText()).isEqualTo("no snapshot received yet");
+  }
+
+  @Test
+  void livenessIgnoresChecksThatRecoverByThemselvesAndReadinessDoesNot() throws Exception {
+    AtomicReference<Health> trainer = new AtomicReference<>(Health.down("waiting for the schema registry"));
+    server.addHealthCheck("trainer", trainer::get);
+
+    assertThat(get("/health/ready", null).statusCode()).isEqualTo(503);
+    assertThat(get("/health", null).statusCode()).isEqualTo(503);
+    HttpResponse<String> live = get("/health/live", null);
+    assertThat(live.statusCode()).isEqualTo(200);
+    assertThat(JSON.readTree(live.body()).at("/checks/trainer/status").asText()).isEqualTo("UP");
+    assertThat(JSON.readTree(live.body()).at("/checks/trainer/detail").asText())
+        .isEqualTo("waiting for the schema registry");
+
+    trainer.set(Health.dead("trainer state STOPPED"));
+    assertThat(get("/health/live", null).statusCode()).isEqualTo(503);
+    assertThat(get("/health/ready", null).statusCode()).isEqualTo(503);
+
+    trainer.set(Health.up());
+    assertThat(get("/health/live", null).statusCode()).isEqualTo(200);
+    assertThat(get("/health/ready", null).statusCode()).isEqualTo(200);
+    assertThat(get("/health/other", null).statusCode()).isEqualTo(404);
   }
 
   @Test

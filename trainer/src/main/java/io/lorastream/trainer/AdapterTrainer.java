@@ -98,6 +98,9 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
   private static final long ACK_STALL_MS = 2_000;
   private static final Duration DEFAULT_CLOSE_WAIT = Duration.ofSeconds(90);
   private static final long REGISTRY_BACKOFF_MS = 1_000;
+  /** Bounds of the wait between attempts to read the committed state while the registry is away. */
+  private static final long RESTORE_BACKOFF_MIN_MS = 250;
+  private static final long RESTORE_BACKOFF_MAX_MS = 5_000;
   private static final long PUBLISH_RETRY_BACKOFF_MS = 1_000;
   /** How often a trainer waiting for its in-flight transaction refreshes its status. */
   private static final long STATUS_WHILE_WAITING_MS = 200;
@@ -166,11 +169,17 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
   private long skippedSinceCommit;
   private long snapshotsCommitted;
   private long transactionsAborted;
+  /** Tombstones on the adapters topic ignored as unauthentic at the last (re)start. */
+  private int ignoredDeletions;
+  /** Publish at once: an ignored deletion is the newest record after the restored snapshot. */
+  private boolean supersedeDeletion;
   /** What the trainer is retrying because Kafka does not answer; null while it makes progress. */
   private volatile String stalledOn;
   private volatile long stallRetries;
   private TrainerStatus.State state = TrainerStatus.State.CREATED;
   private long lastProgressNanos;
+  /** When the last poll returned records; a partial micro-batch is trained after an idle interval. */
+  private long lastInputNanos = System.nanoTime();
   private long examplesAtLastProgress;
   private long examplesAtLastCommitForRate;
   private long lastCommitNanosForRate;
@@ -179,6 +188,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
   private final AtomicBoolean started = new AtomicBoolean();
   private final AtomicBoolean closing = new AtomicBoolean();
   private final CountDownLatch stopped = new CountDownLatch(1);
+  private final CountDownLatch closeRequested = new CountDownLatch(1);
   private volatile Thread runner;
   private volatile Throwable failure;
   private volatile TrainerStatus status;
@@ -354,6 +364,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
   /** As {@link #close()}, waiting at most {@code wait}. Usable from a shutdown hook. */
   public void close(Duration wait) {
     closing.set(true);
+    closeRequested.countDown();
     if (!started.get()) {
       if (started.compareAndSet(false, true)) { // never ran: nothing to publish
         release(true);
@@ -387,6 +398,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
     initTransactions();
     fault(FaultInjector.BEFORE_RESTORE);
     CommittedState committed;
+    long backoffMs = RESTORE_BACKOFF_MIN_MS;
     while (true) {
       try {
         committed = readCommittedState();
@@ -397,6 +409,14 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
           throw new AbandonedException("stopped while reading the committed state", e);
         }
         stalled("reading the committed state", e);
+      } catch (CommittedSnapshots.RegistryUnavailable e) {
+        // Not bad data: without the registry nothing can be said about the snapshots, so wait.
+        if (closing.get()) {
+          throw new AbandonedException("stopped while the schema registry was unavailable", e);
+        }
+        stalled("waiting for the schema registry to read the committed state", e);
+        sleepUnlessClosing(backoffMs);
+        backoffMs = Math.min(RESTORE_BACKOFF_MAX_MS, backoffMs * 2);
       }
     }
     CommittedSnapshots.Result found = committed.found();
@@ -440,8 +460,19 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
       log.warn("adapter {}: {} committed snapshot record(s) could not be restored and were skipped",
           cfg.adapterId(), found.rejected());
     }
+    ignoredDeletions = found.ignoredDeletions();
+    // An ignored deletion newer than the restored snapshot would let compaction drop it: commit a
+    // successor at once, so the newest record of the adapter is a valid snapshot again.
+    supersedeDeletion = found.supersedeDeletion();
+    if (supersedeDeletion) {
+      log.warn("adapter {}: committing v{} right away to supersede the ignored deletion", cfg.adapterId(),
+          lastVersion + 1);
+    }
     unstalled();
     updateStatus();
+    long restoredVersion = lastCommitted == null ? 0 : lastCommitted.version();
+    long restoredExamples = learner.examplesSeen();
+    notifyListener(() -> listener.onRestored(cfg.adapterId(), restoredVersion, restoredExamples));
   }
 
   /** What bootstrap reads from Kafka before it changes any state. */
@@ -558,6 +589,15 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
     for (TopicPartition tp : partitions) {
       tracker.observePosition(tp, consumer.position(tp));
     }
+    long now = System.nanoTime();
+    if (!records.isEmpty()) {
+      lastInputNanos = now;
+    } else if (!assembler.isEmpty()
+        && now - lastInputNanos >= TimeUnit.MILLISECONDS.toNanos(cfg.publishIntervalMs())) {
+      // The stream went quiet with a partial micro-batch: train it, so the interval's snapshot
+      // holds every example routed so far instead of waiting for examples that may never come.
+      trainBatch();
+    }
     maybePublish(false);
     maybeLogProgress();
     updateStatus();
@@ -664,7 +704,9 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
     boolean trainedSince = learner.examplesSeen() > examplesAtLastCommit;
     boolean due;
     if (shutdown) {
-      due = trainedSince || tracker.hasUncommittedProgress();
+      due = trainedSince || tracker.hasUncommittedProgress() || supersedeDeletion;
+    } else if (supersedeDeletion) {
+      due = now >= nextPublishAttemptNanos;
     } else {
       if (now < nextPublishAttemptNanos) {
         return;
@@ -851,6 +893,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
 
   private void committed(InFlight f, long commitWall) {
     SnapshotMetrics.Values values = f.values();
+    supersedeDeletion = false;
     tracker.committed(f.cut());
     badCommitted = values.badRecords();
     skippedCommitted = values.skippedNonFiniteBatches();
@@ -1000,6 +1043,15 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
   // ---------------------------------------------------------------------------------------------
   // Helpers
 
+  private void sleepUnlessClosing(long millis) {
+    try {
+      closeRequested.await(millis, TimeUnit.MILLISECONDS); // close() ends the wait at once
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AbandonedException("interrupted while waiting for the schema registry", null);
+    }
+  }
+
   private void resumeExpiredPauses() {
     if (pausedUntil.isEmpty()) {
       return;
@@ -1030,6 +1082,10 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
       return;
     }
     if (now - lastProgressNanos < interval) {
+      return;
+    }
+    if (learner.examplesSeen() == examplesAtLastProgress) {
+      lastProgressNanos = now; // idle: nothing new to report, so no "0 ex/s" line every interval
       return;
     }
     double rate = (learner.examplesSeen() - examplesAtLastProgress) / ((now - lastProgressNanos) / 1e9);
@@ -1087,12 +1143,12 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
       status = new TrainerStatus(o.adapterId(), state, o.optimizerStep(), o.examplesSeen(), o.examplesBuffered(),
           o.recordsPolled(), o.otherTaskRecords(), o.badRecords(), o.skippedNonFiniteBatches(),
           o.lastCommittedVersion(), o.snapshotsCommitted(), o.transactionsAborted(), o.inputLag(), o.lossEma(),
-          o.ranks(), stalledOn, stallRetries);
+          o.ranks(), stalledOn, stallRetries, ignoredDeletions);
       return;
     }
     status = new TrainerStatus(cfg.adapterId(), state, l.optimizerStep(), l.examplesSeen(), assembler.size(),
         recordsPolled, otherTaskRecords, badRecords(), skippedCommitted + skippedSinceCommit, lastVersion,
-        snapshotsCommitted, transactionsAborted, inputLag(), l.lossEma(), l.ranks(), stalledOn, stallRetries);
+        snapshotsCommitted, transactionsAborted, inputLag(), l.lossEma(), l.ranks(), stalledOn, stallRetries, ignoredDeletions);
   }
 
   /** Bad records in the adapter's history: published ones plus those read since the last commit. */

@@ -1,10 +1,12 @@
 package io.lorastream.trainer;
 
 import io.lorastream.avro.AdapterSnapshot;
+import io.lorastream.lora.AdapterDeletion;
 import io.lorastream.lora.BaseModel;
 import io.lorastream.lora.DecodedAdapter;
 import io.lorastream.lora.SnapshotCodec;
 import io.lorastream.lora.SnapshotRejectedException;
+import io.lorastream.registry.RegistryException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
@@ -26,7 +28,11 @@ import org.slf4j.LoggerFactory;
  * still-open transaction is waited for rather than missed (the LSO alone would stop short of it).
  * Callers must have called {@code initTransactions()} first, which aborts their own predecessor's
  * open transaction. Every wait is bounded by the given timeout and ends in a Kafka
- * {@link TimeoutException}, after which the caller may simply read again. Snapshots that fail verification are skipped and logged; one trained on a
+ * {@link TimeoutException} (or {@link RegistryUnavailable} when the registry does not answer),
+ * after which the caller may simply read again: an outage is never taken for bad data. Records
+ * that really are bad (undecodable bytes, checksum or signature failure) are skipped and logged,
+ * and the newest valid snapshot before them is restored. Tombstones are classified by
+ * {@link AdapterDeletion}: with a signing key only signed deletions count. One trained on a
  * different base model stops the trainer with a fix, because silently retraining from scratch on a
  * new base is never what an operator meant.
  */
@@ -34,10 +40,25 @@ final class CommittedSnapshots {
   private static final Logger log = LoggerFactory.getLogger(CommittedSnapshots.class);
 
   /**
-   * What was found: the newest snapshot that verifies (null when none), its decoded form, and the
-   * highest version ever seen for the adapter (verified or not), from which new versions continue.
+   * What was found: the newest snapshot that verifies and is not deleted (null when none), its
+   * decoded form, the highest version the adapter ever used (by its own snapshots, corrupt ones
+   * and authentic deletions, never by records whose signature fails), from which new versions
+   * continue, the records that could not be restored, the tombstones ignored as unauthentic, and
+   * whether such a tombstone is the newest record after the restored snapshot: compaction would
+   * then drop that snapshot, so the trainer commits a successor right away.
    */
-  record Result(AdapterSnapshot snapshot, DecodedAdapter decoded, long maxVersion, int rejected) {
+  record Result(AdapterSnapshot snapshot, DecodedAdapter decoded, long maxVersion, int rejected, int ignoredDeletions,
+      boolean supersedeDeletion) {
+  }
+
+  /**
+   * The schema registry did not answer while a snapshot was being decoded: an outage, never a
+   * verdict on the record. The caller waits and reads again; nothing may be skipped or reset.
+   */
+  static final class RegistryUnavailable extends RuntimeException {
+    RegistryUnavailable(String message, Throwable cause) {
+      super(message, cause);
+    }
   }
 
   private CommittedSnapshots() {
@@ -62,7 +83,10 @@ final class CommittedSnapshots {
     DecodedAdapter bestDecoded = null;
     AdapterSnapshot otherBase = null;
     long maxVersion = 0;
+    long deletedThrough = 0;
     int rejected = 0;
+    int forgedDeletions = 0;
+    boolean ignoredAfterBest = false;
     long deadline = System.nanoTime() + timeout.toNanos();
     try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(readCommittedProps)) {
       c.assign(partitions);
@@ -84,44 +108,85 @@ final class CommittedSnapshots {
             continue;
           }
           if (r.value() == null) {
-            log.warn("adapter {}: tombstone at {}-{}@{}; earlier snapshots are forgotten, training restarts from the "
-                + "input's beginning", adapterId, r.topic(), r.partition(), r.offset());
-            best = null;
-            bestDecoded = null;
-            otherBase = null;
+            AdapterDeletion.Verdict v = AdapterDeletion.classify(adapterId, r.headers(), hmacKeyOrNull);
+            String where = r.topic() + "-" + r.partition() + "@" + r.offset();
+            if (v.honoured()) {
+              long through = v.kind() == AdapterDeletion.Kind.UNAUTHENTICATED ? maxVersion : v.through();
+              deletedThrough = Math.max(deletedThrough, through);
+              maxVersion = Math.max(maxVersion, through);
+              if (v.kind() == AdapterDeletion.Kind.UNAUTHENTICATED) {
+                log.error("adapter {}: a bare tombstone at {} deletes every snapshot before it (newest v{}); the "
+                    + "adapter is retrained from the input's beginning and new versions continue after v{}. If this "
+                    + "deletion was not intended, someone can write to '{}' without authentication: set {} on the "
+                    + "trainer and every consumer so that only `lorastream adapters delete` can delete, and restrict "
+                    + "Write on the topic with ACLs", adapterId, where, best == null ? maxVersion : best.getVersion(),
+                    maxVersion, topic, "trainer.hmac.key / inference.hmac.key");
+              } else {
+                log.warn("adapter {}: {} at {}", adapterId, v.detail(), where);
+              }
+              if (best != null && best.getVersion() <= deletedThrough) {
+                best = null;
+                bestDecoded = null;
+              }
+              if (otherBase != null && otherBase.getVersion() <= deletedThrough) {
+                otherBase = null;
+              }
+              ignoredAfterBest = false;
+            } else {
+              forgedDeletions++;
+              ignoredAfterBest = best != null;
+              log.error("adapter {}: ignored a deletion at {}: {}; it is not authentic, so the snapshots before it "
+                  + "stay valid ({} ignored deletion(s) so far)", adapterId, where, v.detail(), forgedDeletions);
+            }
             continue;
           }
           AdapterSnapshot s;
           try {
-            s = deserializer.deserialize(topic, r.value());
+            s = deserializer.deserialize(topic, r.headers(), r.value());
           } catch (RuntimeException e) {
+            if (RegistryException.isOutage(e)) {
+              // Says nothing about the record: only the registry can tell what it holds.
+              throw new RegistryUnavailable("cannot decode the snapshot at " + r.topic() + "-" + r.partition() + "@"
+                  + r.offset() + " while the schema registry is unavailable: " + e.getMessage(), e);
+            }
             rejected++;
-            log.error("adapter {}: unreadable snapshot record at {}-{}@{} skipped: {}", adapterId, r.topic(),
+            log.error("adapter {}: undecodable snapshot record at {}-{}@{} skipped: {}", adapterId, r.topic(),
                 r.partition(), r.offset(), e.getMessage());
             continue;
           }
-          if (!adapterId.equals(s.getAdapterId())) {
+          if (s == null || !adapterId.equals(s.getAdapterId())) {
             rejected++;
             log.error("adapter {}: record at {}-{}@{} is keyed {} but holds adapter {}; skipped", adapterId, r.topic(),
-                r.partition(), r.offset(), adapterId, s.getAdapterId());
+                r.partition(), r.offset(), adapterId, s == null ? null : s.getAdapterId());
             continue;
           }
-          maxVersion = Math.max(maxVersion, s.getVersion());
+          if (s.getVersion() <= deletedThrough) {
+            continue; // written before a deletion that covers it (or a stale copy of a deleted version)
+          }
           if (best != null && s.getVersion() <= best.getVersion()) {
+            maxVersion = Math.max(maxVersion, s.getVersion());
             continue;
           }
           try {
             DecodedAdapter d = SnapshotCodec.decode(s, base, hmacKeyOrNull);
+            maxVersion = Math.max(maxVersion, s.getVersion());
             best = s;
             bestDecoded = d;
             otherBase = null;
+            ignoredAfterBest = false;
           } catch (SnapshotRejectedException e) {
-            if (e.reason() == SnapshotRejectedException.Reason.FINGERPRINT) {
+            SnapshotRejectedException.Reason why = e.reason();
+            if (why != SnapshotRejectedException.Reason.UNSIGNED && why != SnapshotRejectedException.Reason.BAD_SIGNATURE) {
+              // Corrupt, but ours: its version was used. Unauthenticated records cannot claim versions.
+              maxVersion = Math.max(maxVersion, s.getVersion());
+            }
+            if (why == SnapshotRejectedException.Reason.FINGERPRINT) {
               otherBase = s;
             } else {
               rejected++;
-              log.error("adapter {}: committed snapshot v{} at {}-{}@{} cannot be restored and is skipped: {}",
-                  adapterId, s.getVersion(), r.topic(), r.partition(), r.offset(), e.getMessage());
+              log.error("adapter {}: committed snapshot v{} at {}-{}@{} cannot be restored and is skipped (the newest "
+                  + "valid snapshot before it is restored instead): {}", adapterId, s.getVersion(), r.topic(),
+                  r.partition(), r.offset(), e.getMessage());
             }
           }
         }
@@ -134,7 +199,8 @@ final class CommittedSnapshots {
           + "). Fix: point trainer.base at the original base-model file, or train a new adapter under another "
           + "trainer.adapter.id");
     }
-    return new Result(best, bestDecoded, maxVersion, rejected);
+    return new Result(best, bestDecoded, Math.max(maxVersion, deletedThrough), rejected, forgedDeletions,
+        ignoredAfterBest && best != null);
   }
 
   private static boolean reached(KafkaConsumer<?, ?> c, Map<TopicPartition, Long> target) {

@@ -31,6 +31,13 @@ public interface TrainerListener {
       long commitWallTimeMillis, long examplesSeen) {
   }
 
+  /**
+   * After every (re)start and every re-read of the committed state: the restored version (0 for a
+   * fresh adapter) and the examples it had seen, before anything new is trained.
+   */
+  default void onRestored(String adapterId, long version, long examplesSeen) {
+  }
+
   /** Once, when the trainer stops; {@code cause} is null after a clean {@code close()}. */
   default void onStopped(Throwable cause) {
   }

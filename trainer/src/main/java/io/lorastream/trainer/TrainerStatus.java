@@ -19,7 +19,9 @@ import java.util.Map;
  * {@code "committing v12"} (an idle trainer has nothing to retry and does not notice), and
  * {@code stallRetries} counts the operations this instance retried because Kafka (or, for a
  * snapshot's schema, the registry) did not answer. A stalled
- * trainer needs no action: it resumes by itself once the broker is back.
+ * trainer needs no action: it resumes by itself once the broker is back. {@code ignoredDeletions}
+ * counts the tombstones on {@code adapters} that the last (re)start ignored because a signing key
+ * is set and they were not signed with it (see {@code AdapterDeletion}).
  */
 public record TrainerStatus(
     String adapterId,
@@ -38,7 +40,8 @@ public record TrainerStatus(
     double lossEma,
     Map<String, Integer> ranks,
     String stalledOn,
-    long stallRetries) {
+    long stallRetries,
+    int ignoredDeletions) {
 
   /** Lifecycle of a trainer. */
   public enum State { CREATED, STARTING, RUNNING, STOPPING, STOPPED }
@@ -48,6 +51,6 @@ public record TrainerStatus(
   }
 
   static TrainerStatus initial(String adapterId) {
-    return new TrainerStatus(adapterId, State.CREATED, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, -1, Double.NaN, Map.of(), null, 0);
+    return new TrainerStatus(adapterId, State.CREATED, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, -1, Double.NaN, Map.of(), null, 0, 0);
   }
 }

@@ -3,6 +3,7 @@ package io.lorastream.stream.inference;
 import io.lorastream.avro.AdapterSnapshot;
 import io.lorastream.config.CommonConfig;
 import io.lorastream.kafka.TopicCatalog;
+import io.lorastream.lora.AdapterDeletion;
 import io.lorastream.lora.BaseModel;
 import io.lorastream.registry.RegistryException;
 import io.lorastream.stream.eval.ModelHistory;
@@ -215,7 +216,9 @@ public final class AdapterSubscriber implements ActiveModels, ModelHistory, Auto
   /** Processes one record; false when it must be retried later (schema registry unreachable). */
   private boolean handle(ConsumerRecord<byte[], byte[]> r) {
     if (r.value() == null) {
-      return true; // tombstone: compaction bookkeeping, nothing to serve
+      String id = r.key() == null ? null : new String(r.key(), java.nio.charset.StandardCharsets.UTF_8);
+      swapper.delete(id, AdapterDeletion.classify(id, r.headers(), swapper.hmacKey()));
+      return true;
     }
     AdapterSnapshot s;
     try {

@@ -1,6 +1,7 @@
 package io.lorastream.stream.inference;
 
 import io.lorastream.avro.AdapterSnapshot;
+import io.lorastream.lora.AdapterDeletion;
 import io.lorastream.lora.BaseModel;
 import io.lorastream.lora.DecodedAdapter;
 import io.lorastream.lora.MergedModel;
@@ -46,7 +47,7 @@ public final class AdapterSwapper implements ActiveModels, ModelHistory {
   public static final int DEFAULT_HISTORY = 32;
 
   /** What {@link #offer} did with a snapshot. */
-  public enum Outcome { APPLIED, IGNORED_NOT_NEWER, IGNORED_OTHER_ADAPTER, REJECTED }
+  public enum Outcome { APPLIED, IGNORED_NOT_NEWER, IGNORED_OTHER_ADAPTER, REJECTED, DELETED }
 
   private final BaseModel base;
   private final String adapterId; // or ALL_ADAPTERS
@@ -57,6 +58,8 @@ public final class AdapterSwapper implements ActiveModels, ModelHistory {
   private final AtomicReference<ServingModel> primary; // null when serving every adapter
   private final Map<String, AtomicReference<ServingModel>> others = new ConcurrentHashMap<>();
   private final BoundedModelHistory history;
+  /** Per adapter, the highest version an honoured deletion covered: such versions are never served. */
+  private final Map<String, Long> deletedThrough = new ConcurrentHashMap<>();
 
   private final LongAdder applied = new LongAdder();
   private final LongAdder ignoredNotNewer = new LongAdder();
@@ -116,7 +119,7 @@ public final class AdapterSwapper implements ActiveModels, ModelHistory {
     }
     ServingModel previous = current(id);
     long version = s.getVersion();
-    if (version <= previous.version()) {
+    if (version <= Math.max(previous.version(), deletedThrough.getOrDefault(id, 0L))) {
       ignoredNotNewer.increment();
       log.debug("Ignoring adapter {} v{}: not newer than active v{}", id, version, previous.version());
       return Outcome.IGNORED_NOT_NEWER;
@@ -148,6 +151,40 @@ public final class AdapterSwapper implements ActiveModels, ModelHistory {
     log.info("Adapter {} v{} active (ranks {}, trained on {} examples), replacing v{}", id, version,
         merged.ranks(), decoded.examplesSeen(), previous.version());
     return Outcome.APPLIED;
+  }
+
+  /**
+   * Handles a tombstone keyed {@code id}, classified by {@link AdapterDeletion}. An honoured
+   * deletion makes the adapter serve the frozen base again, and no version it covers is served
+   * afterwards (a bare tombstone without a key covers every version seen so far); with a key, an
+   * unsigned or forged one is counted and ignored, and the active version keeps serving.
+   */
+  public synchronized Outcome delete(String id, AdapterDeletion.Verdict verdict) {
+    if (id == null || !serves(id)) {
+      ignoredOther.increment();
+      return Outcome.IGNORED_OTHER_ADAPTER;
+    }
+    ServingModel previous = current(id);
+    if (!verdict.honoured()) {
+      reject(RejectReason.FORGED_DELETION, "FORGED_DELETION: deletion of " + id + " ignored: " + verdict.detail(),
+          previous);
+      return Outcome.REJECTED;
+    }
+    long through = verdict.kind() == AdapterDeletion.Kind.UNAUTHENTICATED ? previous.version() : verdict.through();
+    deletedThrough.merge(id, through, Math::max);
+    if (previous.version() == 0 || previous.version() > through) {
+      return Outcome.IGNORED_NOT_NEWER; // nothing served is covered: a stale deletion
+    }
+    ServingModel base = ServingModel.base(id, baseModel, clock.getAsLong());
+    referenceFor(id).set(base);
+    lastSwapMillis = base.activatedAtMillis();
+    synchronized (versionMonitor) {
+      versionMonitor.notifyAll();
+    }
+    notifyListeners(base);
+    log.warn("Adapter {} deleted through v{} ({}); serving the frozen base until a newer version arrives", id, through,
+        verdict.detail());
+    return Outcome.DELETED;
   }
 
   /** Counts a record that could not even be decoded into a snapshot (the subscriber's deserializer failed). */
@@ -314,5 +351,10 @@ public final class AdapterSwapper implements ActiveModels, ModelHistory {
   /** Whether snapshots must carry a valid HMAC signature. */
   public boolean requiresSignature() {
     return hmacKey != null;
+  }
+
+  /** The verification key (not copied: the subscriber only reads it), null without signing. */
+  byte[] hmacKey() {
+    return hmacKey;
   }
 }

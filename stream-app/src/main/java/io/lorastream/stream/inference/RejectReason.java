@@ -23,6 +23,8 @@ public enum RejectReason {
   BAD_SIGNATURE,
   /** The record value is not a decodable AdapterSnapshot (wire format, schema or Avro error). */
   UNDECODABLE,
+  /** A tombstone (deletion) that is unsigned or wrongly signed while a key is configured: ignored. */
+  FORGED_DELETION,
   /** Anything else that made verification or merging fail. */
   INVALID;
 

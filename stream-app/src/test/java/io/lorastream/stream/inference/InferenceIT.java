@@ -13,6 +13,7 @@ import io.lorastream.avro.PipelineMetric;
 import io.lorastream.avro.Prediction;
 import io.lorastream.config.CommonConfig;
 import io.lorastream.config.LayeredConfig;
+import io.lorastream.lora.AdapterDeletion;
 import io.lorastream.lora.BaseModel;
 import io.lorastream.testing.LocalStackExtension;
 import java.nio.charset.StandardCharsets;
@@ -148,6 +149,55 @@ class InferenceIT {
         assertThat(second.subscriber().activeVersion()).isEqualTo(3);
         assertThat(mismatch(3, second.subscriber().current().predictProba(X))).isNull();
       }
+    }
+  }
+
+  @Test
+  void withSigningOnlyASignedDeletionStopsServingAnAdapterAndARestartedConsumerAgrees() throws Exception {
+    String id = "deletable";
+    try (KafkaProducer<String, AdapterSnapshot> trainer = transactionalProducer();
+        AdapterSubscriber first = subscriber(id, "deletion-1")) {
+      publish(trainer, snapshot(id, 1, base.fingerprint(), List.of(), KEY), true);
+      publish(trainer, snapshot(id, 2, base.fingerprint(), List.of(), KEY), true);
+      await().atMost(Duration.ofSeconds(20)).until(() -> first.activeVersion() == 2);
+
+      // A bare tombstone and one signed with the wrong key: both ignored and counted.
+      tombstone(id, null);
+      tombstone(id, AdapterDeletion.headers(id, 2, FORGER_KEY));
+      await().atMost(Duration.ofSeconds(20)).until(() -> first.rejected(RejectReason.FORGED_DELETION) == 2);
+      assertThat(first.activeVersion()).isEqualTo(2);
+
+      // The operator's signed deletion: the frozen base serves again, and a stale copy of a
+      // deleted version is never served; a newer version is.
+      tombstone(id, AdapterDeletion.headers(id, 2, KEY));
+      await().atMost(Duration.ofSeconds(20)).until(() -> first.activeVersion() == 0);
+      publish(trainer, snapshot(id, 2, base.fingerprint(), List.of(), KEY), true);
+      publish(trainer, snapshot(id, 3, base.fingerprint(), List.of(), KEY), true);
+      await().atMost(Duration.ofSeconds(20)).until(() -> first.activeVersion() == 3);
+      assertThat(first.stats().applied()).isEqualTo(3); // v1, v2, v3: the stale v2 copy was not applied
+
+      // One more signed deletion, then a consumer started afterwards replays the topic to the same answer.
+      tombstone(id, AdapterDeletion.headers(id, 3, KEY));
+      await().atMost(Duration.ofSeconds(20)).until(() -> first.activeVersion() == 0);
+      try (AdapterSubscriber second = subscriber(id, "deletion-2")) {
+        assertThat(second.awaitCaughtUp(Duration.ofSeconds(20))).isTrue();
+        assertThat(second.activeVersion()).isZero();
+        assertThat(second.rejected(RejectReason.FORGED_DELETION)).isEqualTo(2);
+      }
+    }
+  }
+
+  private static AdapterSubscriber subscriber(String adapterId, String clientId) {
+    return AdapterSubscriber.builder(base).bootstrapServers(stack.bootstrapServers()).topics(stack.catalog())
+        .deserializer(stack.serdes().adapterSnapshot().deserializer()).adapterId(adapterId).hmacKey(KEY)
+        .clientId(clientId).start();
+  }
+
+  private static void tombstone(String adapterId, org.apache.kafka.common.header.Headers headers) throws Exception {
+    try (KafkaProducer<String, byte[]> p = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
+        stack.bootstrapServers()), new StringSerializer(), new org.apache.kafka.common.serialization.ByteArraySerializer())) {
+      p.send(new ProducerRecord<>(stack.catalog().adapters.name(), null, adapterId, null,
+          headers == null ? List.of() : headers)).get();
     }
   }
 

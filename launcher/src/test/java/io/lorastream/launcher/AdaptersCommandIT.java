@@ -1,0 +1,113 @@
+package io.lorastream.launcher;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.lorastream.avro.AdapterSnapshot;
+import io.lorastream.lora.AdapterDeletion;
+import io.lorastream.testing.LocalStackExtension;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.ByteBuffer;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import picocli.CommandLine;
+
+/**
+ * {@code lorastream adapters delete} against the embedded broker and registry: it finds the
+ * newest committed version itself, writes a tombstone whose deletion headers verify under the
+ * configured key (and are plain without one), and refuses when there is nothing to delete.
+ */
+class AdaptersCommandIT {
+  @RegisterExtension
+  static LocalStackExtension stack = new LocalStackExtension(1);
+
+  private static final String KEY = "adapters-command-it-key-0123456789";
+
+  @Test
+  void deleteSignsADeletionOfTheNewestVersionAndRefusesAnUnknownAdapter() throws Exception {
+    publish("cli", 3);
+    publish("cli", 7);
+    publish("other", 11);
+
+    StringWriter out = new StringWriter();
+    int code = run(out, "adapters", "delete", "--adapter", "cli", "--bootstrap", stack.bootstrapServers(),
+        "--registry", stack.registryUrl(), "--set", "trainer.hmac.key=" + KEY);
+    assertThat(code).as(out.toString()).isZero();
+    assertThat(out.toString()).contains("deleted adapter cli through v7 (signed)");
+    ConsumerRecord<String, byte[]> last = lastRecord("cli");
+    assertThat(last.value()).isNull();
+    AdapterDeletion.Verdict v = AdapterDeletion.classify("cli", last.headers(), KEY.getBytes(StandardCharsets.UTF_8));
+    assertThat(v.kind()).isEqualTo(AdapterDeletion.Kind.AUTHENTIC);
+    assertThat(v.through()).isEqualTo(7);
+    // The signature binds the adapter id: the same headers do not delete another adapter.
+    assertThat(AdapterDeletion.classify("other", last.headers(), KEY.getBytes(StandardCharsets.UTF_8)).kind())
+        .isEqualTo(AdapterDeletion.Kind.FORGED);
+
+    StringWriter unsigned = new StringWriter();
+    assertThat(run(unsigned, "adapters", "delete", "--adapter", "other", "--through", "11", "--bootstrap",
+        stack.bootstrapServers(), "--registry", stack.registryUrl())).as(unsigned.toString()).isZero();
+    assertThat(unsigned.toString()).contains("through v11 (unsigned");
+    assertThat(AdapterDeletion.classify("other", lastRecord("other").headers(), null).through()).isEqualTo(11);
+
+    StringWriter none = new StringWriter();
+    assertThat(run(none, "adapters", "delete", "--adapter", "never-published", "--bootstrap",
+        stack.bootstrapServers(), "--registry", stack.registryUrl())).isEqualTo(1);
+    assertThat(none.toString()).contains("no committed snapshot", "--through");
+  }
+
+  private static int run(StringWriter out, String... args) {
+    CommandLine cl = Main.commandLine();
+    cl.setOut(new PrintWriter(out, true));
+    cl.setErr(new PrintWriter(out, true));
+    return cl.execute(args);
+  }
+
+  private static void publish(String adapter, long version) throws Exception {
+    AdapterSnapshot s = AdapterSnapshot.newBuilder().setAdapterId(adapter).setVersion(version)
+        .setTrainerId("it").setCreatedAt(Instant.now()).setBaseModelId("b").setBaseFingerprint("f")
+        .setOptimizerStep(1).setExamplesSeen(1).setAlpha(16f).setScalingMode(io.lorastream.avro.ScalingMode.STANDARD)
+        .setLayers(List.of()).setSourceOffsets(List.of())
+        .setMetrics(Map.of()).setChecksum(ByteBuffer.wrap(new byte[32])).build();
+    try (KafkaProducer<String, AdapterSnapshot> p = new KafkaProducer<>(new HashMap<>(stack.clientProperties()),
+        new StringSerializer(), stack.serdes().adapterSnapshot().serializer())) {
+      p.send(new ProducerRecord<>(stack.catalog().adapters.name(), adapter, s)).get();
+    }
+  }
+
+  private static ConsumerRecord<String, byte[]> lastRecord(String adapter) {
+    Map<String, Object> p = new HashMap<>(stack.clientProperties());
+    p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+    String topic = stack.catalog().adapters.name();
+    TopicPartition tp = new TopicPartition(topic, 0);
+    ConsumerRecord<String, byte[]> last = null;
+    try (KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(p, new StringDeserializer(),
+        new ByteArrayDeserializer())) {
+      c.assign(List.of(tp));
+      c.seekToBeginning(List.of(tp));
+      long end = c.endOffsets(List.of(tp)).get(tp);
+      while (c.position(tp) < end) {
+        for (ConsumerRecord<String, byte[]> r : c.poll(Duration.ofMillis(200))) {
+          if (adapter.equals(r.key())) {
+            last = r;
+          }
+        }
+      }
+    }
+    return last;
+  }
+}
