@@ -240,6 +240,16 @@ public final class ExperimentRunner {
     app.put(task + StreamAppConfig.CLASSES_SUFFIX, Integer.toString(workload.numClasses()));
     app.put(task + StreamAppConfig.FEATURE_KIND_SUFFIX, workload.tokens() ? "tokens" : "dense");
     StreamAppConfig appConfig = StreamAppConfig.from(load(app));
+    try {
+      return ingest(common, serdes, appConfig, produced);
+    } finally {
+      // The ingest app is closed by now; its state is of no use to anyone after the run.
+      org.apache.kafka.common.utils.Utils.delete(state.toFile());
+    }
+  }
+
+  private long ingest(CommonConfig common, LorastreamSerdes serdes, StreamAppConfig appConfig, long produced)
+      throws Exception {
     long start = System.nanoTime();
     try (IngestService ingest = new IngestService(common, appConfig, serdes).start();
         KafkaConsumer<String, PipelineMetric> metrics = metricsConsumer(common, serdes)) {

@@ -137,7 +137,7 @@ final class DemoRun {
     defaults.putAll(TrainerConfig.DEFAULTS);
     defaults.putAll(StreamAppConfig.DEFAULTS);
     defaults.putAll(InferenceConfig.DEFAULTS);
-    LayeredConfig cfg = LayeredConfig.load(defaults, null, System.getenv(), cli);
+    LayeredConfig cfg = KnownSettings.check(LayeredConfig.load(defaults, null, System.getenv(), cli));
     CommonConfig common = new CommonConfig(cfg);
     StreamAppConfig app = StreamAppConfig.from(cfg);
     TrainerConfig tc = TrainerConfig.from(cfg);

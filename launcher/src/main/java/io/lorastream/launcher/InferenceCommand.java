@@ -26,7 +26,8 @@ final class InferenceCommand implements Callable<Integer> {
   @Option(names = "--base", paramLabel = "FILE", description = "Base-model file (inference.base.path).")
   String base;
 
-  @Option(names = "--adapter", paramLabel = "ID", description = "Adapter id to serve (inference.adapter.id).")
+  @Option(names = "--adapter", paramLabel = "ID", description = "Adapter id to serve, * for every adapter (inference.adapter.id). Default: "
+      + CommonConfig.DEFAULT_ADAPTER_ID + ".")
   String adapter;
 
   @Option(names = "--consumer-id", paramLabel = "ID", description = "This consumer's id (inference.consumer.id).")

@@ -10,6 +10,8 @@ import picocli.CommandLine.Command;
 @Command(name = "lorastream", mixinStandardHelpOptions = true, versionProvider = Versions.class,
     // Inherited by every subcommand: --help and --version everywhere, defaults shown in help.
     scope = CommandLine.ScopeType.INHERIT, showDefaultValues = true,
+    footer = {"", "Settings: defaults < --config FILE < LORASTREAM_* environment < flags and --set. Every key with its "
+        + "default, validation and variable name is in the README, section Settings; unknown keys fail at startup."},
     description = "Streaming continual learning with LoRA adapters on Kafka.",
     subcommands = {
         LocalCommand.class,

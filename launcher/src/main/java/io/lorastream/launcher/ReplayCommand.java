@@ -26,7 +26,7 @@ final class ReplayCommand implements Callable<Integer> {
       description = "'generator' (rotating subspace) or a CSV/JSONL file. Default: ${DEFAULT-VALUE}.")
   String source;
 
-  @Option(names = "--task", defaultValue = "drift", description = "Task (adapter id) of the examples. Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--task", defaultValue = CommonConfig.DEFAULT_ADAPTER_ID, description = "Task (adapter id) of the examples. Default: ${DEFAULT-VALUE}.")
   String task;
 
   @Option(names = "--examples", defaultValue = "20000", description = "Examples to produce (generator: split evenly over its phases). Default: ${DEFAULT-VALUE}.")

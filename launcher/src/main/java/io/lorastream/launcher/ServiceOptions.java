@@ -17,13 +17,14 @@ final class ServiceOptions {
   @Option(names = "--config", paramLabel = "FILE", description = "Properties file with settings (layered under env and flags).")
   Path configFile;
 
-  @Option(names = "--bootstrap", paramLabel = "HOST:PORT", description = "Kafka bootstrap servers (kafka.bootstrap.servers).")
+  @Option(names = "--bootstrap", paramLabel = "HOST:PORT", description = "Kafka bootstrap servers (kafka.bootstrap.servers). Default: 127.0.0.1:9092.")
   String bootstrap;
 
-  @Option(names = "--registry", paramLabel = "URL", description = "Schema registry URL (registry.url).")
+  @Option(names = "--registry", paramLabel = "URL", description = "Schema registry URL (registry.url). Default: http://127.0.0.1:8081.")
   String registry;
 
-  @Option(names = {"--set", "-D"}, paramLabel = "KEY=VALUE", description = "Any setting, e.g. --set kafka.security.protocol=SASL_PLAINTEXT. Repeatable.")
+  @Option(names = {"--set", "-D"}, paramLabel = "KEY=VALUE", description = "Any setting, e.g. --set kafka.security.protocol=SASL_PLAINTEXT. Repeatable. Every key, "
+      + "its default and its LORASTREAM_* variable: README, section Settings.")
   Map<String, String> settings = new LinkedHashMap<>();
 
   /** Builds the layered configuration; {@code flags} are subcommand-specific CLI values (nulls ignored). */
@@ -41,6 +42,6 @@ final class ServiceOptions {
       cli.put("registry.url", registry);
     }
     cli.putAll(settings);
-    return LayeredConfig.load(defaults, configFile, System.getenv(), cli);
+    return KnownSettings.check(LayeredConfig.load(defaults, configFile, System.getenv(), cli));
   }
 }

@@ -33,7 +33,8 @@ final class StreamAppCommand implements Callable<Integer> {
   @Option(names = "--base", paramLabel = "FILE", description = "Base-model file; enables prequential evaluation.")
   String base;
 
-  @Option(names = "--adapter", paramLabel = "ID", description = "Adapter (task) to evaluate. Default: drift.")
+  @Option(names = "--adapter", paramLabel = "ID", description = "Adapter (task) to evaluate (inference.adapter.id). Default: "
+      + CommonConfig.DEFAULT_ADAPTER_ID + ".")
   String adapter;
 
   /**
@@ -63,7 +64,7 @@ final class StreamAppCommand implements Callable<Integer> {
     if (base != null) {
       Map<String, String> inf = new HashMap<>();
       inf.put(InferenceConfig.BASE_PATH, base);
-      inf.put(InferenceConfig.ADAPTER_ID, adapter == null ? "drift" : adapter);
+      inf.put(InferenceConfig.ADAPTER_ID, adapter == null ? CommonConfig.DEFAULT_ADAPTER_ID : adapter);
       inf.put(InferenceConfig.CONSUMER_ID, "stream-app-eval");
       InferenceConfig ic = InferenceConfig.from(service.load(defaults(), inf));
       model = BaseModel.load(java.nio.file.Path.of(base), Devices.resolve(ic.device()));

@@ -24,13 +24,14 @@ import picocli.CommandLine.Option;
 final class TrainerCommand implements Callable<Integer> {
   @Mixin ServiceOptions service = new ServiceOptions();
 
-  @Option(names = "--base", paramLabel = "FILE", description = "Base-model file (trainer.base).")
+  @Option(names = "--base", paramLabel = "FILE", description = "Base-model file (trainer.base). Default: base-model.lsbase.")
   String base;
 
-  @Option(names = "--adapter", paramLabel = "ID", description = "Adapter id = task to train (trainer.adapter.id).")
+  @Option(names = "--adapter", paramLabel = "ID", description = "Adapter id = task to train (trainer.adapter.id). Default: "
+      + CommonConfig.DEFAULT_ADAPTER_ID + ".")
   String adapter;
 
-  @Option(names = "--device", paramLabel = "auto|cpu|gpu", description = "DJL device (trainer.device).")
+  @Option(names = "--device", paramLabel = "auto|cpu|gpu", description = "DJL device (trainer.device). Default: auto.")
   String device;
 
   @Option(names = "--rank-schedule", paramLabel = "SPEC", description = "e.g. fixed:4, steps:2@0,4@40,8@100,16@160, plateau:2,4,8,16:window=50:margin=0.01 (trainer.rank.schedule).")

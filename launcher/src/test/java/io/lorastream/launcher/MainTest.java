@@ -36,6 +36,16 @@ class MainTest {
   }
 
   @Test
+  void aMistypedSettingFailsAtStartupNamingTheNearestKey() {
+    Run r = run("trainer", "--base", "nope.lsbase", "--set", "trainer.lrr=0.01");
+    assertThat(r.exit()).isEqualTo(2);
+    assertThat(r.err()).contains("Unknown setting 'trainer.lrr'", "Did you mean 'trainer.lr'?");
+    // Another service's key is no mistake: it fails on the missing base file instead, later.
+    Run other = run("trainer", "--base", "/definitely/missing.lsbase", "--set", "inference.device=cpu");
+    assertThat(other.err()).doesNotContain("Unknown setting").contains("trainer.base");
+  }
+
+  @Test
   void badBootstrapFailsAtStartupNamingKey() {
     Run r = run("replay", "--bootstrap", "not-a-host-port", "--examples", "1");
     assertThat(r.exit()).isEqualTo(2);

@@ -2,7 +2,15 @@ package io.lorastream.config;
 
 import io.lorastream.kafka.TopicCatalog;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
 
 /**
  * Settings every lorastream service shares: where Kafka and the schema registry are, client
@@ -15,12 +23,27 @@ public final class CommonConfig {
   public static final String REGISTRY_URL = "registry.url";
   public static final String PARTITIONS = "topics.partitions";
   public static final String REPLICATION = "topics.replication.factor";
+  /** Where a service keeps local state (Kafka Streams stores) unless a {@code *.state.dir} says otherwise. */
+  public static final String DATA_DIR = "data.dir";
+  /**
+   * The adapter (task) id every service uses when none is set: the trainer trains it, inference
+   * serves it, the evaluator scores it and replay produces it, so a fresh setup fits together.
+   */
+  public static final String DEFAULT_ADAPTER_ID = "drift";
 
   public static final Map<String, String> DEFAULTS = Map.of(
       BOOTSTRAP, "127.0.0.1:9092",
       REGISTRY_URL, "http://127.0.0.1:8081",
       PARTITIONS, "2",
-      REPLICATION, "1");
+      REPLICATION, "1",
+      DATA_DIR, "lorastream-data");
+
+  /**
+   * Prefixes of the Kafka clients' own nested settings (Kafka Streams passes these on to its
+   * producer, consumers and admin client, and per-topic settings to its internal topics).
+   */
+  private static final List<String> KAFKA_NESTED_PREFIXES = List.of("producer.", "consumer.", "admin.",
+      "main.consumer.", "restore.consumer.", "global.consumer.", "topic.");
 
   private final Map<String, String> kafka;
   private final Map<String, Object> registry;
@@ -42,6 +65,36 @@ public final class CommonConfig {
     this.registry = Map.copyOf(reg);
     this.catalog = TopicCatalog.withNames(c.withPrefix("topic."), c.getInt(PARTITIONS, 1, 1024));
     this.replicationFactor = (short) c.getInt(REPLICATION, 1, 32);
+  }
+
+  /**
+   * The open-prefix rules of {@link LayeredConfig#rejectUnknownKeys} for the shared settings:
+   * {@code kafka.*} must name a producer, consumer or admin client setting (or one of
+   * {@code extraKafkaNames}, e.g. Kafka Streams' own), {@code topic.*} a catalog topic, and
+   * {@code registry.*} stays open (the registry client passes its settings on to HTTP and auth).
+   */
+  public static Map<String, Function<String, String>> openPrefixes(Set<String> extraKafkaNames) {
+    Set<String> names = new HashSet<>(ProducerConfig.configNames());
+    names.addAll(ConsumerConfig.configNames());
+    names.addAll(AdminClientConfig.configNames());
+    names.addAll(extraKafkaNames);
+    Map<String, Function<String, String>> rules = new LinkedHashMap<>();
+    rules.put("kafka.", rest -> {
+      if (names.contains(rest)) {
+        return null;
+      }
+      for (String p : KAFKA_NESTED_PREFIXES) {
+        if (rest.startsWith(p) && rest.length() > p.length()) {
+          return null;
+        }
+      }
+      String near = LayeredConfig.nearest(rest, names);
+      return "'" + rest + "' is not a Kafka client setting" + (near == null ? "" : " (nearest: kafka." + near + ")");
+    });
+    rules.put("topic.", rest -> TopicCatalog.LOGICAL_NAMES.contains(rest) ? null
+        : "'" + rest + "' is not a catalog topic; topics are " + TopicCatalog.LOGICAL_NAMES);
+    rules.put("registry.", rest -> null);
+    return rules;
   }
 
   /** Every {@code kafka.*} setting with the prefix removed, including bootstrap.servers. */

@@ -10,18 +10,25 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * Configuration assembled in four layers, later ones winning: built-in defaults, an optional
  * properties file, environment variables, then command-line flags. Keys are lower-case and
  * dot-separated ({@code trainer.lr}); the environment spells the same key as
- * {@code LORASTREAM_TRAINER_LR}. Every lookup remembers where its value came from so that a
+ * {@code LORASTREAM_TRAINER_LR}, with Kafka's convention for the other characters: {@code __} for
+ * {@code -} and {@code ___} for {@code _} ({@code LORASTREAM_KAFKA_SASL_JAAS_CONFIG},
+ * {@code LORASTREAM_TOPIC_MY__TOPIC}). Keys that no service knows fail at startup
+ * ({@link #rejectUnknownKeys}) naming the nearest valid key. Every lookup remembers where its value came from so that a
  * validation error can tell the operator exactly which layer to fix. Services turn this into
  * their own typed config object at startup and fail there, never later.
  */
 public final class LayeredConfig {
   public static final String ENV_PREFIX = "LORASTREAM_";
+  /** Variables with the prefix that are not settings: the launcher script's JVM options. */
+  public static final Set<String> NOT_SETTINGS = Set.of("LORASTREAM_JAVA_OPTS");
 
   private final Map<String, String> values;
   private final Map<String, String> sources;
@@ -46,7 +53,7 @@ public final class LayeredConfig {
     Map<String, String> fromEnv = new LinkedHashMap<>();
     Map<String, String> envNames = new LinkedHashMap<>();
     env.forEach((name, v) -> {
-      if (name.startsWith(ENV_PREFIX) && name.length() > ENV_PREFIX.length()) {
+      if (name.startsWith(ENV_PREFIX) && name.length() > ENV_PREFIX.length() && !NOT_SETTINGS.contains(name)) {
         String key = envToKey(name);
         fromEnv.put(key, v);
         envNames.put(key, name);
@@ -62,13 +69,106 @@ public final class LayeredConfig {
     return load(Map.of(), null, Map.of(), values);
   }
 
-  /** {@code trainer.lr} → {@code LORASTREAM_TRAINER_LR}. */
+  /** {@code trainer.lr} → {@code LORASTREAM_TRAINER_LR}; {@code -} → {@code __}, {@code _} → {@code ___}. */
   public static String keyToEnv(String key) {
-    return ENV_PREFIX + key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
+    StringBuilder sb = new StringBuilder(ENV_PREFIX);
+    for (char ch : key.toUpperCase(Locale.ROOT).toCharArray()) {
+      switch (ch) {
+        case '.' -> sb.append('_');
+        case '-' -> sb.append("__");
+        case '_' -> sb.append("___");
+        default -> sb.append(ch);
+      }
+    }
+    return sb.toString();
   }
 
+  /** The inverse of {@link #keyToEnv}: runs of 3 underscores are {@code _}, of 2 {@code -}, of 1 {@code .}. */
   static String envToKey(String envName) {
-    return envName.substring(ENV_PREFIX.length()).toLowerCase(Locale.ROOT).replace('_', '.');
+    String s = envName.substring(ENV_PREFIX.length()).toLowerCase(Locale.ROOT);
+    StringBuilder sb = new StringBuilder(s.length());
+    int i = 0;
+    while (i < s.length()) {
+      if (s.charAt(i) != '_') {
+        sb.append(s.charAt(i++));
+        continue;
+      }
+      int run = 0;
+      while (i < s.length() && s.charAt(i) == '_') {
+        run++;
+        i++;
+      }
+      // Longer runs are read greedily as '_' (3), then '-' (2), then '.' (1).
+      sb.append("_".repeat(run / 3));
+      run %= 3;
+      sb.append(run == 2 ? "-" : run == 1 ? "." : "");
+    }
+    return sb.toString();
+  }
+
+  /**
+   * Fails on the first key that a file, the environment or the command line set but no rule
+   * knows: not in {@code known}, and not accepted by the rule of an open prefix
+   * ({@code kafka.}, {@code registry.}, ...; a rule returns null to accept the rest of the key, or
+   * a reason to refuse it). The error names the key, where it came from and the nearest valid
+   * key, because a typo silently ignored is a setting silently lost.
+   */
+  public void rejectUnknownKeys(Set<String> known, Map<String, java.util.function.Function<String, String>> prefixes) {
+    for (Map.Entry<String, String> e : sources.entrySet()) {
+      String key = e.getKey();
+      if (e.getValue().equals("default") || known.contains(key)) {
+        continue;
+      }
+      String problem = "is not a lorastream setting";
+      boolean prefixed = false;
+      for (Map.Entry<String, java.util.function.Function<String, String>> p : prefixes.entrySet()) {
+        if (key.startsWith(p.getKey()) && key.length() > p.getKey().length()) {
+          prefixed = true;
+          problem = p.getValue().apply(key.substring(p.getKey().length()));
+          break;
+        }
+      }
+      if (prefixed && problem == null) {
+        continue;
+      }
+      String nearest = nearest(key, known);
+      throw new ConfigException(key, "Unknown setting '" + key + "' (from " + e.getValue() + "): " + problem + "."
+          + (nearest == null ? "" : " Did you mean '" + nearest + "'?") + " Fix: correct or remove it; the README's "
+          + "Settings section lists every key.");
+    }
+  }
+
+  /** The known key closest to {@code key} by edit distance, if it is close enough to be a typo. */
+  public static String nearest(String key, Set<String> known) {
+    String best = null;
+    int bestDistance = Integer.MAX_VALUE;
+    for (String k : new TreeSet<>(known)) {
+      int d = editDistance(key, k);
+      if (d < bestDistance) {
+        best = k;
+        bestDistance = d;
+      }
+    }
+    return best != null && bestDistance <= Math.max(3, key.length() / 3) ? best : null;
+  }
+
+  private static int editDistance(String a, String b) {
+    int[] prev = new int[b.length() + 1];
+    int[] cur = new int[b.length() + 1];
+    for (int j = 0; j <= b.length(); j++) {
+      prev[j] = j;
+    }
+    for (int i = 1; i <= a.length(); i++) {
+      cur[0] = i;
+      for (int j = 1; j <= b.length(); j++) {
+        int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+        cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
+      }
+      int[] t = prev;
+      prev = cur;
+      cur = t;
+    }
+    return prev[b.length()];
   }
 
   public Optional<String> find(String key) {

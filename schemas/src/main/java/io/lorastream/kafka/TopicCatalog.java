@@ -38,6 +38,9 @@ public final class TopicCatalog {
       TopicConfig.MAX_MESSAGE_BYTES_CONFIG, String.valueOf(16 * 1024 * 1024));
 
   public static final String SCHEMAS_TOPIC_DEFAULT = "_schemas";
+  /** The logical names that {@code topic.<logical>=<name>} may rename. */
+  public static final List<String> LOGICAL_NAMES = List.of("examples.raw", "examples.train", "examples.eval",
+      "examples.dlq", "adapters", "inference.requests", "inference.predictions", "metrics");
 
   public final TopicSpec examplesRaw;
   public final TopicSpec examplesTrain;

@@ -48,6 +48,43 @@ class LayeredConfigTest {
   }
 
   @Test
+  void theEnvironmentCanSpellEveryKeyWithKafkasConvention() {
+    for (String key : java.util.List.of("trainer.lr", "topic.my-topic", "kafka.sasl_x.y", "a-b_c.d")) {
+      String env = LayeredConfig.keyToEnv(key);
+      assertThat(LayeredConfig.envToKey(env)).as(env).isEqualTo(key);
+      assertThat(LayeredConfig.load(Map.of(), null, Map.of(env, "v"), Map.of()).find(key)).as(env).hasValue("v");
+    }
+    assertThat(LayeredConfig.keyToEnv("topic.my-topic")).isEqualTo("LORASTREAM_TOPIC_MY__TOPIC");
+    assertThat(LayeredConfig.keyToEnv("a_b")).isEqualTo("LORASTREAM_A___B");
+    // The launcher script's JVM options are not a setting.
+    assertThat(LayeredConfig.load(Map.of(), null, Map.of("LORASTREAM_JAVA_OPTS", "-Xmx1g"), Map.of()).redactedView())
+        .isEmpty();
+  }
+
+  @Test
+  void unknownKeysFailNamingTheKeyItsSourceAndTheNearestKnownKey() {
+    java.util.Set<String> known = java.util.Set.of("trainer.lr", "trainer.alpha", "kafka.bootstrap.servers");
+    var rules = CommonConfig.openPrefixes(java.util.Set.of());
+    // Defaults and known keys pass; so do real Kafka client settings and catalog topics.
+    LayeredConfig.load(Map.of("anything.at.all", "1"), null, Map.of("LORASTREAM_TRAINER_LR", "0.1"),
+        Map.of("kafka.security.protocol", "SASL_SSL", "kafka.producer.linger.ms", "5", "topic.adapters", "a",
+            "registry.basic.auth.user.info", "u:p")).rejectUnknownKeys(known, rules);
+
+    assertThatThrownBy(() -> LayeredConfig.of(Map.of("trainer.lrr", "0.01")).rejectUnknownKeys(known, rules))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("Unknown setting 'trainer.lrr' (from command line)")
+        .hasMessageContaining("Did you mean 'trainer.lr'?");
+    assertThatThrownBy(() -> LayeredConfig.load(Map.of(), null, Map.of("LORASTREAM_TRAINER_ALPAH", "8"), Map.of())
+        .rejectUnknownKeys(known, rules))
+        .hasMessageContaining("'trainer.alpah' (from environment LORASTREAM_TRAINER_ALPAH)")
+        .hasMessageContaining("'trainer.alpha'");
+    assertThatThrownBy(() -> LayeredConfig.of(Map.of("kafka.securty.protocol", "SSL")).rejectUnknownKeys(known, rules))
+        .hasMessageContaining("is not a Kafka client setting").hasMessageContaining("kafka.security.protocol");
+    assertThatThrownBy(() -> LayeredConfig.of(Map.of("topic.adapter", "x")).rejectUnknownKeys(known, rules))
+        .hasMessageContaining("not a catalog topic");
+  }
+
+  @Test
   void secretsAreNeverEchoed() {
     LayeredConfig c = LayeredConfig.of(Map.of("kafka.sasl.jaas.config", "user=alice password=hunter2", "registry.basic.auth.user.info", "u:p"));
     assertThat(c.redactedView().toString()).doesNotContain("hunter2").doesNotContain("u:p");

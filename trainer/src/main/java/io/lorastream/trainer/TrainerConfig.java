@@ -51,7 +51,7 @@ public final class TrainerConfig {
   public static final int MIN_HMAC_KEY_BYTES = 16;
 
   public static final Map<String, String> DEFAULTS = Map.ofEntries(
-      Map.entry(ADAPTER_ID, "demo"),
+      Map.entry(ADAPTER_ID, io.lorastream.config.CommonConfig.DEFAULT_ADAPTER_ID),
       Map.entry(ID, ""),
       Map.entry(BASE, "base-model.lsbase"),
       Map.entry(DEVICE, "auto"),

@@ -21,8 +21,8 @@ class TrainerConfigTest {
   @Test
   void defaultsAreValidAndDescribeAProgressiveSchedule() {
     TrainerConfig c = TrainerConfig.of(Map.of());
-    assertThat(c.adapterId()).isEqualTo("demo");
-    assertThat(c.trainerId()).startsWith("trainer-demo-");
+    assertThat(c.adapterId()).isEqualTo(io.lorastream.config.CommonConfig.DEFAULT_ADAPTER_ID);
+    assertThat(c.trainerId()).startsWith("trainer-" + io.lorastream.config.CommonConfig.DEFAULT_ADAPTER_ID + "-");
     assertThat(c.device()).isEqualTo("auto");
     assertThat(c.microBatchSize()).isEqualTo(16);
     assertThat(c.accumulationSteps()).isEqualTo(2);
@@ -36,8 +36,8 @@ class TrainerConfigTest {
     assertThat(c.publishSteps()).isEqualTo(50);
     assertThat(c.publishIntervalMs()).isEqualTo(5000);
     assertThat(c.hmacKey()).isEmpty();
-    assertThat(c.transactionalId()).isEqualTo("lorastream-trainer-demo");
-    assertThat(c.groupId()).isEqualTo("lorastream-trainer-demo");
+    assertThat(c.transactionalId()).isEqualTo("lorastream-trainer-" + io.lorastream.config.CommonConfig.DEFAULT_ADAPTER_ID);
+    assertThat(c.groupId()).isEqualTo("lorastream-trainer-" + io.lorastream.config.CommonConfig.DEFAULT_ADAPTER_ID);
     RankSchedule.Steps s = (RankSchedule.Steps) c.rankSchedule();
     assertThat(s.initialRank()).isEqualTo(2);
     assertThat(s.milestones()).containsExactly(java.util.Map.entry(0L, 2), java.util.Map.entry(100L, 4),

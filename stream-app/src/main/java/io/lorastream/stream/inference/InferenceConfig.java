@@ -42,7 +42,7 @@ public final class InferenceConfig {
   public static final int MIN_HMAC_KEY_BYTES = 16;
 
   public static final Map<String, String> DEFAULTS = Map.ofEntries(
-      Map.entry(ADAPTER_ID, "default"),
+      Map.entry(ADAPTER_ID, io.lorastream.config.CommonConfig.DEFAULT_ADAPTER_ID),
       Map.entry(DEVICE, "cpu"),
       Map.entry(APPLICATION_ID, "lorastream-inference"),
       Map.entry(FETCH_MAX_WAIT_MS, "5"),
@@ -52,7 +52,7 @@ public final class InferenceConfig {
       Map.entry(COMMIT_INTERVAL_MS, "100"),
       Map.entry(STARTUP_CATCHUP_MS, "15000"),
       Map.entry(METRICS_INTERVAL_MS, "1000"),
-      Map.entry(STATE_DIR, Path.of(System.getProperty("java.io.tmpdir"), "lorastream-inference").toString()));
+      Map.entry(STATE_DIR, "")); // empty: <data.dir>/inference-<consumer.id>
 
   private final String adapterId;
   private final Path basePath; // null: the caller supplies an already loaded base
@@ -83,7 +83,7 @@ public final class InferenceConfig {
     this.historySize = c.getInt(HISTORY_SIZE, 1, 10_000);
     this.threads = c.getInt(THREADS, 1, 64);
     this.commitInterval = Duration.ofMillis(c.getLong(COMMIT_INTERVAL_MS, 1, 600_000));
-    this.stateDir = path(c, STATE_DIR);
+    this.stateDir = c.has(STATE_DIR) ? path(c, STATE_DIR) : defaultStateDir(c, consumerId);
     this.startupCatchUp = Duration.ofMillis(c.getLong(STARTUP_CATCHUP_MS, 0, 600_000));
     this.metricsInterval = Duration.ofMillis(c.getLong(METRICS_INTERVAL_MS, 0, 3_600_000));
   }
@@ -217,6 +217,17 @@ public final class InferenceConfig {
           + " or point it at the file the trainer uses");
     }
     return p;
+  }
+
+  /** {@code <data.dir>/inference-<consumer.id>}: each consumer of a host keeps its own stores. */
+  private static Path defaultStateDir(LayeredConfig c, String consumerId) {
+    String data = c.get(io.lorastream.config.CommonConfig.DATA_DIR,
+        io.lorastream.config.CommonConfig.DEFAULTS.get(io.lorastream.config.CommonConfig.DATA_DIR));
+    try {
+      return Path.of(data, "inference-" + consumerId);
+    } catch (InvalidPathException e) {
+      throw c.invalid(io.lorastream.config.CommonConfig.DATA_DIR, data, "is not a valid directory path");
+    }
   }
 
   private static Path path(LayeredConfig c, String key) {

@@ -1,6 +1,7 @@
 package io.lorastream.stream.ingest;
 
 import io.lorastream.config.ConfigException;
+import io.lorastream.config.CommonConfig;
 import io.lorastream.config.LayeredConfig;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -52,13 +53,11 @@ public final class StreamAppConfig {
   public static final String EVAL_EMIT_INTERVAL_MS = "eval.emit.interval.ms";
   public static final String EVAL_HISTORY_VERSIONS = "eval.history.versions";
 
-  private static final String TMP = System.getProperty("java.io.tmpdir");
-
   public static final Map<String, String> DEFAULTS = Map.ofEntries(
       Map.entry(INGEST_APPLICATION_ID, "lorastream-ingest"),
       Map.entry(INGEST_PROCESSING_GUARANTEE, "exactly_once_v2"),
       Map.entry(INGEST_COMMIT_INTERVAL_MS, "200"),
-      Map.entry(INGEST_STATE_DIR, Path.of(TMP, "lorastream-streams").toString()),
+      Map.entry(INGEST_STATE_DIR, ""), // empty: <data.dir>/stream-app
       Map.entry(INGEST_THREADS, "1"),
       Map.entry(INGEST_TASKS, "*"),
       Map.entry(TASK_PREFIX + DEFAULT_TASK + INPUT_SIZE_SUFFIX, "32"),
@@ -74,7 +73,7 @@ public final class StreamAppConfig {
       Map.entry(EVAL_APPLICATION_ID, "lorastream-eval"),
       Map.entry(EVAL_PROCESSING_GUARANTEE, "exactly_once_v2"),
       Map.entry(EVAL_COMMIT_INTERVAL_MS, "200"),
-      Map.entry(EVAL_STATE_DIR, Path.of(TMP, "lorastream-streams").toString()),
+      Map.entry(EVAL_STATE_DIR, ""), // empty: <data.dir>/stream-app
       Map.entry(EVAL_WINDOW_KIND, "count"),
       Map.entry(EVAL_WINDOW_EXAMPLES, "500"),
       Map.entry(EVAL_WINDOW_MS, "10000"),
@@ -207,8 +206,17 @@ public final class StreamAppConfig {
     throw c.invalid(key, raw, "must be exactly_once_v2 (the default; required for exact reconciliation) or at_least_once");
   }
 
+  /** {@code key}'s directory, or by default {@code <data.dir>/stream-app} (never a directory shared with other users). */
   private static Path stateDir(LayeredConfig c, String key) {
-    String raw = c.get(key);
+    String raw = c.find(key).orElse(null);
+    if (raw == null) {
+      String data = c.get(CommonConfig.DATA_DIR, CommonConfig.DEFAULTS.get(CommonConfig.DATA_DIR));
+      try {
+        return Path.of(data, "stream-app");
+      } catch (RuntimeException e) {
+        throw c.invalid(CommonConfig.DATA_DIR, data, "is not a valid directory path");
+      }
+    }
     try {
       return Path.of(raw);
     } catch (RuntimeException e) {

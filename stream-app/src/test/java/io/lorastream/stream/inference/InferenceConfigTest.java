@@ -24,9 +24,14 @@ class InferenceConfigTest {
   @Test
   void defaultsAreValidAndNeedNoBaseFileWhenTheCallerSuppliesTheBase() {
     InferenceConfig c = InferenceConfig.of(Map.of());
-    assertThat(c.adapterId()).isEqualTo("default");
+    assertThat(c.adapterId()).isEqualTo(io.lorastream.config.CommonConfig.DEFAULT_ADAPTER_ID);
     assertThat(c.basePath()).isEmpty();
     assertThat(c.hmacKey()).isEmpty();
+    // Kafka Streams state lives under the service's data dir, one directory per consumer.
+    assertThat(c.stateDir()).isEqualTo(Path.of("lorastream-data", "inference-" + c.consumerId()));
+    assertThat(InferenceConfig.of(Map.of("data.dir", "/srv/ls", InferenceConfig.CONSUMER_ID, "c2")).stateDir())
+        .isEqualTo(Path.of("/srv/ls", "inference-c2"));
+    assertThat(InferenceConfig.of(Map.of(InferenceConfig.STATE_DIR, "/x")).stateDir()).isEqualTo(Path.of("/x"));
     assertThat(c.fetchMaxWaitMs()).isEqualTo(5);
     assertThat(c.pollTimeout()).isEqualTo(Duration.ofMillis(100));
     assertThat(c.historySize()).isEqualTo(32);

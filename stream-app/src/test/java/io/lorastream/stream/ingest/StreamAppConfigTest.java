@@ -14,6 +14,10 @@ class StreamAppConfigTest {
   @Test
   void defaultsDescribeTheDocumentedDeployment() {
     StreamAppConfig c = StreamAppConfig.of(Map.of());
+    assertThat(c.ingest().stateDir()).isEqualTo(java.nio.file.Path.of("lorastream-data", "stream-app"));
+    assertThat(c.eval().stateDir()).isEqualTo(c.ingest().stateDir());
+    assertThat(StreamAppConfig.of(Map.of("data.dir", "/srv/ls")).ingest().stateDir())
+        .isEqualTo(java.nio.file.Path.of("/srv/ls", "stream-app"));
     StreamAppConfig.Ingest in = c.ingest();
     assertThat(in.applicationId()).isEqualTo("lorastream-ingest");
     assertThat(in.guarantee()).isEqualTo(StreamAppConfig.Guarantee.EXACTLY_ONCE_V2);
