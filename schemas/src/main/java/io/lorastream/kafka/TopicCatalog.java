@@ -40,7 +40,7 @@ public final class TopicCatalog {
   public static final String SCHEMAS_TOPIC_DEFAULT = "_schemas";
   /** The logical names that {@code topic.<logical>=<name>} may rename. */
   public static final List<String> LOGICAL_NAMES = List.of("examples.raw", "examples.train", "examples.eval",
-      "examples.dlq", "adapters", "inference.requests", "inference.predictions", "metrics");
+      "examples.dlq", "adapters", "inference.requests", "inference.predictions", "inference.dlq", "metrics");
 
   public final TopicSpec examplesRaw;
   public final TopicSpec examplesTrain;
@@ -49,6 +49,8 @@ public final class TopicCatalog {
   public final TopicSpec adapters;
   public final TopicSpec inferenceRequests;
   public final TopicSpec inferencePredictions;
+  /** Undecodable inference requests, with {@link DlqHeaders}; each also gets an error prediction when keyed. */
+  public final TopicSpec inferenceDlq;
   public final TopicSpec metrics;
 
   private TopicCatalog(Map<String, String> names, int partitions) {
@@ -59,6 +61,7 @@ public final class TopicCatalog {
     adapters = new TopicSpec(names.getOrDefault("adapters", "adapters"), 1, COMPACT);
     inferenceRequests = new TopicSpec(names.getOrDefault("inference.requests", "inference.requests"), partitions, DELETE_DEFAULT);
     inferencePredictions = new TopicSpec(names.getOrDefault("inference.predictions", "inference.predictions"), partitions, DELETE_DEFAULT);
+    inferenceDlq = new TopicSpec(names.getOrDefault("inference.dlq", "inference.dlq"), 1, DELETE_DEFAULT);
     metrics = new TopicSpec(names.getOrDefault("metrics", "metrics"), 1, DELETE_DEFAULT);
   }
 
@@ -74,7 +77,7 @@ public final class TopicCatalog {
 
   public List<TopicSpec> all() {
     return List.of(examplesRaw, examplesTrain, examplesEval, examplesDlq, adapters,
-        inferenceRequests, inferencePredictions, metrics);
+        inferenceRequests, inferencePredictions, inferenceDlq, metrics);
   }
 
   /** Creates every missing topic; existing topics are left as they are. */

@@ -6,6 +6,7 @@ import io.lorastream.avro.OffsetRange;
 import io.lorastream.avro.PipelineMetric;
 import io.lorastream.config.CommonConfig;
 import io.lorastream.config.ConfigException;
+import io.lorastream.kafka.DlqHeaders;
 import io.lorastream.lora.BaseModel;
 import io.lorastream.lora.DecodedAdapter;
 import io.lorastream.lora.Devices;
@@ -78,7 +79,9 @@ import org.slf4j.LoggerFactory;
  * timed-out call is repeated where Kafka allows it (initTransactions, commit, reading the committed
  * state) or the transaction is aborted and the state re-read, and meanwhile the status names what
  * the trainer is stalled on. Bad input records (undecodable, wrong feature size, non-finite
- * values, label out of range) are skipped, counted and logged; a schema-registry outage pauses the
+ * values, label out of range) are skipped, counted, logged and dead-lettered to
+ * {@code examples.dlq} with reason headers, inside the snapshot transaction that claims their
+ * offsets (so each appears there exactly once); a schema-registry outage pauses the
  * partition instead of dropping its records. The published bad-record and skipped-batch counters
  * continue from the restored snapshot and count each record or micro-batch once, like the offsets.
  *
@@ -109,6 +112,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
   private final String inputTopic;
   private final String adaptersTopic;
   private final String metricsTopic;
+  private final String dlqTopic;
   private final BaseModel base;
   private final byte[] hmacKey;
   private final Map<String, Object> producerProps;
@@ -169,6 +173,8 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
   private long skippedSinceCommit;
   private long snapshotsCommitted;
   private long transactionsAborted;
+  /** Bad records read since the last cut, in offset order per partition, waiting for the cut that claims them. */
+  private final List<DeadLetter> deadLetters = new ArrayList<>();
   /** Tombstones on the adapters topic ignored as unauthentic at the last (re)start. */
   private int ignoredDeletions;
   /** Publish at once: an ignored deletion is the newest record after the restored snapshot. */
@@ -199,6 +205,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
     this.inputTopic = common.catalog().examplesTrain.name();
     this.adaptersTopic = common.catalog().adapters.name();
     this.metricsTopic = common.catalog().metrics.name();
+    this.dlqTopic = common.catalog().examplesDlq.name();
     this.base = base;
     this.hmacKey = cfg.hmacKey().orElse(null);
     this.listener = listener == null ? TrainerListener.NONE : listener;
@@ -438,6 +445,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
     skippedSinceCommit = 0;
     resetLearner();
     tracker = new OffsetTracker();
+    deadLetters.clear();
     rewinds++;
     start.forEach((tp, off) -> {
       tracker.start(tp, off);
@@ -532,6 +540,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
    */
   private void rollback() {
     skippedSinceCommit = 0;
+    deadLetters.clear(); // read again from the rewound offsets, and dead-lettered by a later cut
     resetLearner();
     assembler.clear();
     trainedUnsettled = 0;
@@ -607,7 +616,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
   private boolean accept(TopicPartition tp, ConsumerRecord<byte[], byte[]> r) {
     recordsPolled++;
     if (r.value() == null) {
-      bad(tp, r, "null value");
+      bad(tp, r, "NULL_VALUE", "null value");
       return true;
     }
     LabeledExample e;
@@ -620,11 +629,11 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
             cfg.adapterId(), tp, r.offset(), ex.getMessage(), REGISTRY_BACKOFF_MS);
         return false;
       }
-      bad(tp, r, "undecodable: " + ex.getMessage());
+      bad(tp, r, "UNDECODABLE", ex.getMessage());
       return true;
     }
     if (e == null) {
-      bad(tp, r, "null value");
+      bad(tp, r, "NULL_VALUE", "null value");
       return true;
     }
     if (!cfg.adapterId().equals(e.getTask())) {
@@ -634,7 +643,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
     }
     String reason = assembler.rejectReason(e);
     if (reason != null) {
-      bad(tp, r, reason);
+      bad(tp, r, "INVALID_EXAMPLE", reason);
       return true;
     }
     tracker.polled(tp, r.offset(), true);
@@ -645,12 +654,17 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
   }
 
 
-  private void bad(TopicPartition tp, ConsumerRecord<byte[], byte[]> r, String reason) {
+  private void bad(TopicPartition tp, ConsumerRecord<byte[], byte[]> r, String code, String detail) {
     badRecordsThisRun++;
     tracker.polledBad(tp, r.offset());
+    String reason = code + ": " + (detail.length() <= 300 ? detail : detail.substring(0, 300) + "...");
+    // Dead-lettered by the snapshot transaction that claims this offset: exactly once, like the counts.
+    deadLetters.add(new DeadLetter(tp, r.offset(), new ProducerRecord<>(dlqTopic, null,
+        r.key() == null ? null : new String(r.key(), java.nio.charset.StandardCharsets.UTF_8), r.value(),
+        DlqHeaders.deadLetter(r.headers(), code, reason, tp.topic(), tp.partition(), r.offset(), null))));
     if (badRecordsThisRun <= 20 || badRecordsThisRun % 1000 == 0) {
-      log.warn("adapter {}: skipped bad record {}@{} ({}); {} bad records so far", cfg.adapterId(), tp, r.offset(),
-          reason, badRecordsThisRun);
+      log.warn("adapter {}: dead-lettered bad record {}@{} to {} ({}); {} bad records so far", cfg.adapterId(), tp,
+          r.offset(), dlqTopic, reason, badRecordsThisRun);
     }
   }
 
@@ -778,10 +792,19 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
     }
     Map<TopicPartition, OffsetAndMetadata> offsets = new LinkedHashMap<>();
     cut.untilOffsets().forEach((tp, off) -> offsets.put(tp, new OffsetAndMetadata(off, "v" + version)));
+    List<ProducerRecord<String, byte[]>> letters = new ArrayList<>();
+    for (Iterator<DeadLetter> it = deadLetters.iterator(); it.hasNext(); ) {
+      DeadLetter d = it.next();
+      Long until = cut.untilOffsets().get(d.partition());
+      if (until != null && d.offset() < until) {
+        letters.add(d.record());
+        it.remove();
+      }
+    }
     // The consumer is not thread-safe: its group metadata is read here, on the trainer thread.
     org.apache.kafka.clients.consumer.ConsumerGroupMetadata group = consumer.groupMetadata();
-    java.util.concurrent.Future<Long> outcome = publisher.submit(() -> transact(version, value, metricValues, offsets,
-        group));
+    java.util.concurrent.Future<Long> outcome = publisher.submit(() -> transact(version, value, metricValues, letters,
+        offsets, group));
     inFlight = new InFlight(version, cut, values, verified, value.length, skippedSinceCommit, shutdown, outcome);
     // The publish cadence counts from this cut; a failed transaction resets it to the committed state.
     markCommitPoint(values.optimizerStep(), values.examplesSeen());
@@ -806,13 +829,17 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
    * trainer thread through the future.
    */
   private long transact(long version, byte[] value, List<byte[]> metricValues,
-      Map<TopicPartition, OffsetAndMetadata> offsets, org.apache.kafka.clients.consumer.ConsumerGroupMetadata group) {
+      List<ProducerRecord<String, byte[]>> letters, Map<TopicPartition, OffsetAndMetadata> offsets,
+      org.apache.kafka.clients.consumer.ConsumerGroupMetadata group) {
     producer.beginTransaction();
     fault(FaultInjector.BEFORE_SEND);
     List<Future<RecordMetadata>> acks = new ArrayList<>();
     acks.add(send(new ProducerRecord<>(adaptersTopic, cfg.adapterId(), value)));
     for (byte[] m : metricValues) {
       acks.add(send(new ProducerRecord<>(metricsTopic, cfg.adapterId(), m)));
+    }
+    for (ProducerRecord<String, byte[]> letter : letters) {
+      acks.add(send(letter));
     }
     producer.sendOffsetsToTransaction(offsets, group);
     // commitTransaction() waits for them too; waiting here makes "sent" mean "in the log" (a
@@ -1210,6 +1237,10 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
       learner = null;
     }
     base.close();
+  }
+
+  /** A bad input record and the dead letter that the cut claiming its offset will send. */
+  private record DeadLetter(TopicPartition partition, long offset, ProducerRecord<String, byte[]> record) {
   }
 
   /** Asked to stop while a Kafka operation was being retried: stop at once, publish nothing. */

@@ -125,7 +125,7 @@ class AdapterTrainerIT {
 
     // Run 2: more data, then a NEW trainer instance resumes from the last committed snapshot. Its
     // second transaction fails with an abortable error: it must abort, roll back and carry on.
-    validTaskExamples += produce(stream.subList(3000, 4000), 0, 0);
+    validTaskExamples += produce(stream.subList(3000, 4000), 2, 1); // bad records around an aborted transaction
     Recorder rec2 = new Recorder();
     java.util.concurrent.atomic.AtomicInteger sends = new java.util.concurrent.atomic.AtomicInteger();
     FaultInjector abortOnce = point -> {
@@ -232,6 +232,34 @@ class AdapterTrainerIT {
     assertThat(metrics).allSatisfy(m -> assertThat(m.getValue()).isFinite());
     assertThat(metrics).filteredOn(m -> m.getName().equals(SnapshotMetrics.RANK))
         .extracting(m -> m.getTags().get("layer")).contains("fc0", "head");
+
+    // Every bad record is dead-lettered exactly once, by the transaction that claimed its offset,
+    // even across the aborted transaction, the kill and the restarts.
+    List<ConsumerRecord<byte[], byte[]>> dead = new ArrayList<>();
+    String dlq = stack.catalog().examplesDlq.name();
+    try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(readerProps(), new ByteArrayDeserializer(),
+        new ByteArrayDeserializer())) {
+      List<TopicPartition> tps = c.partitionsFor(dlq).stream().map(i -> new TopicPartition(dlq, i.partition())).toList();
+      c.assign(tps);
+      c.seekToBeginning(tps);
+      Map<TopicPartition, Long> end = c.endOffsets(tps);
+      while (tps.stream().anyMatch(tp -> c.position(tp) < end.get(tp))) {
+        c.poll(Duration.ofMillis(200)).forEach(dead::add);
+      }
+    }
+    assertThat(dead).hasSize(13);
+    assertThat(dead).extracting(r -> io.lorastream.kafka.DlqHeaders.text(r.headers(),
+        io.lorastream.kafka.DlqHeaders.SOURCE_PARTITION) + "@" + io.lorastream.kafka.DlqHeaders.text(r.headers(),
+        io.lorastream.kafka.DlqHeaders.SOURCE_OFFSET)).doesNotHaveDuplicates();
+    assertThat(dead).extracting(r -> io.lorastream.kafka.DlqHeaders.text(r.headers(),
+        io.lorastream.kafka.DlqHeaders.SOURCE_TOPIC)).containsOnly(stack.catalog().examplesTrain.name());
+    assertThat(dead).filteredOn(r -> "UNDECODABLE".equals(io.lorastream.kafka.DlqHeaders.text(r.headers(),
+        io.lorastream.kafka.DlqHeaders.REASON))).hasSize(4)
+        .allSatisfy(r -> assertThat(new String(r.value(), StandardCharsets.UTF_8)).isEqualTo("not avro"));
+    assertThat(dead).filteredOn(r -> "INVALID_EXAMPLE".equals(io.lorastream.kafka.DlqHeaders.text(r.headers(),
+        io.lorastream.kafka.DlqHeaders.REASON))).hasSize(9)
+        .allSatisfy(r -> assertThat(io.lorastream.kafka.DlqHeaders.text(r.headers(), io.lorastream.kafka.DlqHeaders.DETAIL))
+            .startsWith("INVALID_EXAMPLE: feature size 5"));
   }
 
   private static TrainerConfig config(String trainerId) {

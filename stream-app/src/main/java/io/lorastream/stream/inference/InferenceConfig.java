@@ -37,6 +37,8 @@ public final class InferenceConfig {
   public static final String STATE_DIR = "inference.state.dir";
   public static final String STARTUP_CATCHUP_MS = "inference.startup.catchup.ms";
   public static final String METRICS_INTERVAL_MS = "inference.metrics.interval.ms";
+  /** {@code answer}: a request for a task this consumer does not serve gets an error; {@code ignore}: no answer. */
+  public static final String UNKNOWN_TASK = "inference.unknown.task";
 
   /** Shortest HMAC key accepted; shorter keys make forging a signature a brute-force exercise. */
   public static final int MIN_HMAC_KEY_BYTES = 16;
@@ -52,6 +54,7 @@ public final class InferenceConfig {
       Map.entry(COMMIT_INTERVAL_MS, "100"),
       Map.entry(STARTUP_CATCHUP_MS, "15000"),
       Map.entry(METRICS_INTERVAL_MS, "1000"),
+      Map.entry(UNKNOWN_TASK, "answer"),
       Map.entry(STATE_DIR, "")); // empty: <data.dir>/inference-<consumer.id>
 
   private final String adapterId;
@@ -68,6 +71,7 @@ public final class InferenceConfig {
   private final Path stateDir;
   private final Duration startupCatchUp;
   private final Duration metricsInterval;
+  private final boolean answerUnknownTasks;
 
   private InferenceConfig(LayeredConfig c) {
     this.adapterId = adapterId(c);
@@ -86,6 +90,17 @@ public final class InferenceConfig {
     this.stateDir = c.has(STATE_DIR) ? path(c, STATE_DIR) : defaultStateDir(c, consumerId);
     this.startupCatchUp = Duration.ofMillis(c.getLong(STARTUP_CATCHUP_MS, 0, 600_000));
     this.metricsInterval = Duration.ofMillis(c.getLong(METRICS_INTERVAL_MS, 0, 3_600_000));
+    String unknown = c.get(UNKNOWN_TASK).toLowerCase(Locale.ROOT);
+    if (!unknown.equals("answer") && !unknown.equals("ignore")) {
+      throw c.invalid(UNKNOWN_TASK, unknown, "must be answer (an error prediction) or ignore (where several inference "
+          + "applications share inference.requests, each serving its own adapter)");
+    }
+    this.answerUnknownTasks = unknown.equals("answer");
+  }
+
+  /** Whether a request for a task this consumer does not serve gets an error answer. */
+  public boolean answerUnknownTasks() {
+    return answerUnknownTasks;
   }
 
   /** Reads and validates every {@code inference.*} setting; keys missing from {@code c} must be in {@link #DEFAULTS}. */

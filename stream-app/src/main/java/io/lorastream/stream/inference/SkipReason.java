@@ -1,9 +1,10 @@
 package io.lorastream.stream.inference;
 
 /**
- * Why the inference topology answered a request with no prediction. A bad request is logged,
- * counted and skipped rather than dead-lettered: requests are ephemeral (the client can resend),
- * the counts say what went wrong, and a hostile request must never stop serving.
+ * Why the inference topology could not serve a request. Each is counted; a decoded request gets
+ * an error answer naming it (the {@code error} field of {@code Prediction}), and a record that is
+ * no request at all is also dead-lettered to {@code inference.dlq}. A hostile request never stops
+ * serving.
  */
 public enum SkipReason {
   /** The record value is null (a tombstone or a broken producer). */

@@ -2,13 +2,11 @@ package io.lorastream.stream.ingest;
 
 import io.lorastream.avro.LabeledExample;
 import io.lorastream.avro.PipelineMetric;
-import java.nio.charset.StandardCharsets;
+import io.lorastream.kafka.DlqHeaders;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.Headers;
-import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
@@ -96,19 +94,9 @@ final class IngestProcessor implements Processor<byte[], byte[], Object, Object>
   }
 
   private void deadLetter(Record<byte[], byte[]> record, RecordMetadata meta, ExampleValidator.Invalid invalid) {
-    Headers headers = new RecordHeaders();
-    for (Header h : record.headers()) {
-      // A producer must not be able to forge our verdict.
-      if (!h.key().startsWith(DlqHeaders.PREFIX)) {
-        headers.add(h);
-      }
-    }
-    add(headers, DlqHeaders.REASON, invalid.reason().name());
-    add(headers, DlqHeaders.DETAIL, invalid.detail());
-    add(headers, DlqHeaders.SOURCE_TOPIC, meta == null ? "" : meta.topic());
-    add(headers, DlqHeaders.SOURCE_PARTITION, meta == null ? "-1" : String.valueOf(meta.partition()));
-    add(headers, DlqHeaders.SOURCE_OFFSET, meta == null ? "-1" : String.valueOf(meta.offset()));
-    add(headers, DlqHeaders.EXCEPTION_CLASS, invalid.cause().getClass().getName());
+    Headers headers = DlqHeaders.deadLetter(record.headers(), invalid.reason().name(), invalid.detail(),
+        meta == null ? "" : meta.topic(), meta == null ? -1 : meta.partition(), meta == null ? -1 : meta.offset(),
+        invalid.cause().getClass().getName());
     increment(IngestMetrics.DLQ);
     increment(IngestMetrics.DLQ_BY_REASON + REASON_SEPARATOR + invalid.reason().name());
     log.debug("dead-lettered {}: {} {}", where(meta), invalid.reason(), invalid.detail());
@@ -154,10 +142,6 @@ final class IngestProcessor implements Processor<byte[], byte[], Object, Object>
     Long v = counters.get(counter);
     counters.put(counter, v == null ? 1L : v + 1);
     dirty = true;
-  }
-
-  private static void add(Headers headers, String name, String value) {
-    headers.add(name, value.getBytes(StandardCharsets.UTF_8));
   }
 
   private static String where(RecordMetadata meta) {

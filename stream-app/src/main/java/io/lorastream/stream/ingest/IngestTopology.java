@@ -2,6 +2,7 @@ package io.lorastream.stream.ingest;
 
 import io.lorastream.avro.LabeledExample;
 import io.lorastream.avro.PipelineMetric;
+import io.lorastream.kafka.DlqHeaders;
 import io.lorastream.kafka.TopicCatalog;
 import java.nio.charset.StandardCharsets;
 import java.util.Set;

@@ -21,12 +21,17 @@ final class InferenceDriver implements AutoCloseable {
   final TopologyTestDriver driver;
   final TestInputTopic<String, byte[]> requests;
   final TestOutputTopic<String, Prediction> predictions;
+  final TestOutputTopic<byte[], byte[]> deadLetters;
   final InferenceCounters counters = new InferenceCounters();
   private final PlainAvroSerde<InferenceRequest> requestSerde = new PlainAvroSerde<>(InferenceRequest.class);
 
   InferenceDriver(String consumerId, AdapterSwapper swapper, long nowMillis) {
+    this(consumerId, true, swapper, nowMillis);
+  }
+
+  InferenceDriver(String consumerId, boolean answerUnknownTasks, AdapterSwapper swapper, long nowMillis) {
     TopicCatalog topics = TopicCatalog.defaults(1);
-    var topology = InferenceTopology.build(consumerId, topics, requestSerde.deserializer(),
+    var topology = InferenceTopology.build(consumerId, answerUnknownTasks, topics, requestSerde.deserializer(),
         new PlainAvroSerde<>(Prediction.class), swapper, counters, () -> nowMillis);
     Properties p = new Properties();
     p.put(StreamsConfig.APPLICATION_ID_CONFIG, "inference-test-" + consumerId);
@@ -35,6 +40,9 @@ final class InferenceDriver implements AutoCloseable {
     requests = driver.createInputTopic(topics.inferenceRequests.name(), new StringSerializer(), new ByteArraySerializer());
     predictions = driver.createOutputTopic(topics.inferencePredictions.name(), new StringDeserializer(),
         new PlainAvroSerde<>(Prediction.class).deserializer());
+    deadLetters = driver.createOutputTopic(topics.inferenceDlq.name(),
+        new org.apache.kafka.common.serialization.ByteArrayDeserializer(),
+        new org.apache.kafka.common.serialization.ByteArrayDeserializer());
   }
 
   void send(String key, InferenceRequest r) {

@@ -187,6 +187,83 @@ class InferenceIT {
     }
   }
 
+  @Test
+  void everyKeyedRequestGetsExactlyOneAnswerAndUndecodableOnesAreDeadLettered() throws Exception {
+    // Own request/prediction/DLQ topics, so that the other test's consumer never answers these requests.
+    CommonConfig common = new CommonConfig(LayeredConfig.load(CommonConfig.DEFAULTS, null, Map.of(), Map.of(
+        CommonConfig.BOOTSTRAP, stack.bootstrapServers(), CommonConfig.REGISTRY_URL, stack.registryUrl(),
+        "topic.inference.requests", "answers.requests", "topic.inference.predictions", "answers.predictions",
+        "topic.inference.dlq", "answers.dlq")));
+    try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
+        Map.<String, Object>of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers()))) {
+      common.catalog().createAll(admin, (short) 1);
+    }
+    String appId = "inference-answers-" + UUID.randomUUID();
+    try (KafkaProducer<String, InferenceRequest> client = requestProducer();
+        KafkaProducer<String, byte[]> raw = new KafkaProducer<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
+            stack.bootstrapServers()), new StringSerializer(),
+            new org.apache.kafka.common.serialization.ByteArraySerializer());
+        KafkaConsumer<String, Prediction> reader = predictionConsumer(common.catalog().inferencePredictions.name());
+        InferenceService svc = InferenceService.start(config("answers-1", appId), common, stack.serdes(), base)) {
+      await().atMost(Duration.ofSeconds(30)).until(() -> svc.state() == KafkaStreams.State.RUNNING);
+      String topic = common.catalog().inferenceRequests.name();
+      String run = UUID.randomUUID().toString().substring(0, 8);
+      Map<String, List<Float>> dense = new HashMap<>();
+      dense.put("wrong-size-" + run, List.of(1f, 2f, 3f, 4f, 5f, 6f, 7f));
+      dense.put("nan-" + run, java.util.Collections.nCopies(X.length, Float.NaN));
+      dense.put("good-" + run, toList(X));
+      for (Map.Entry<String, List<Float>> e : dense.entrySet()) {
+        client.send(new ProducerRecord<>(topic, e.getKey(), InferenceRequest.newBuilder().setRequestId(e.getKey())
+            .setTask(ID).setFeatures(e.getValue()).setSentAt(Instant.now()).build()));
+      }
+      client.send(new ProducerRecord<>(topic, "unknown-task-" + run, InferenceRequest.newBuilder()
+          .setRequestId("unknown-task-" + run).setTask("nobody-serves-this").setFeatures(toList(X))
+          .setSentAt(Instant.now()).build()));
+      client.flush();
+      raw.send(new ProducerRecord<>(topic, "garbage-" + run, new byte[] {0, 0, 0, 0, 1, 9, 9})).get();
+
+      Map<String, Prediction> seen = new HashMap<>();
+      List<String> ids = List.of("wrong-size-" + run, "nan-" + run, "good-" + run, "unknown-task-" + run,
+          "garbage-" + run);
+      awaitPredictions(reader, seen, ids);
+      assertThat(seen.get("good-" + run).getError()).isNull();
+      assertThat(seen.get("wrong-size-" + run).getError()).startsWith("WRONG_FEATURE_SIZE: 7 features");
+      assertThat(seen.get("nan-" + run).getError()).startsWith("NON_FINITE: ");
+      assertThat(seen.get("unknown-task-" + run).getError()).startsWith("UNKNOWN_TASK: ");
+      assertThat(seen.get("garbage-" + run).getError()).startsWith("UNDECODABLE: ");
+      // Exactly one: nothing more arrives for these ids (awaitPredictions fails on a second answer).
+      reader.poll(Duration.ofSeconds(1)).forEach(r -> assertThat(ids).doesNotContain(r.key()));
+
+      try (KafkaConsumer<String, byte[]> dlq = new KafkaConsumer<>(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+          stack.bootstrapServers(), ConsumerConfig.GROUP_ID_CONFIG, "dlq-" + run,
+          ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest"), new StringDeserializer(),
+          new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
+        dlq.subscribe(List.of(common.catalog().inferenceDlq.name()));
+        List<ConsumerRecord<String, byte[]>> dead = new ArrayList<>();
+        await().atMost(Duration.ofSeconds(20)).until(() -> {
+          dlq.poll(Duration.ofMillis(200)).forEach(r -> {
+            if (("garbage-" + run).equals(r.key())) {
+              dead.add(r);
+            }
+          });
+          return !dead.isEmpty();
+        });
+        assertThat(dead).hasSize(1);
+        assertThat(dead.get(0).value()).containsExactly(0, 0, 0, 0, 1, 9, 9);
+        assertThat(io.lorastream.kafka.DlqHeaders.text(dead.get(0).headers(), io.lorastream.kafka.DlqHeaders.REASON))
+            .isEqualTo("UNDECODABLE");
+      }
+    }
+  }
+
+  private static List<Float> toList(float[] x) {
+    List<Float> out = new ArrayList<>();
+    for (float f : x) {
+      out.add(f);
+    }
+    return out;
+  }
+
   private static AdapterSubscriber subscriber(String adapterId, String clientId) {
     return AdapterSubscriber.builder(base).bootstrapServers(stack.bootstrapServers()).topics(stack.catalog())
         .deserializer(stack.serdes().adapterSnapshot().deserializer()).adapterId(adapterId).hmacKey(KEY)
@@ -294,13 +371,17 @@ class InferenceIT {
   }
 
   private static KafkaConsumer<String, Prediction> predictionConsumer() {
+    return predictionConsumer(stack.catalog().inferencePredictions.name());
+  }
+
+  private static KafkaConsumer<String, Prediction> predictionConsumer(String topic) {
     Map<String, Object> p = new HashMap<>();
     p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers());
     p.put(ConsumerConfig.GROUP_ID_CONFIG, "prediction-reader-" + UUID.randomUUID());
     p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     KafkaConsumer<String, Prediction> c = new KafkaConsumer<>(p, new StringDeserializer(),
         stack.serdes().prediction().deserializer());
-    c.subscribe(List.of(stack.catalog().inferencePredictions.name()));
+    c.subscribe(List.of(topic));
     return c;
   }
 }

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.lorastream.avro.InferenceRequest;
 import io.lorastream.avro.Prediction;
+import io.lorastream.kafka.DlqHeaders;
 import io.lorastream.lora.BaseModel;
 import java.time.Instant;
 import java.util.List;
@@ -76,7 +77,7 @@ class InferenceTopologyTest {
   }
 
   @Test
-  void badRequestsAreSkippedAndCountedPerReasonWithoutStoppingTheStream() {
+  void everyBadRequestGetsAnErrorAnswerAndUndecodableOnesAreDeadLetteredWithoutStoppingTheStream() {
     requests.pipeInput("null", null);
     requests.pipeInput("garbage", new byte[] {0, 1, 2, 3, (byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, 0x7f});
     send("other-task", request("x", "task-b", List.of(1f, 0f), null));
@@ -89,7 +90,43 @@ class InferenceTopologyTest {
     send("inf", request("x", ID, List.of(1f, Float.POSITIVE_INFINITY), null));
     send("good", request("good", ID, List.of(1f, 0f), null));
 
-    assertThat(predictions.readKeyValuesToMap()).containsOnlyKeys("good");
+    Map<String, Prediction> answers = predictions.readKeyValuesToMap();
+    assertThat(answers).containsOnlyKeys("null", "garbage", "other-task", "empty", "tokens", "too-long", "nan", "inf",
+        "good");
+    assertThat(answers.get("good").getError()).isNull();
+    assertThat(answers.get("good").getPredictedClass()).isNotNegative();
+    Map<String, String> errors = new java.util.TreeMap<>();
+    answers.forEach((k, p) -> {
+      if (!k.equals("good")) {
+        assertThat(p.getPredictedClass()).as(k).isEqualTo(-1);
+        assertThat(p.getProbabilities()).as(k).isEmpty();
+        assertThat(p.getConsumerId()).as(k).isEqualTo("consumer-7");
+        errors.put(k, p.getError());
+      }
+    });
+    assertThat(errors.get("null")).startsWith("NULL_VALUE: ");
+    assertThat(errors.get("garbage")).startsWith("UNDECODABLE: ");
+    assertThat(errors.get("other-task")).startsWith("UNKNOWN_TASK: task 'task-b'");
+    assertThat(answers.get("other-task").getAdapterVersion()).isEqualTo(-1);
+    assertThat(errors.get("empty")).startsWith("NO_FEATURES: ");
+    assertThat(errors.get("tokens")).startsWith("NO_FEATURES: ").contains("not tokens");
+    assertThat(errors.get("too-long")).isEqualTo("WRONG_FEATURE_SIZE: 3 features, model expects 2");
+    assertThat(errors.get("nan")).isEqualTo("NON_FINITE: feature 0 is NaN");
+    assertThat(errors.get("inf")).isEqualTo("NON_FINITE: feature 1 is Infinity");
+    assertThat(answers.get("nan").getRequestId()).isEqualTo("x");
+    assertThat(answers.get("garbage").getRequestId()).isEqualTo("garbage"); // the key stands in for the id
+
+    // Only records that are no request at all are dead-lettered, byte for byte, with the reason.
+    var dead = fixture.deadLetters.readRecordsToList();
+    assertThat(dead).hasSize(2);
+    assertThat(new String(dead.get(0).key(), java.nio.charset.StandardCharsets.UTF_8)).isEqualTo("null");
+    assertThat(dead.get(0).value()).isNull();
+    assertThat(DlqHeaders.text(dead.get(0).headers(), DlqHeaders.REASON)).isEqualTo("NULL_VALUE");
+    assertThat(dead.get(1).value()).hasSize(9);
+    assertThat(DlqHeaders.text(dead.get(1).headers(), DlqHeaders.REASON)).isEqualTo("UNDECODABLE");
+    assertThat(DlqHeaders.text(dead.get(1).headers(), DlqHeaders.SOURCE_TOPIC)).isEqualTo("inference.requests");
+    assertThat(DlqHeaders.text(dead.get(1).headers(), DlqHeaders.SOURCE_OFFSET)).isEqualTo("1");
+
     assertThat(counters.skipped(SkipReason.NULL_VALUE)).isEqualTo(1);
     assertThat(counters.skipped(SkipReason.UNDECODABLE)).isEqualTo(1);
     assertThat(counters.skipped(SkipReason.UNKNOWN_TASK)).isEqualTo(1);
@@ -98,6 +135,16 @@ class InferenceTopologyTest {
     assertThat(counters.skipped(SkipReason.NON_FINITE)).isEqualTo(2);
     assertThat(counters.skippedTotal()).isEqualTo(8);
     assertThat(counters.predictions()).isEqualTo(1);
+  }
+
+  @Test
+  void aConsumerSetToIgnoreUnknownTasksLeavesThemToTheConsumerThatServesThem() {
+    try (InferenceDriver other = new InferenceDriver("consumer-8", false, swapper, 1L)) {
+      other.send("other-task", request("x", "task-b", List.of(1f, 0f), null));
+      other.send("nan", request("x", ID, List.of(Float.NaN, 0f), null));
+      assertThat(other.predictions.readKeyValuesToMap()).containsOnlyKeys("nan");
+      assertThat(other.counters.skipped(SkipReason.UNKNOWN_TASK)).isEqualTo(1);
+    }
   }
 
   @Test

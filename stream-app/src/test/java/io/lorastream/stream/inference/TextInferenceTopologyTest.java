@@ -58,13 +58,20 @@ class TextInferenceTopologyTest {
   }
 
   @Test
-  void tokenIdsOutsideTheVocabularyAndDenseRequestsAreSkippedWithAReason() {
+  void tokenIdsOutsideTheVocabularyAndDenseRequestsAreAnsweredWithAReason() {
     send("big", tokens("big", List.of(1, VOCAB)));
     send("negative", tokens("negative", List.of(-1)));
     send("empty", tokens("empty", List.of()));
     send("dense", InferenceRequest.newBuilder().setRequestId("dense").setTask(ID).setFeatures(List.of(1f, 2f))
         .setSentAt(Instant.ofEpochMilli(1)).build());
-    assertThat(predictions.isEmpty()).isTrue();
+    Map<String, Prediction> out = predictions.readKeyValuesToMap();
+    assertThat(out).containsOnlyKeys("big", "negative", "empty", "dense");
+    assertThat(out.get("big").getError()).isEqualTo("WRONG_FEATURE_SIZE: token 1 is " + VOCAB + ", vocabulary is [0, "
+        + VOCAB + ")");
+    assertThat(out.get("negative").getError()).startsWith("WRONG_FEATURE_SIZE: token 0 is -1");
+    assertThat(out.get("empty").getError()).isEqualTo("NO_FEATURES: no tokens for a text model");
+    assertThat(out.get("dense").getError()).isEqualTo("NO_FEATURES: no tokens for a text model");
+    assertThat(out.values()).allSatisfy(p -> assertThat(p.getPredictedClass()).isEqualTo(-1));
     assertThat(counters.skipped(SkipReason.WRONG_FEATURE_SIZE)).isEqualTo(2);
     assertThat(counters.skipped(SkipReason.NO_FEATURES)).isEqualTo(2);
   }

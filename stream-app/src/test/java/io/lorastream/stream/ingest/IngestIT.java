@@ -7,6 +7,7 @@ import io.lorastream.avro.LabeledExample;
 import io.lorastream.avro.PipelineMetric;
 import io.lorastream.config.CommonConfig;
 import io.lorastream.config.LayeredConfig;
+import io.lorastream.kafka.DlqHeaders;
 import io.lorastream.kafka.TopicCatalog;
 import io.lorastream.testing.LocalStackExtension;
 import java.nio.charset.StandardCharsets;

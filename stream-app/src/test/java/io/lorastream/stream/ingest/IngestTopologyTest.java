@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lorastream.avro.LabeledExample;
 import io.lorastream.avro.PipelineMetric;
+import io.lorastream.kafka.DlqHeaders;
 import io.lorastream.kafka.TopicCatalog;
 import io.lorastream.registry.server.EmbeddedSchemaRegistry;
 import io.lorastream.serde.LorastreamSerdes;
