@@ -44,7 +44,13 @@ final class Replayer {
 
   /** Replay options. {@code rate} is examples per second, 0 for as fast as possible. */
   record Options(String task, String topic, double rate, double duplicateFraction, double malformedFraction,
-      int numClasses, long seed, long limit) {}
+      int numClasses, long seed, long limit, String idPrefix) {
+    /** Without an id prefix: ids exactly as the source has them. */
+    Options(String task, String topic, double rate, double duplicateFraction, double malformedFraction, int numClasses,
+        long seed, long limit) {
+      this(task, topic, rate, duplicateFraction, malformedFraction, numClasses, seed, limit, "");
+    }
+  }
 
   private final Map<String, Object> producerConfig;
   private final LorastreamSerdes serdes;
@@ -83,6 +89,9 @@ final class Replayer {
              new KafkaProducer<>(producerConfig, new ByteArraySerializer(), new ByteArraySerializer())) {
       while (source.hasNext() && valid < o.limit() && !stop.get()) {
         Example e = source.next();
+        if (!o.idPrefix().isEmpty()) {
+          e = new Example(o.idPrefix() + e.id(), e.features(), e.label(), e.phase());
+        }
         LabeledExample rec = e.toLabeledExample(o.task(), source.name(), java.time.Instant.now());
         byte[] key = e.id().getBytes(StandardCharsets.UTF_8);
         byte[] value = values.serialize(o.topic(), rec);

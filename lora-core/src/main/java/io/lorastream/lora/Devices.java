@@ -43,12 +43,12 @@ public final class Devices {
    */
   public static Device resolve(String name) {
     String n = name == null ? "auto" : name.trim().toLowerCase(Locale.ROOT);
+    if (n.equals("cpu")) {
+      return Device.cpu(); // no GPU probe: on a CPU machine it only prints CUDA-detection noise
+    }
     int gpus = Engine.getInstance().getGpuCount();
     if (n.equals("auto")) {
       return gpus > 0 ? Device.gpu() : Device.cpu();
-    }
-    if (n.equals("cpu")) {
-      return Device.cpu();
     }
     if (n.equals("gpu") || n.startsWith("gpu:")) {
       int id = 0;

@@ -115,13 +115,19 @@ public final class EmbeddedKafka implements AutoCloseable {
 
   /** Stops the broker and waits for it; the data directory is kept for a later {@link #start()}. */
   public synchronized void stop() {
+    if (stopServer()) {
+      log.info("embedded Kafka stopped (data kept in {} for a restart)", dataDir);
+    }
+  }
+
+  private synchronized boolean stopServer() {
     if (server == null) {
-      return;
+      return false;
     }
     server.shutdown();
     server.awaitShutdown();
     server = null;
-    log.info("embedded Kafka stopped (data kept in {})", dataDir);
+    return true;
   }
 
   public synchronized boolean isRunning() {
@@ -183,9 +189,13 @@ public final class EmbeddedKafka implements AutoCloseable {
 
   @Override
   public void close() {
-    stop();
+    boolean wasRunning = stopServer();
+    String how = wasRunning ? "stopped" : "closed";
     if (deleteOnClose) {
       deleteRecursively(dataDir);
+      log.info("embedded Kafka {}; its temporary data directory {} was deleted", how, dataDir);
+    } else {
+      log.info("embedded Kafka {}; data kept in {}", how, dataDir);
     }
   }
 

@@ -56,6 +56,13 @@ class TrainerRestoreIT {
 
   private static Path baseFile;
   private static List<Example> examples;
+  /** Figures of this run for the README's Reliability section, written after all tests. */
+  private static final Map<String, Object> FIGURES = new java.util.concurrent.ConcurrentSkipListMap<>();
+
+  @org.junit.jupiter.api.AfterAll
+  static void writeFigures() {
+    ReliabilityReport.write("trainer-restore.json", FIGURES);
+  }
 
   @BeforeAll
   static void baseAndStream() throws Exception {
@@ -80,6 +87,8 @@ class TrainerRestoreIT {
       await().atMost(LIMIT).failFast("trainer failed", () -> second.failure().isPresent())
           .until(() -> second.status().stallRetries() >= 2);
       TrainerStatus waiting = second.status();
+      FIGURES.put("registryOutage.stalledOn", waiting.stalledOn());
+      FIGURES.put("registryOutage.retriesWhileDown", waiting.stallRetries());
       assertThat(waiting.state()).isEqualTo(TrainerStatus.State.STARTING);
       assertThat(waiting.stalledOn()).contains("schema registry");
       assertThat(waiting.lastCommittedVersion()).isZero(); // nothing restored, nothing reset yet
@@ -107,6 +116,9 @@ class TrainerRestoreIT {
     assertStrictlyIncreasing(snaps);
     assertThat(snaps.get(snaps.size() - 1).getExamplesSeen()).isEqualTo(800);
     assertThat(snaps.get(0).getVersion()).isEqualTo(1);
+    FIGURES.put("registryOutage.resumedFromVersion", resumed.lastCommittedVersion());
+    FIGURES.put("registryOutage.resumedExamples", resumed.examplesSeen());
+    FIGURES.put("registryOutage.versions", snaps.size() + " (v1..v" + snaps.get(snaps.size() - 1).getVersion() + ")");
   }
 
   @Test
@@ -131,6 +143,10 @@ class TrainerRestoreIT {
     assertThat(last.getExamplesSeen()).isEqualTo(600);
     // The corrupt copy used v(n+1): the successor continues after it.
     assertThat(last.getVersion()).isGreaterThan(tampered.getVersion());
+    FIGURES.put("corrupt.restoredVersion", newest.getVersion());
+    FIGURES.put("corrupt.skippedRecords", 2);
+    FIGURES.put("corrupt.nextVersion", committedSnapshots(task).stream().filter(x -> x.getVersion() > newest.getVersion())
+        .findFirst().orElseThrow().getVersion());
   }
 
   @Test
@@ -160,6 +176,9 @@ class TrainerRestoreIT {
     assertThat(successor.getVersion()).isEqualTo(first.lastVersion() + 1);
     assertThat(successor.getExamplesSeen()).isEqualTo(first.examplesSeen());
     assertThat(successor.getSignature()).isNotNull();
+    FIGURES.put("signed.ignoredDeletions", second.status().ignoredDeletions());
+    FIGURES.put("signed.supersededBy", "v" + successor.getVersion() + " with the restored " + successor.getExamplesSeen()
+        + " examples");
 
     // The operator's signed deletion of everything so far: the next trainer starts a fresh
     // adapter from the input's beginning, and its versions continue after the deleted ones.
@@ -172,6 +191,9 @@ class TrainerRestoreIT {
     assertThat(after.get(after.size() - 1).getVersion()).isGreaterThan(deleted);
     assertThat(after.stream().filter(s -> s.getVersion() > deleted).findFirst().orElseThrow().getExamplesSeen())
         .as("retrained from the beginning").isLessThanOrEqualTo(500);
+    FIGURES.put("signed.deletedThrough", deleted);
+    FIGURES.put("signed.firstVersionAfterDeletion", after.stream().filter(s -> s.getVersion() > deleted).findFirst()
+        .orElseThrow().getVersion());
   }
 
   @Test
@@ -186,6 +208,9 @@ class TrainerRestoreIT {
     assertStrictlyIncreasing(snaps);
     assertThat(snaps.get(snaps.size() - 1).getVersion()).isGreaterThan(first.lastVersion());
     assertThat(snaps.get(snaps.size() - 1).getExamplesSeen()).isEqualTo(400);
+    FIGURES.put("unsigned.lastVersionBefore", first.lastVersion());
+    FIGURES.put("unsigned.firstVersionAfter", snaps.stream().filter(s -> s.getVersion() > first.lastVersion())
+        .findFirst().orElseThrow().getVersion());
   }
 
   // ---------------------------------------------------------------------------------------------
