@@ -1,6 +1,6 @@
 package io.lorastream.experiment;
 
-import io.lorastream.kafka.LocalCluster;
+import io.lorastream.localstack.LocalCluster;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.List;

@@ -1,6 +1,6 @@
 package io.lorastream.launcher;
 
-import io.lorastream.kafka.LocalCluster;
+import io.lorastream.localstack.LocalCluster;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;

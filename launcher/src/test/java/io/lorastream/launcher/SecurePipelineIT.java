@@ -1,14 +1,14 @@
 package io.lorastream.launcher;
 
-import io.lorastream.testing.LogCapture;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.lorastream.avro.AdapterSnapshot;
-import io.lorastream.kafka.EmbeddedKafka;
+import io.lorastream.localstack.EmbeddedKafka;
 import io.lorastream.lora.SnapshotCodec;
 import io.lorastream.testing.LocalStackExtension;
+import io.lorastream.testing.LogCapture;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.net.URI;

@@ -2,8 +2,8 @@ package io.lorastream.launcher;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.lorastream.kafka.EmbeddedKafka;
 import io.lorastream.kafka.TopicCatalog;
+import io.lorastream.localstack.EmbeddedKafka;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.util.List;

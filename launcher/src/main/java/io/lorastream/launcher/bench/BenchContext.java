@@ -2,8 +2,8 @@ package io.lorastream.launcher.bench;
 
 import io.lorastream.config.CommonConfig;
 import io.lorastream.config.LayeredConfig;
-import io.lorastream.kafka.LocalCluster;
 import io.lorastream.kafka.TopicCatalog;
+import io.lorastream.localstack.LocalCluster;
 import io.lorastream.lora.BaseModel;
 import io.lorastream.lora.LayerInfo;
 import io.lorastream.serde.LorastreamSerdes;

@@ -2,7 +2,7 @@ package io.lorastream.launcher.bench;
 
 import ai.djl.Device;
 import ai.djl.engine.Engine;
-import io.lorastream.kafka.LocalCluster;
+import io.lorastream.localstack.LocalCluster;
 import io.lorastream.lora.BaseModel;
 import io.lorastream.lora.Devices;
 import io.lorastream.lora.ModelSpec;

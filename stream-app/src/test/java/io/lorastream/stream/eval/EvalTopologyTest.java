@@ -6,7 +6,7 @@ import io.lorastream.avro.LabeledExample;
 import io.lorastream.avro.OffsetRange;
 import io.lorastream.avro.PipelineMetric;
 import io.lorastream.kafka.TopicCatalog;
-import io.lorastream.registry.server.EmbeddedSchemaRegistry;
+import io.lorastream.localstack.registry.EmbeddedSchemaRegistry;
 import io.lorastream.serde.LorastreamSerdes;
 import io.lorastream.stream.ingest.StreamAppConfig;
 import java.nio.file.Path;

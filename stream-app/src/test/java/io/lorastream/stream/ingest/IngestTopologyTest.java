@@ -7,7 +7,7 @@ import io.lorastream.avro.LabeledExample;
 import io.lorastream.avro.PipelineMetric;
 import io.lorastream.kafka.DlqHeaders;
 import io.lorastream.kafka.TopicCatalog;
-import io.lorastream.registry.server.EmbeddedSchemaRegistry;
+import io.lorastream.localstack.registry.EmbeddedSchemaRegistry;
 import io.lorastream.serde.LorastreamSerdes;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
