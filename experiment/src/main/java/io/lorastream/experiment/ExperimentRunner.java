@@ -51,6 +51,7 @@ import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.common.utils.Utils;
 
 /**
  * Runs one experiment end to end on a running broker and registry: pretrains the base on the
@@ -244,7 +245,7 @@ public final class ExperimentRunner {
       return ingest(common, serdes, appConfig, produced);
     } finally {
       // The ingest app is closed by now; its state is of no use to anyone after the run.
-      org.apache.kafka.common.utils.Utils.delete(state.toFile());
+      Utils.delete(state.toFile());
     }
   }
 
@@ -505,12 +506,12 @@ public final class ExperimentRunner {
    * micro-batch) with the full-fine-tuning rate. FullFineTuner applies the L2 term to the distance
    * from the pretrained weights, the counterpart of LoRA's penalty on A and B.
    */
-  private io.lorastream.lora.TrainConfig fullFineTuningConfig() {
+  private io.lorastream.lora.LearnerConfig fullFineTuningConfig() {
     Map<String, String> cli = new HashMap<>();
     cli.put(TrainerConfig.MICROBATCH_SIZE, Integer.toString(s.microBatch()));
     cli.put(TrainerConfig.ACCUMULATION_STEPS, Integer.toString(s.accumulation()));
     cli.put(TrainerConfig.LR, Double.toString(s.fullLr()));
-    return TrainerConfig.of(cli).trainConfig();
+    return TrainerConfig.of(cli).learnerConfig();
   }
 
   private static void scoreBatch(MicroBatch mb, BaseModel base, FullFineTuner tuner, PrequentialScore score,

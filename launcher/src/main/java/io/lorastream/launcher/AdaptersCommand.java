@@ -4,6 +4,7 @@ import io.lorastream.avro.AdapterSnapshot;
 import io.lorastream.config.CommonConfig;
 import io.lorastream.config.LayeredConfig;
 import io.lorastream.lora.AdapterDeletion;
+import io.lorastream.registry.RegistryException;
 import io.lorastream.serde.LorastreamSerdes;
 import io.lorastream.trainer.TrainerConfig;
 import java.io.PrintWriter;
@@ -21,6 +22,7 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.Deserializer;
@@ -137,7 +139,7 @@ final class AdaptersCommand implements Runnable {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (tps.stream().anyMatch(tp -> c.position(tp) < end.get(tp))) {
           if (System.nanoTime() > deadline) {
-            throw new org.apache.kafka.common.errors.TimeoutException("could not read '" + topic + "' within "
+            throw new TimeoutException("could not read '" + topic + "' within "
                 + timeout);
           }
           for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
@@ -147,7 +149,7 @@ final class AdaptersCommand implements Runnable {
             try {
               newest = Math.max(newest, d.deserialize(topic, r.headers(), r.value()).getVersion());
             } catch (RuntimeException e) {
-              if (io.lorastream.registry.RegistryException.isOutage(e)) {
+              if (RegistryException.isOutage(e)) {
                 throw e; // cannot tell the versions without the registry: do not guess
               }
             }

@@ -9,6 +9,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -71,7 +72,7 @@ final class ReplayCommand implements Callable<Integer> {
     CommonConfig common = new CommonConfig(cfg);
     LorastreamSerdes serdes = LorastreamSerdes.create(common.registryConfig());
     boolean seeded = spec.commandLine().getParseResult().hasMatchedOption("--seed");
-    String runId = seeded ? "" : "run-" + java.util.UUID.randomUUID().toString().substring(0, 8) + "-";
+    String runId = seeded ? "" : "run-" + UUID.randomUUID().toString().substring(0, 8) + "-";
     System.out.println(seeded
         ? "replay: example ids are fixed by --seed " + seed + ": a replay of the same ids is dropped by ingest as "
             + "duplicates within ingest.dedupe.window.ms"

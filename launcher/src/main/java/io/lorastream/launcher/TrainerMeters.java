@@ -12,6 +12,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -79,7 +80,14 @@ final class TrainerMeters implements TrainerListener {
   }
 
   static Health health(AdapterTrainer t) {
-    TrainerStatus s = t.status();
+    return health(t.status(), t.failure());
+  }
+
+  /**
+   * RUNNING is UP; CREATED and STARTING (restoring, or waiting for Kafka or the registry) and
+   * STOPPING (publishing its final snapshot) are DOWN but alive; STOPPED is neither.
+   */
+  static Health health(TrainerStatus s, Optional<Throwable> failure) {
     if (s.state() == TrainerStatus.State.RUNNING) {
       String stall = s.stalledOn() == null ? "" : "; stalled on " + s.stalledOn() + " (" + s.stallRetries() + " retries)";
       return Health.up("RUNNING, step " + s.optimizerStep() + ", last version " + s.lastCommittedVersion() + stall);
@@ -90,7 +98,10 @@ final class TrainerMeters implements TrainerListener {
           : "stalled on " + s.stalledOn() + " (" + s.stallRetries() + " retries)";
       return Health.down("trainer state " + s.state() + ": " + waiting);
     }
-    String why = t.failure().map(e -> ": " + e.getClass().getSimpleName()).orElse("");
+    if (s.state() == TrainerStatus.State.STOPPING) {
+      return Health.down("trainer state STOPPING: publishing its final snapshot");
+    }
+    String why = failure.map(e -> ": " + e.getClass().getSimpleName()).orElse("");
     return Health.dead("trainer state " + s.state() + why);
   }
 

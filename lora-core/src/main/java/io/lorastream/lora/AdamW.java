@@ -17,10 +17,10 @@ import ai.djl.ndarray.types.DataType;
  */
 final class AdamW {
 
-  private final TrainConfig train;
+  private final LearnerConfig train;
   private long t; // updates since the moments were last zeroed, for bias correction
 
-  AdamW(TrainConfig train) {
+  AdamW(LearnerConfig train) {
     this.train = train;
   }
 

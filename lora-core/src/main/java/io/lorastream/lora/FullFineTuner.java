@@ -35,7 +35,7 @@ public final class FullFineTuner implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(FullFineTuner.class);
 
   private final ModelSpec spec;
-  private final TrainConfig train;
+  private final LearnerConfig train;
   private final DataType dtype;
   private final NDManager manager;
   private final Forward forward;
@@ -51,7 +51,7 @@ public final class FullFineTuner implements AutoCloseable {
   private final LearnerStats stats;
   private final AdamW adam;
 
-  private FullFineTuner(BaseModel base, TrainConfig train, DataType dtype) {
+  private FullFineTuner(BaseModel base, LearnerConfig train, DataType dtype) {
     if (dtype != DataType.FLOAT32 && dtype != DataType.FLOAT64) {
       throw new IllegalArgumentException("FullFineTuner dtype must be FLOAT32 or FLOAT64, got " + dtype);
     }
@@ -93,12 +93,12 @@ public final class FullFineTuner implements AutoCloseable {
   }
 
   /** A float32 tuner starting from {@code base}'s parameters, on the base's device. */
-  public static FullFineTuner create(BaseModel base, TrainConfig train) {
+  public static FullFineTuner create(BaseModel base, LearnerConfig train) {
     return new FullFineTuner(base, train, DataType.FLOAT32);
   }
 
-  /** As {@link #create(BaseModel, TrainConfig)} with FLOAT32 or FLOAT64 (gradient checks). */
-  public static FullFineTuner create(BaseModel base, TrainConfig train, DataType dtype) {
+  /** As {@link #create(BaseModel, LearnerConfig)} with FLOAT32 or FLOAT64 (gradient checks). */
+  public static FullFineTuner create(BaseModel base, LearnerConfig train, DataType dtype) {
     return new FullFineTuner(base, train, dtype);
   }
 
@@ -117,17 +117,17 @@ public final class FullFineTuner implements AutoCloseable {
     Devices.tuneCurrentThread();
     int d = spec.inputSize();
     int c = spec.numClasses();
-    double[] packed = MicroBatch.pack(rows, labels, weightsOrNull, d, c);
+    double[] packed = DeviceBatch.pack(rows, labels, weightsOrNull, d, c);
     checkTokens(rows);
     int n = labels.length;
     stats.seen(n);
-    if (!MicroBatch.finite(rows, weightsOrNull)) {
+    if (!DeviceBatch.finite(rows, weightsOrNull)) {
       return stats.skipBatch(n, Double.NaN);
     }
     BatchCheck check;
     try (NDManager tmp = manager.newSubManager()) {
       NDArray p = create(tmp, packed, new Shape(packed.length)); // the one host->device copy
-      Pass pass = backward(tmp, MicroBatch.view(p, n, d, c), 1.0 / train.accumulationSteps());
+      Pass pass = backward(tmp, DeviceBatch.view(p, n, d, c), 1.0 / train.accumulationSteps());
       check = BatchCheck.read(pass.loss, pass.grads, pass.logits, dtype); // the one read
       if (!check.finite()) {
         return stats.skipBatch(n, check.loss());
@@ -154,7 +154,7 @@ public final class FullFineTuner implements AutoCloseable {
   /** Logits, loss and gradients (device layout) of one micro-batch, attached to {@code tmp}. */
   private record Pass(NDArray logits, NDArray loss, NDArray[] grads) {}
 
-  private Pass backward(NDManager tmp, MicroBatch mb, double lossScale) {
+  private Pass backward(NDManager tmp, DeviceBatch mb, double lossScale) {
     NDArray[] leaves = new NDArray[params.length];
     for (int i = 0; i < params.length; i++) {
       leaves[i] = params[i].stopGradient(); // shares storage; gradients land on the leaf, not the stored tensor
@@ -263,11 +263,11 @@ public final class FullFineTuner implements AutoCloseable {
 
   /** Mean (weighted) cross-entropy and its autograd gradients w.r.t. every parameter (gradient checks). */
   LossAndGradients lossAndGradients(float[] rows, int[] labels, float[] weightsOrNull) {
-    double[] packed = MicroBatch.pack(rows, labels, weightsOrNull, spec.inputSize(), spec.numClasses());
+    double[] packed = DeviceBatch.pack(rows, labels, weightsOrNull, spec.inputSize(), spec.numClasses());
     checkTokens(rows);
     try (NDManager tmp = manager.newSubManager()) {
       NDArray p = create(tmp, packed, new Shape(packed.length));
-      Pass pass = backward(tmp, MicroBatch.view(p, labels.length, spec.inputSize(), spec.numClasses()), 1.0);
+      Pass pass = backward(tmp, DeviceBatch.view(p, labels.length, spec.inputSize(), spec.numClasses()), 1.0);
       Map<String, double[]> grads = new LinkedHashMap<>();
       for (int i = 0; i < tensors.size(); i++) {
         grads.put(tensors.get(i).name(), toContract(i, toHost(pass.grads[i])));
@@ -278,11 +278,11 @@ public final class FullFineTuner implements AutoCloseable {
 
   /** Mean (weighted) cross-entropy of the current weights, no gradients. */
   double loss(float[] rows, int[] labels, float[] weightsOrNull) {
-    double[] packed = MicroBatch.pack(rows, labels, weightsOrNull, spec.inputSize(), spec.numClasses());
+    double[] packed = DeviceBatch.pack(rows, labels, weightsOrNull, spec.inputSize(), spec.numClasses());
     checkTokens(rows);
     try (NDManager tmp = manager.newSubManager()) {
       NDArray p = create(tmp, packed, new Shape(packed.length));
-      MicroBatch mb = MicroBatch.view(p, labels.length, spec.inputSize(), spec.numClasses());
+      DeviceBatch mb = DeviceBatch.view(p, labels.length, spec.inputSize(), spec.numClasses());
       return toHost(LoraModel.crossEntropy(forward.logits(mb.x(), params, null, null, null, consts), mb.targets()))[0];
     }
   }
@@ -364,7 +364,7 @@ public final class FullFineTuner implements AutoCloseable {
     return spec;
   }
 
-  public TrainConfig trainConfig() {
+  public LearnerConfig learnerConfig() {
     return train;
   }
 

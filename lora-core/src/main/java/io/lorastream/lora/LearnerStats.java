@@ -35,7 +35,7 @@ final class LearnerStats {
    * @param log the learner's logger, so warnings name the learner that skipped
    * @param who prefix of every warning ("" or e.g. "full fine-tuning "), ending in a space if not empty
    */
-  LearnerStats(TrainConfig train, Logger log, String who) {
+  LearnerStats(LearnerConfig train, Logger log, String who) {
     this.log = log;
     this.who = who;
     this.accumulationSteps = train.accumulationSteps();

@@ -175,7 +175,7 @@ public final class LoraModel implements AutoCloseable {
    */
   public LossAndGradients lossAndGradients(float[] featuresRowMajor, int[] labels, float[] weightsOrNull) {
     try (NDManager tmp = manager.newSubManager()) {
-      MicroBatch mb = upload(tmp, featuresRowMajor, labels, weightsOrNull);
+      DeviceBatch mb = upload(tmp, featuresRowMajor, labels, weightsOrNull);
       Pass pass = backward(tmp, mb.x(), mb.targets(), 1.0);
       double loss = toHost(pass.loss())[0];
       Map<String, double[]> ga = new LinkedHashMap<>();
@@ -193,17 +193,17 @@ public final class LoraModel implements AutoCloseable {
   /** Mean (weighted) cross-entropy for host inputs, no gradients. */
   public double loss(float[] featuresRowMajor, int[] labels, float[] weightsOrNull) {
     try (NDManager tmp = manager.newSubManager()) {
-      MicroBatch mb = upload(tmp, featuresRowMajor, labels, weightsOrNull);
+      DeviceBatch mb = upload(tmp, featuresRowMajor, labels, weightsOrNull);
       return toHost(crossEntropy(forward(mb.x()), mb.targets()))[0];
     }
   }
 
   /** Validates and packs a host micro-batch and copies it to the device in this model's dtype, attached to {@code tmp}. */
-  private MicroBatch upload(NDManager tmp, float[] featuresRowMajor, int[] labels, float[] weightsOrNull) {
-    double[] packed = MicroBatch.pack(featuresRowMajor, labels, weightsOrNull, base.inputSize(), base.numClasses());
+  private DeviceBatch upload(NDManager tmp, float[] featuresRowMajor, int[] labels, float[] weightsOrNull) {
+    double[] packed = DeviceBatch.pack(featuresRowMajor, labels, weightsOrNull, base.inputSize(), base.numClasses());
     checkTokens(featuresRowMajor);
     NDArray p = create(tmp, packed, new Shape(packed.length));
-    return MicroBatch.view(p, labels.length, base.inputSize(), base.numClasses());
+    return DeviceBatch.view(p, labels.length, base.inputSize(), base.numClasses());
   }
 
   /** For text kinds: every value must be a token id in [0, vocabSize) (host check, before device work). */

@@ -46,7 +46,7 @@ public final class OnlineLearner implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(OnlineLearner.class);
 
   private final LoraModel model;
-  private final TrainConfig train;
+  private final LearnerConfig train;
   private final NDManager manager;
   private final RankSchedule.Controller schedule;
   private final List<Param> params = new ArrayList<>();
@@ -72,7 +72,7 @@ public final class OnlineLearner implements AutoCloseable {
     }
   }
 
-  private OnlineLearner(LoraModel model, TrainConfig train) {
+  private OnlineLearner(LoraModel model, LearnerConfig train) {
     this.model = model;
     this.train = train;
     this.manager = model.manager().newSubManager();
@@ -89,12 +89,12 @@ public final class OnlineLearner implements AutoCloseable {
   }
 
   /** A float32 learner on the base's device; starting rank = the schedule's initial rank (capped). */
-  public static OnlineLearner create(BaseModel base, AdapterConfig adapter, TrainConfig train) {
+  public static OnlineLearner create(BaseModel base, AdapterConfig adapter, LearnerConfig train) {
     return create(base, adapter, train, DataType.FLOAT32);
   }
 
-  /** As {@link #create(BaseModel, AdapterConfig, TrainConfig)} with FLOAT32 or FLOAT64. */
-  public static OnlineLearner create(BaseModel base, AdapterConfig adapter, TrainConfig train, DataType dtype) {
+  /** As {@link #create(BaseModel, AdapterConfig, LearnerConfig)} with FLOAT32 or FLOAT64. */
+  public static OnlineLearner create(BaseModel base, AdapterConfig adapter, LearnerConfig train, DataType dtype) {
     int r0 = Math.min(train.schedule().initialRank(), adapter.maxRank());
     LoraModel model = LoraModel.create(base, adapter.withRank(r0), dtype);
     try {
@@ -121,18 +121,18 @@ public final class OnlineLearner implements AutoCloseable {
     Devices.tuneCurrentThread();
     int d = model.base().inputSize();
     int c = model.base().numClasses();
-    double[] packed = MicroBatch.pack(featuresRowMajor, labels, weightsOrNull, d, c);
+    double[] packed = DeviceBatch.pack(featuresRowMajor, labels, weightsOrNull, d, c);
     model.checkTokens(featuresRowMajor);
     int n = labels.length;
     syncState();
     stats.seen(n);
-    if (!MicroBatch.finite(featuresRowMajor, weightsOrNull)) {
+    if (!DeviceBatch.finite(featuresRowMajor, weightsOrNull)) {
       return stats.skipBatch(n, Double.NaN);
     }
     BatchCheck check;
     try (NDManager tmp = manager.newSubManager()) {
       NDArray p = model.create(tmp, packed, new Shape(packed.length)); // the one host->device copy
-      MicroBatch mb = MicroBatch.view(p, n, d, c);
+      DeviceBatch mb = DeviceBatch.view(p, n, d, c);
       LoraModel.Pass pass = model.backward(tmp, mb.x(), mb.targets(), 1.0 / train.accumulationSteps());
       NDArray[] grads = new NDArray[params.size()];
       for (int i = 0; i < grads.length; i++) {
@@ -372,7 +372,7 @@ public final class OnlineLearner implements AutoCloseable {
     return model;
   }
 
-  public TrainConfig trainConfig() {
+  public LearnerConfig learnerConfig() {
     return train;
   }
 

@@ -150,7 +150,7 @@ public final class Pretrainer {
     double lastLoss = Double.NaN;
     BaseModel model;
     try (BaseModel init = BaseModel.create(spec, device);
-        FullFineTuner tuner = FullFineTuner.create(init, trainConfig(spec))) {
+        FullFineTuner tuner = FullFineTuner.create(init, learnerConfig(spec))) {
       int d = spec.inputSize();
       long began = System.nanoTime();
       for (int epoch = 0; epoch < config.epochs(); epoch++) {
@@ -194,8 +194,8 @@ public final class Pretrainer {
    * gradients early on, and one of them can wreck the embeddings; the MLP is trained unclipped as
    * it always was.
    */
-  private TrainConfig trainConfig(ModelSpec spec) {
-    return new TrainConfig(config.lr(), 0.9, 0.999, 1e-8, 0.0, 0.0, spec.tokenInput() ? 1.0 : 0.0, 1,
+  private LearnerConfig learnerConfig(ModelSpec spec) {
+    return new LearnerConfig(config.lr(), 0.9, 0.999, 1e-8, 0.0, 0.0, spec.tokenInput() ? 1.0 : 0.0, 1,
         config.batchSize(), RankSchedule.fixed(1), 0.98);
   }
 

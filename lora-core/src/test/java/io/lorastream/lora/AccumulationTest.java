@@ -22,7 +22,7 @@ class AccumulationTest {
     int k = 4;
     int b = 8;
     ModelSpec spec = ModelSpec.demoDefault(12);
-    TrainConfig tc = TrainConfig.defaults().withClipNorm(0).withLr(0.01).withSchedule(RankSchedule.fixed(4));
+    LearnerConfig tc = LearnerConfig.defaults().withClipNorm(0).withLr(0.01).withSchedule(RankSchedule.fixed(4));
     AdapterConfig ac = AdapterConfig.defaults().withInitStd(0.1);
     Random rnd = new Random(3);
     try (BaseModel base = BaseModel.create(spec, Device.cpu());
@@ -59,7 +59,7 @@ class AccumulationTest {
   @Test
   void flushAppliesAPartialStepAsAMean() {
     ModelSpec spec = ModelSpec.demoDefault(12);
-    TrainConfig tc = TrainConfig.defaults().withClipNorm(0).withSchedule(RankSchedule.fixed(2));
+    LearnerConfig tc = LearnerConfig.defaults().withClipNorm(0).withSchedule(RankSchedule.fixed(2));
     Random rnd = new Random(4);
     float[] x = Fixtures.gaussianFloats(rnd, 16 * 32, 1.0);
     int[] y = Fixtures.labels(rnd, 16, 4);

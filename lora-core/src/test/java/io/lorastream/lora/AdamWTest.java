@@ -22,14 +22,14 @@ class AdamWTest {
 
   private static final Shape[] SHAPES = {new Shape(3, 4), new Shape(5), new Shape(2, 2)};
 
-  private static TrainConfig config() {
-    return TrainConfig.defaults().withLr(0.02).withWeightDecay(0.1).withClipNorm(0.8).withBetas(0.8, 0.95)
+  private static LearnerConfig config() {
+    return LearnerConfig.defaults().withLr(0.02).withWeightDecay(0.1).withClipNorm(0.8).withBetas(0.8, 0.95)
         .withEps(1e-6);
   }
 
   @Test
   void everyStepMatchesTheHostAdamWReferenceWithClipping() {
-    TrainConfig tc = config();
+    LearnerConfig tc = config();
     Random rnd = new Random(3);
     AdamW adam = new AdamW(tc);
     try (NDManager mgr = NDManager.newBaseManager(Device.cpu())) {
@@ -86,7 +86,7 @@ class AdamWTest {
 
   @Test
   void aNonFiniteGradientChangesNothingAndDoesNotCountAsAStep() {
-    TrainConfig tc = config();
+    LearnerConfig tc = config();
     Random rnd = new Random(4);
     try (NDManager mgr = NDManager.newBaseManager(Device.cpu())) {
       NDArray[] p = random(mgr, rnd, 1.0);
@@ -126,7 +126,7 @@ class AdamWTest {
 
   @Test
   void restartMakesTheNextStepAFirstStepAgain() {
-    TrainConfig tc = config();
+    LearnerConfig tc = config();
     Random rnd = new Random(5);
     try (NDManager mgr = NDManager.newBaseManager(Device.cpu())) {
       AdamW restarted = new AdamW(tc);

@@ -15,7 +15,7 @@ class FrozenBaseTest {
     Random rnd = new Random(6);
     try (BaseModel base = BaseModel.create(spec, Device.cpu());
         OnlineLearner learner = OnlineLearner.create(base, AdapterConfig.defaults(),
-            TrainConfig.defaults().withLr(0.02).withAccumulationSteps(2).withSchedule(RankSchedule.parse("steps:2@0,8@5,16@10")))) {
+            LearnerConfig.defaults().withLr(0.02).withAccumulationSteps(2).withSchedule(RankSchedule.parse("steps:2@0,8@5,16@10")))) {
       byte[] before = base.deviceParameterBytes();
       String fp = base.fingerprint();
       float[] fc0Before = base.weight("fc0");

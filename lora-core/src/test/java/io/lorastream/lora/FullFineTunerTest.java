@@ -35,7 +35,7 @@ class FullFineTunerTest {
     float[] x = spec.tokenInput() ? rowsWithLastPad(rnd, n) : Fixtures.gaussianFloats(rnd, n * spec.inputSize(), 1.0);
     int[] y = Fixtures.labels(rnd, n, 3);
     try (BaseModel base = BaseModel.create(spec, Device.cpu());
-        FullFineTuner ft = FullFineTuner.create(base, TrainConfig.defaults(), DataType.FLOAT64)) {
+        FullFineTuner ft = FullFineTuner.create(base, LearnerConfig.defaults(), DataType.FLOAT64)) {
       moveToGenericPoint(ft, base, rnd);
       FullFineTuner.LossAndGradients g = ft.lossAndGradients(x, y, null);
       assertThat(g.grads().keySet()).containsExactlyElementsOf(base.parameterNames());
@@ -145,7 +145,7 @@ class FullFineTunerTest {
     int[] evalY = new int[200];
     float[] evalX = token7Rows(rnd, 200, evalY);
     try (BaseModel base = BaseModel.create(spec, Device.cpu());
-        FullFineTuner ft = FullFineTuner.create(base, TrainConfig.defaults().withLr(0.01).withL2Lambda(0))) {
+        FullFineTuner ft = FullFineTuner.create(base, LearnerConfig.defaults().withLr(0.01).withL2Lambda(0))) {
       byte[] before = base.deviceParameterBytes();
       double loss0 = ft.loss(evalX, evalY, null);
       for (int step = 0; step < 150; step++) {
@@ -201,7 +201,7 @@ class FullFineTunerTest {
     int[] yBoth = new int[2 * n];
     System.arraycopy(y1, 0, yBoth, 0, n);
     System.arraycopy(y2, 0, yBoth, n, n);
-    TrainConfig tc = TrainConfig.defaults().withLr(0.05).withL2Lambda(0.01);
+    LearnerConfig tc = LearnerConfig.defaults().withLr(0.05).withL2Lambda(0.01);
     try (BaseModel base = BaseModel.create(spec, Device.cpu());
         FullFineTuner acc = FullFineTuner.create(base, tc.withAccumulationSteps(2), DataType.FLOAT64);
         FullFineTuner one = FullFineTuner.create(base, tc, DataType.FLOAT64)) {
@@ -228,7 +228,7 @@ class FullFineTunerTest {
   @Test
   void nonFiniteWeightsSkipTheMicroBatchWithoutPredictions() {
     try (BaseModel base = BaseModel.create(Fixtures.tinyTransformer(1), Device.cpu());
-        FullFineTuner ft = FullFineTuner.create(base, TrainConfig.defaults())) {
+        FullFineTuner ft = FullFineTuner.create(base, LearnerConfig.defaults())) {
       float[] x = Fixtures.tokenRows(new Random(1), 2, 8, 50, false);
       StepResult r = ft.trainMicroBatch(x, new int[] {0, 1}, new float[] {1f, Float.POSITIVE_INFINITY});
       assertThat(r.skippedNonFinite()).isTrue();

@@ -104,7 +104,7 @@ class GrowthTest {
       System.arraycopy(data.get(i).features(), 0, allX, i * 32, 32);
       allY[i] = data.get(i).label();
     }
-    TrainConfig tc = TrainConfig.defaults().withLr(0.01)
+    LearnerConfig tc = LearnerConfig.defaults().withLr(0.01)
         .withSchedule(RankSchedule.parse("steps:2@0,4@30,8@60,16@90"));
     AdapterConfig ac = AdapterConfig.defaults().withScaling(mode).withAlpha(mode == ScalingMode.RSLORA ? 4f : 16f);
     try (BaseModel base = BaseModel.create(spec, Device.cpu());

@@ -36,7 +36,7 @@ class LearnerStatsTest {
   }
 
   private LearnerStats stats(int k, double decay) {
-    return new LearnerStats(TrainConfig.defaults().withAccumulationSteps(k).withLossEmaDecay(decay), logger, "tuning ");
+    return new LearnerStats(LearnerConfig.defaults().withAccumulationSteps(k).withLossEmaDecay(decay), logger, "tuning ");
   }
 
   @Test

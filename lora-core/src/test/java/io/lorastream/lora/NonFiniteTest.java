@@ -19,7 +19,7 @@ class NonFiniteTest {
     try (BaseModel base = BaseModel.create(spec, Device.cpu());
         BaseModel teacher = BaseModel.create(ModelSpec.demoDefault(51), Device.cpu());
         OnlineLearner learner = OnlineLearner.create(base, AdapterConfig.defaults(),
-            TrainConfig.defaults().withLr(0.01).withSchedule(RankSchedule.fixed(8)))) {
+            LearnerConfig.defaults().withLr(0.01).withSchedule(RankSchedule.fixed(8)))) {
       MergedModel t = MergedModel.ofBase(teacher);
       int[] evalY = label(t, evalX);
       for (int i = 0; i < 20; i++) {
@@ -70,7 +70,7 @@ class NonFiniteTest {
     Random rnd = new Random(11);
     try (BaseModel base = BaseModel.create(spec, Device.cpu());
         OnlineLearner learner = OnlineLearner.create(base, AdapterConfig.defaults(),
-            TrainConfig.defaults().withAccumulationSteps(2).withSchedule(RankSchedule.fixed(2)))) {
+            LearnerConfig.defaults().withAccumulationSteps(2).withSchedule(RankSchedule.fixed(2)))) {
       StepResult good1 = learner.trainMicroBatch(Fixtures.gaussianFloats(rnd, 16 * 32, 1.0), Fixtures.labels(rnd, 16, 4), null);
       StepResult bad = learner.trainMicroBatch(Fixtures.gaussianFloats(rnd, 16 * 32, 1e20), Fixtures.labels(rnd, 16, 4), null);
       assertThat(learner.pendingMicroBatches()).isEqualTo(1);
@@ -89,11 +89,11 @@ class NonFiniteTest {
     Random rnd = new Random(12);
     try (BaseModel base = BaseModel.create(ModelSpec.demoDefault(53), Device.cpu());
         OnlineLearner learner = OnlineLearner.create(base, AdapterConfig.defaults(),
-            TrainConfig.defaults().withSchedule(RankSchedule.fixed(4)))) {
+            LearnerConfig.defaults().withSchedule(RankSchedule.fixed(4)))) {
       learner.trainMicroBatch(Fixtures.gaussianFloats(rnd, 32 * 32, 1.0), Fixtures.labels(rnd, 32, 4), null);
       StepResult r = learner.trainMicroBatch(Fixtures.gaussianFloats(rnd, 32 * 32, 1e4), Fixtures.labels(rnd, 32, 4), null);
       assertThat(r.stepped()).isTrue();
-      assertThat(r.gradNorm()).isGreaterThan(learner.trainConfig().clipNorm());
+      assertThat(r.gradNorm()).isGreaterThan(learner.learnerConfig().clipNorm());
       assertFinite(learner);
     }
   }

@@ -26,7 +26,7 @@ class OptimizerMathTest {
     double l2 = 0.05;
     double wd = 0.1;
     double clip = 0.5;
-    TrainConfig tc = TrainConfig.defaults().withLr(lr).withL2Lambda(l2).withWeightDecay(wd).withClipNorm(clip)
+    LearnerConfig tc = LearnerConfig.defaults().withLr(lr).withL2Lambda(l2).withWeightDecay(wd).withClipNorm(clip)
         .withAccumulationSteps(1).withSchedule(RankSchedule.fixed(3));
     AdapterConfig ac = AdapterConfig.defaults().withInitStd(0.1);
     Random rnd = new Random(11);

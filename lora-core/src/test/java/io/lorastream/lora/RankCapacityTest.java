@@ -32,7 +32,7 @@ class RankCapacityTest {
 
   private static double adapt(BaseModel base, RotatingSubspaceStream gen, int phase, String schedule, List<Example> test) {
     try (OnlineLearner l = OnlineLearner.create(base, AdapterConfig.defaults(),
-        TrainConfig.defaults().withSchedule(RankSchedule.parse(schedule)))) {
+        LearnerConfig.defaults().withSchedule(RankSchedule.parse(schedule)))) {
       ExampleSource train = gen.phaseSource(phase, 400 * 32, 77);
       int d = base.inputSize();
       float[] f = new float[32 * d];

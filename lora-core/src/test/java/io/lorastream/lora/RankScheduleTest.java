@@ -89,7 +89,7 @@ class RankScheduleTest {
         .withOverride("fc1", new AdapterConfig.LayerOverride(4, null, null));
     try (BaseModel base = BaseModel.create(ModelSpec.demoDefault(60), Device.cpu());
         OnlineLearner l = OnlineLearner.create(base, ac,
-            TrainConfig.defaults().withSchedule(RankSchedule.parse("steps:2@0,8@2,32@4")))) {
+            LearnerConfig.defaults().withSchedule(RankSchedule.parse("steps:2@0,8@2,32@4")))) {
       assertThat(l.ranks()).isEqualTo(Map.of("fc0", 2, "fc1", 2, "head", 2));
       int[] fc0 = new int[6];
       for (int i = 0; i < 6; i++) {

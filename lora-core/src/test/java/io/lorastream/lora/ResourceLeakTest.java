@@ -15,7 +15,7 @@ class ResourceLeakTest {
     Random rnd = new Random(1);
     try (BaseModel base = BaseModel.create(ModelSpec.demoDefault(70), Device.cpu());
         OnlineLearner learner = OnlineLearner.create(base, AdapterConfig.defaults(),
-            TrainConfig.defaults().withAccumulationSteps(2).withSchedule(RankSchedule.parse("steps:2@0,4@20")))) {
+            LearnerConfig.defaults().withAccumulationSteps(2).withSchedule(RankSchedule.parse("steps:2@0,4@20")))) {
       float[] x = Fixtures.gaussianFloats(rnd, 32 * 32, 1.0);
       int[] y = Fixtures.labels(rnd, 32, 4);
       for (int i = 0; i < 60; i++) { // past the growth at step 20

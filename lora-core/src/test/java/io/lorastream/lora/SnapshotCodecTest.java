@@ -36,7 +36,7 @@ class SnapshotCodecTest {
     otherBase = BaseModel.create(ModelSpec.demoDefault(41), Device.cpu());
     AdapterConfig ac = AdapterConfig.defaults()
         .withOverride("fc1", new AdapterConfig.LayerOverride(4, 8f, ScalingMode.RSLORA));
-    learner = OnlineLearner.create(base, ac, TrainConfig.defaults().withSchedule(RankSchedule.parse("steps:2@0,8@3")));
+    learner = OnlineLearner.create(base, ac, LearnerConfig.defaults().withSchedule(RankSchedule.parse("steps:2@0,8@3")));
     Random rnd = new Random(1);
     for (int i = 0; i < 6; i++) {
       learner.trainMicroBatch(Fixtures.gaussianFloats(rnd, 32 * 32, 1.0), Fixtures.labels(rnd, 32, 4), null);
@@ -94,7 +94,7 @@ class SnapshotCodecTest {
 
     // A restarted learner resumes from it.
     AdapterConfig ac = learner.adapterConfig();
-    try (OnlineLearner restarted = OnlineLearner.create(base, ac, learner.trainConfig())) {
+    try (OnlineLearner restarted = OnlineLearner.create(base, ac, learner.learnerConfig())) {
       restarted.restore(s);
       assertThat(restarted.ranks()).isEqualTo(learner.ranks());
       assertThat(restarted.optimizerStep()).isEqualTo(6);
@@ -209,7 +209,7 @@ class SnapshotCodecTest {
   void restoreAdoptsTheSnapshotsAlphaAndScaling() {
     AdapterSnapshot s = SnapshotCodec.encode(learner, meta());
     AdapterConfig different = AdapterConfig.defaults().withAlpha(3f).withScaling(ScalingMode.RSLORA);
-    try (OnlineLearner restarted = OnlineLearner.create(base, different, learner.trainConfig())) {
+    try (OnlineLearner restarted = OnlineLearner.create(base, different, learner.learnerConfig())) {
       restarted.restore(s);
       for (String layer : learner.ranks().keySet()) {
         assertThat(restarted.model().alpha(layer)).isEqualTo(learner.model().alpha(layer));
@@ -224,7 +224,7 @@ class SnapshotCodecTest {
   @Test
   void restoreRejectsADifferentLayerSet() {
     AdapterSnapshot s = SnapshotCodec.encode(learner, meta());
-    try (OnlineLearner headOnly = OnlineLearner.create(base, AdapterConfig.defaults().withTargets(List.of("head")), learner.trainConfig())) {
+    try (OnlineLearner headOnly = OnlineLearner.create(base, AdapterConfig.defaults().withTargets(List.of("head")), learner.learnerConfig())) {
       assertThatThrownBy(() -> headOnly.restore(s)).isInstanceOf(IllegalArgumentException.class)
           .hasMessageContaining("targets");
     }
@@ -243,7 +243,7 @@ class SnapshotCodecTest {
   @Test
   void encodingRefusesPendingMicroBatches() {
     try (OnlineLearner l = OnlineLearner.create(base, AdapterConfig.defaults(),
-        TrainConfig.defaults().withAccumulationSteps(3))) {
+        LearnerConfig.defaults().withAccumulationSteps(3))) {
       Random rnd = new Random(2);
       l.trainMicroBatch(Fixtures.gaussianFloats(rnd, 8 * 32, 1.0), Fixtures.labels(rnd, 8, 4), null);
       assertThatThrownBy(() -> SnapshotCodec.encode(l, meta()))

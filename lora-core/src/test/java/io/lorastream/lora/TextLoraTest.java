@@ -142,7 +142,7 @@ class TextLoraTest {
     ModelSpec spec = kv[0].equals("transformer") ? TRANSFORMER : EMBBAG;
     Random rnd = new Random(4);
     List<String> targets = kv[1].isEmpty() ? List.of() : List.of(kv[1]);
-    TrainConfig tc = TrainConfig.defaults().withLr(0.05).withSchedule(RankSchedule.parse("steps:2@0,4@5"));
+    LearnerConfig tc = LearnerConfig.defaults().withLr(0.05).withSchedule(RankSchedule.parse("steps:2@0,4@5"));
     try (BaseModel base = BaseModel.create(spec, Device.cpu());
         OnlineLearner learner = OnlineLearner.create(base, AdapterConfig.defaults().withTargets(targets), tc)) {
       for (int i = 0; i < 20; i++) {
@@ -180,7 +180,7 @@ class TextLoraTest {
     Random rnd = new Random(6);
     try (BaseModel base = BaseModel.create(TRANSFORMER, Device.cpu());
         OnlineLearner learner = OnlineLearner.create(base, AdapterConfig.defaults().withTargets(List.of("*")),
-            TrainConfig.defaults().withLr(0.05).withAccumulationSteps(2))) {
+            LearnerConfig.defaults().withLr(0.05).withAccumulationSteps(2))) {
       byte[] before = base.deviceParameterBytes();
       String fp = base.fingerprint();
       for (int i = 0; i < 10; i++) {
@@ -197,7 +197,7 @@ class TextLoraTest {
   void transformerSnapshotEncodeDecodeRestoreReproducesTheModel() throws Exception {
     Random rnd = new Random(9);
     AdapterConfig ac = AdapterConfig.defaults().withTargets(List.of("*.q", "*.v", "l1.ff1"));
-    TrainConfig tc = TrainConfig.defaults().withLr(0.05).withSchedule(RankSchedule.parse("steps:2@0,8@4"));
+    LearnerConfig tc = LearnerConfig.defaults().withLr(0.05).withSchedule(RankSchedule.parse("steps:2@0,8@4"));
     float[] probe = Fixtures.tokenRows(rnd, 10, 8, 50, true);
     try (BaseModel base = BaseModel.create(TRANSFORMER, Device.cpu());
         OnlineLearner a = OnlineLearner.create(base, ac, tc);
@@ -229,7 +229,7 @@ class TextLoraTest {
   @ValueSource(ints = {1, 2})
   void stepResultPredictionsAreThePreUpdateArgMax(int k) {
     Random rnd = new Random(13);
-    TrainConfig tc = TrainConfig.defaults().withLr(0.1).withAccumulationSteps(k);
+    LearnerConfig tc = LearnerConfig.defaults().withLr(0.1).withAccumulationSteps(k);
     for (ModelSpec spec : List.of(TRANSFORMER, EMBBAG, ModelSpec.mlp(5, List.of(7), 3, 2))) {
       try (BaseModel base = BaseModel.create(spec, Device.cpu());
           OnlineLearner learner = OnlineLearner.create(base, AdapterConfig.defaults(), tc)) {
@@ -258,7 +258,7 @@ class TextLoraTest {
   @Test
   void skippedMicroBatchesHaveNoPredictions() {
     try (BaseModel base = BaseModel.create(ModelSpec.mlp(4, List.of(3), 2, 1), Device.cpu());
-        OnlineLearner learner = OnlineLearner.create(base, AdapterConfig.defaults(), TrainConfig.defaults())) {
+        OnlineLearner learner = OnlineLearner.create(base, AdapterConfig.defaults(), LearnerConfig.defaults())) {
       float[] x = Fixtures.gaussianFloats(new Random(1), 8, 1.0);
       x[3] = Float.NaN;
       StepResult r = learner.trainMicroBatch(x, new int[] {0, 1}, null);

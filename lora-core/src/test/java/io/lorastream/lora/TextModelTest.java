@@ -223,7 +223,7 @@ class TextModelTest {
   @Test
   void malformedTokenIdsAreRejectedNamingTheExampleAndValue() {
     ModelSpec spec = Fixtures.tinyTransformer(1);
-    TrainConfig tc = TrainConfig.defaults();
+    LearnerConfig tc = LearnerConfig.defaults();
     try (BaseModel base = BaseModel.create(spec, Device.cpu());
         OnlineLearner learner = OnlineLearner.create(base, AdapterConfig.defaults(), tc);
         FullFineTuner tuner = FullFineTuner.create(base, tc)) {

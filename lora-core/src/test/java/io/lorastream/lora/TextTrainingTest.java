@@ -68,8 +68,8 @@ class TextTrainingTest {
     float[] x = Fixtures.tokenRows(rnd, 16, 8, 50, true);
     try (BaseModel base = BaseModel.create(Fixtures.tinyTransformer(70), Device.cpu());
         OnlineLearner learner = OnlineLearner.create(base, AdapterConfig.defaults(),
-            TrainConfig.defaults().withAccumulationSteps(2).withSchedule(RankSchedule.parse("steps:2@0,4@20")));
-        FullFineTuner tuner = FullFineTuner.create(base, TrainConfig.defaults().withAccumulationSteps(2))) {
+            LearnerConfig.defaults().withAccumulationSteps(2).withSchedule(RankSchedule.parse("steps:2@0,4@20")));
+        FullFineTuner tuner = FullFineTuner.create(base, LearnerConfig.defaults().withAccumulationSteps(2))) {
       for (int i = 0; i < 60; i++) { // past the growth at step 20
         learner.trainMicroBatch(x, y, null);
         tuner.trainMicroBatch(x, y, null);

@@ -13,6 +13,7 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.function.Function;
 
 /**
  * Configuration assembled in four layers, later ones winning: built-in defaults, an optional
@@ -113,7 +114,7 @@ public final class LayeredConfig {
    * a reason to refuse it). The error names the key, where it came from and the nearest valid
    * key, because a typo silently ignored is a setting silently lost.
    */
-  public void rejectUnknownKeys(Set<String> known, Map<String, java.util.function.Function<String, String>> prefixes) {
+  public void rejectUnknownKeys(Set<String> known, Map<String, Function<String, String>> prefixes) {
     for (Map.Entry<String, String> e : sources.entrySet()) {
       String key = e.getKey();
       if (e.getValue().equals("default") || known.contains(key)) {
@@ -121,7 +122,7 @@ public final class LayeredConfig {
       }
       String problem = "is not a lorastream setting";
       boolean prefixed = false;
-      for (Map.Entry<String, java.util.function.Function<String, String>> p : prefixes.entrySet()) {
+      for (Map.Entry<String, Function<String, String>> p : prefixes.entrySet()) {
         if (key.startsWith(p.getKey()) && key.length() > p.getKey().length()) {
           prefixed = true;
           problem = p.getValue().apply(key.substring(p.getKey().length()));
@@ -285,7 +286,7 @@ public final class LayeredConfig {
   }
 
   private static void put(Map<String, String> values, Map<String, String> sources, Map<String, String> layer,
-      java.util.function.Function<String, String> source) {
+      Function<String, String> source) {
     layer.forEach((k, v) -> {
       if (v != null) {
         values.put(k, v);

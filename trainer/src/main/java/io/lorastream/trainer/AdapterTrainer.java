@@ -18,6 +18,7 @@ import io.lorastream.lora.StepResult;
 import io.lorastream.registry.RegistryException;
 import io.lorastream.serde.LorastreamSerdes;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.time.Instant;
@@ -527,7 +528,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
       if (learner != null) {
         learner.close();
       }
-      learner = OnlineLearner.create(base, cfg.adapterConfig(), cfg.trainConfig());
+      learner = OnlineLearner.create(base, cfg.adapterConfig(), cfg.learnerConfig());
     }
     if (lastCommitted != null) {
       learner.restore(lastCommitted);
@@ -660,7 +661,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
     String reason = code + ": " + (detail.length() <= 300 ? detail : detail.substring(0, 300) + "...");
     // Dead-lettered by the snapshot transaction that claims this offset: exactly once, like the counts.
     deadLetters.add(new DeadLetter(tp, r.offset(), new ProducerRecord<>(dlqTopic, null,
-        r.key() == null ? null : new String(r.key(), java.nio.charset.StandardCharsets.UTF_8), r.value(),
+        r.key() == null ? null : new String(r.key(), StandardCharsets.UTF_8), r.value(),
         DlqHeaders.deadLetter(r.headers(), code, reason, tp.topic(), tp.partition(), r.offset(), null))));
     if (badRecordsThisRun <= 20 || badRecordsThisRun % 1000 == 0) {
       log.warn("adapter {}: dead-lettered bad record {}@{} to {} ({}); {} bad records so far", cfg.adapterId(), tp,

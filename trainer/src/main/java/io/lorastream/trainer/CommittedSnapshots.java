@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CancellationException;
 import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -93,7 +94,7 @@ final class CommittedSnapshots {
       c.seekToBeginning(partitions);
       while (!reached(c, target)) {
         if (cancelled.getAsBoolean()) {
-          throw new java.util.concurrent.CancellationException("stopped while reading committed snapshots from '"
+          throw new CancellationException("stopped while reading committed snapshots from '"
               + topic + "'");
         }
         if (System.nanoTime() > deadline) {

@@ -1,11 +1,12 @@
 package io.lorastream.trainer;
 
 import io.lorastream.avro.ScalingMode;
+import io.lorastream.config.CommonConfig;
 import io.lorastream.config.ConfigException;
 import io.lorastream.config.LayeredConfig;
 import io.lorastream.lora.AdapterConfig;
 import io.lorastream.lora.RankSchedule;
-import io.lorastream.lora.TrainConfig;
+import io.lorastream.lora.LearnerConfig;
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -51,7 +52,7 @@ public final class TrainerConfig {
   public static final int MIN_HMAC_KEY_BYTES = 16;
 
   public static final Map<String, String> DEFAULTS = Map.ofEntries(
-      Map.entry(ADAPTER_ID, io.lorastream.config.CommonConfig.DEFAULT_ADAPTER_ID),
+      Map.entry(ADAPTER_ID, CommonConfig.DEFAULT_ADAPTER_ID),
       Map.entry(ID, ""),
       Map.entry(BASE, "base-model.lsbase"),
       Map.entry(DEVICE, "auto"),
@@ -174,7 +175,7 @@ public final class TrainerConfig {
     groupId = derivedId(c, GROUP_ID, "lorastream-trainer-" + adapterId);
     // Let the learner's own checks speak with a config key too (they guard invariants we rely on).
     try {
-      trainConfig();
+      learnerConfig();
       adapterConfig();
     } catch (IllegalArgumentException e) {
       throw new ConfigException("trainer", "Invalid trainer settings: " + e.getMessage() + ". Fix: adjust the "
@@ -229,8 +230,8 @@ public final class TrainerConfig {
   }
 
   /** The learner's optimizer settings (AdamW betas/eps and loss-EMA decay keep lora-core's defaults). */
-  public TrainConfig trainConfig() {
-    return TrainConfig.defaults()
+  public LearnerConfig learnerConfig() {
+    return LearnerConfig.defaults()
         .withLr(lr)
         .withL2Lambda(l2Lambda)
         .withClipNorm(clipNorm)

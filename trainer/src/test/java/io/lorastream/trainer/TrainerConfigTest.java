@@ -42,7 +42,7 @@ class TrainerConfigTest {
     assertThat(s.initialRank()).isEqualTo(2);
     assertThat(s.milestones()).containsExactly(java.util.Map.entry(0L, 2), java.util.Map.entry(100L, 4),
         java.util.Map.entry(250L, 8), java.util.Map.entry(400L, 16));
-    assertThat(c.trainConfig().accumulationSteps()).isEqualTo(2);
+    assertThat(c.learnerConfig().accumulationSteps()).isEqualTo(2);
     assertThat(c.adapterConfig().maxRank()).isEqualTo(16);
   }
 
@@ -104,7 +104,7 @@ class TrainerConfigTest {
     assertThat(c.groupId()).isEqualTo("g-b");
     assertThat(c.adapterConfig().targets()).isEqualTo(List.of("fc0", "head"));
     assertThat(c.adapterConfig().scaling()).isEqualTo(ScalingMode.RSLORA);
-    assertThat(c.trainConfig().lr()).isEqualTo(1e-3);
+    assertThat(c.learnerConfig().lr()).isEqualTo(1e-3);
   }
 
   @Test

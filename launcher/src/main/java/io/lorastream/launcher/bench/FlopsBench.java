@@ -28,12 +28,12 @@ final class FlopsBench {
     FlopModel.Breakdown fb = FlopModel.microBatch(layers, b, BenchPlan.CLASSES);
     double perMb = FlopModel.perMicroBatch(layers, b, BenchPlan.CLASSES, k);
     ExampleData.Batches batches = ctx.batches(b);
-    TrainerRuns.settleJit(ctx, tc.adapterConfig(), tc.trainConfig(), batches, ctx.plan.trainerSeconds() * 2);
-    TrainerRuns.Result warm = TrainerRuns.memory(ctx, "flops-warmup", tc.adapterConfig(), tc.trainConfig(), batches,
+    TrainerRuns.settleJit(ctx, tc.adapterConfig(), tc.learnerConfig(), batches, ctx.plan.trainerSeconds() * 2);
+    TrainerRuns.Result warm = TrainerRuns.memory(ctx, "flops-warmup", tc.adapterConfig(), tc.learnerConfig(), batches,
         ctx.plan.trainerExamples() / 4, false);
     long m = ctx.plan.examplesFor(warm.examplesPerSecond(), ctx.plan.trainerSeconds() / 2, 2000);
     ctx.progress("flops: in-memory training at b=%d r=%d over %d examples", b, RANK, m);
-    TrainerRuns.Result mem = TrainerRuns.memory(ctx, "flops", tc.adapterConfig(), tc.trainConfig(), batches, m, false);
+    TrainerRuns.Result mem = TrainerRuns.memory(ctx, "flops", tc.adapterConfig(), tc.learnerConfig(), batches, m, false);
     double mbPerSec = mem.examplesPerSecond() / b;
     double achieved = perMb * mbPerSec;
 
@@ -141,7 +141,7 @@ final class FlopsBench {
         labels[i][j] = rnd.nextInt(2);
       }
     }
-    io.lorastream.lora.TrainConfig train = io.lorastream.lora.TrainConfig.defaults().withMicroBatchSize(b)
+    io.lorastream.lora.LearnerConfig train = io.lorastream.lora.LearnerConfig.defaults().withMicroBatchSize(b)
         .withAccumulationSteps(1).withSchedule(io.lorastream.lora.RankSchedule.fixed(RANK));
     io.lorastream.lora.AdapterConfig adapter = io.lorastream.lora.AdapterConfig.defaults().withRank(RANK);
     double seconds;

@@ -48,7 +48,7 @@ final class InferenceBench {
     AdapterSnapshot snap;
     DecodedAdapter decoded;
     ctx.progress("inference: training a rank-16 adapter for the comparison");
-    try (OnlineLearner learner = OnlineLearner.create(ctx.base, tc.adapterConfig(), tc.trainConfig())) {
+    try (OnlineLearner learner = OnlineLearner.create(ctx.base, tc.adapterConfig(), tc.learnerConfig())) {
       for (int i = 0; i < Math.min(200, batches.count()); i++) {
         learner.trainMicroBatch(batches.features().get(i), batches.labels().get(i), null);
       }

@@ -306,7 +306,7 @@ final class RolloutBench {
     TrainerConfig tc = TrainerRuns.trainerConfig(ctx, Map.of(TrainerConfig.RANK_SCHEDULE, "fixed:16"));
     ExampleData.Batches batches = ExampleData.batches(ctx.trainExamples(), 16);
     byte[] wire;
-    try (OnlineLearner learner = OnlineLearner.create(ctx.base, tc.adapterConfig(), tc.trainConfig())) {
+    try (OnlineLearner learner = OnlineLearner.create(ctx.base, tc.adapterConfig(), tc.learnerConfig())) {
       for (int i = 0; i < 40; i++) {
         learner.trainMicroBatch(batches.features().get(i), batches.labels().get(i), null);
       }

@@ -94,17 +94,17 @@ final class ScalingBench {
     ExampleData.Batches batches = ctx.batches(b);
     // A short in-memory run warms up and sizes the window to about plan.scalingSeconds.
     if (warmUp) {
-      TrainerRuns.settleJit(ctx, tc.adapterConfig(), tc.trainConfig(), batches, ctx.plan.scalingSeconds() * 4);
+      TrainerRuns.settleJit(ctx, tc.adapterConfig(), tc.learnerConfig(), batches, ctx.plan.scalingSeconds() * 4);
     }
-    TrainerRuns.Result probe = TrainerRuns.memory(ctx, "scaling-size-" + label, tc.adapterConfig(), tc.trainConfig(),
+    TrainerRuns.Result probe = TrainerRuns.memory(ctx, "scaling-size-" + label, tc.adapterConfig(), tc.learnerConfig(),
         batches, Math.max(4L * b, m / 4), false);
     long n = ctx.plan.examplesFor(probe.examplesPerSecond(), ctx.plan.scalingSeconds(), m);
     ctx.progress("scaling: %s (b=%d, r=%d): %d examples in memory, through Kafka, in memory again", label, b, r, n);
-    TrainerRuns.Result memBefore = TrainerRuns.memory(ctx, "scaling-" + label, tc.adapterConfig(), tc.trainConfig(), batches,
+    TrainerRuns.Result memBefore = TrainerRuns.memory(ctx, "scaling-" + label, tc.adapterConfig(), tc.learnerConfig(), batches,
         n, false);
     TrainerRuns.Result kafka = TrainerRuns.kafka(ctx, "scaling-" + label + "-" + System.currentTimeMillis(), overrides, n,
         true, null);
-    TrainerRuns.Result memAfter = TrainerRuns.memory(ctx, "scaling-" + label, tc.adapterConfig(), tc.trainConfig(), batches,
+    TrainerRuns.Result memAfter = TrainerRuns.memory(ctx, "scaling-" + label, tc.adapterConfig(), tc.learnerConfig(), batches,
         n, false);
     // The Kafka run sits between two in-memory runs; their mean is its reference.
     double memRate = (memBefore.examplesPerSecond() + memAfter.examplesPerSecond()) / 2;
@@ -149,7 +149,7 @@ final class ScalingBench {
     double[] ver = new double[reps];
     double[] sz = new double[reps];
     int bytes = 0;
-    try (OnlineLearner learner = OnlineLearner.create(ctx.base, tc.adapterConfig(), tc.trainConfig())) {
+    try (OnlineLearner learner = OnlineLearner.create(ctx.base, tc.adapterConfig(), tc.learnerConfig())) {
       for (int i = 0; i < 20; i++) {
         learner.trainMicroBatch(batches.features().get(i), batches.labels().get(i), null);
       }

@@ -25,9 +25,9 @@ final class TrainerBench {
     List<io.lorastream.lora.data.Example> examples = ctx.trainExamples();
     TrainerConfig tc = TrainerRuns.trainerConfig(ctx, Map.of());
     ExampleData.Batches batches = ctx.batches(tc.microBatchSize());
-    Map<String, Object> jit = TrainerRuns.settleJit(ctx, tc.adapterConfig(), tc.trainConfig(), batches,
+    Map<String, Object> jit = TrainerRuns.settleJit(ctx, tc.adapterConfig(), tc.learnerConfig(), batches,
         ctx.plan.trainerSeconds() * 4);
-    TrainerRuns.Result warm = TrainerRuns.memory(ctx, "warmup", tc.adapterConfig(), tc.trainConfig(), batches,
+    TrainerRuns.Result warm = TrainerRuns.memory(ctx, "warmup", tc.adapterConfig(), tc.learnerConfig(), batches,
         ctx.plan.trainerExamples(), false);
     long m = ctx.plan.examplesFor(warm.examplesPerSecond(), ctx.plan.trainerSeconds(), ctx.plan.trainerExamples());
     // Unmeasured Kafka runs warm the consumer, Avro, publishing and broker paths the same way.
@@ -36,13 +36,13 @@ final class TrainerBench {
         m, ctx.plan.trainerRepeats(), tc.microBatchSize(), tc.accumulationSteps(), tc.rankSchedule().toSpec());
     List<TrainerRuns.Result> mems = new ArrayList<>();
     List<TrainerRuns.Result> kafkas = new ArrayList<>();
-    mems.add(TrainerRuns.memory(ctx, "mem-0", tc.adapterConfig(), tc.trainConfig(), batches, m, true));
+    mems.add(TrainerRuns.memory(ctx, "mem-0", tc.adapterConfig(), tc.learnerConfig(), batches, m, true));
     ctx.progress("trainer: in-memory %.0f ex/s", mems.get(0).examplesPerSecond());
     for (int i = 1; i <= ctx.plan.trainerRepeats(); i++) {
       kafkas.add(TrainerRuns.kafka(ctx, "overhead-" + i + "-" + System.currentTimeMillis(), Map.of(), m, true, null));
       ctx.progress("trainer: through Kafka %.0f ex/s (%d snapshots in the window)", kafkas.get(i - 1).examplesPerSecond(),
           kafkas.get(i - 1).snapshots().size());
-      mems.add(TrainerRuns.memory(ctx, "mem-" + i, tc.adapterConfig(), tc.trainConfig(), batches, m, true));
+      mems.add(TrainerRuns.memory(ctx, "mem-" + i, tc.adapterConfig(), tc.learnerConfig(), batches, m, true));
       ctx.progress("trainer: in-memory %.0f ex/s", mems.get(i).examplesPerSecond());
     }
     List<TrainerRuns.Result> quiets = new ArrayList<>();
@@ -51,7 +51,7 @@ final class TrainerBench {
           Map.of(TrainerConfig.PUBLISH_STEPS, "1000000000", TrainerConfig.PUBLISH_INTERVAL_MS, "86400000"), m, true, null));
       ctx.progress("trainer: through Kafka without snapshots in the window %.0f ex/s",
           quiets.get(i - 1).examplesPerSecond());
-      mems.add(TrainerRuns.memory(ctx, "mem-q" + i, tc.adapterConfig(), tc.trainConfig(), batches, m, true));
+      mems.add(TrainerRuns.memory(ctx, "mem-q" + i, tc.adapterConfig(), tc.learnerConfig(), batches, m, true));
       ctx.progress("trainer: in-memory %.0f ex/s", mems.get(mems.size() - 1).examplesPerSecond());
     }
     double quietMean = Stats.mean(quiets.stream().mapToDouble(TrainerRuns.Result::examplesPerSecond).toArray());
@@ -108,7 +108,7 @@ final class TrainerBench {
     ctx.report.markdown("2. Trainer overhead", String.join("\n",
         String.format(Locale.ROOT, "AdapterTrainer with its defaults (b=%d, k=%d, schedule %s, a snapshot every %d"
             + " optimizer steps or %d ms) on %d pre-produced examples of 64 floats, against OnlineLearner.trainMicroBatch"
-            + " on the same micro-batches from memory with the same TrainConfig and AdapterConfig. Window: end of the first"
+            + " on the same micro-batches from memory with the same LearnerConfig and AdapterConfig. Window: end of the first"
             + " micro-batch to the one reaching %d examples; in-memory and Kafka runs alternate, the reference is the mean"
             + " of the in-memory runs. Before measuring, in-memory training ran until the JIT compiler threads went quiet"
             + " (" + jit + "), then unmeasured Kafka runs of the trainer until they went quiet there too (" + kafkaJit

@@ -5,7 +5,7 @@ import io.lorastream.config.LayeredConfig;
 import io.lorastream.lora.AdapterConfig;
 import io.lorastream.lora.BaseModel;
 import io.lorastream.lora.OnlineLearner;
-import io.lorastream.lora.TrainConfig;
+import io.lorastream.lora.LearnerConfig;
 import io.lorastream.trainer.AdapterTrainer;
 import io.lorastream.trainer.StepStats;
 import io.lorastream.trainer.TrainerConfig;
@@ -196,7 +196,7 @@ final class TrainerRuns {
    * this JVM is partly a measure of the compiler (it competes for the second core, and the hot
    * paths are not yet compiled). Returns what it saw, for the report.
    */
-  static Map<String, Object> settleJit(BenchContext ctx, AdapterConfig adapter, TrainConfig train,
+  static Map<String, Object> settleJit(BenchContext ctx, AdapterConfig adapter, LearnerConfig train,
       ExampleData.Batches batches, double maxSeconds) throws InterruptedException {
     long t0 = System.nanoTime();
     long chunk = 4L * batches.size() * 16;
@@ -262,7 +262,7 @@ final class TrainerRuns {
   }
 
   /** Trains the same micro-batches from memory with the same optimizer and adapter settings. */
-  static Result memory(BenchContext ctx, String label, AdapterConfig adapter, TrainConfig train, ExampleData.Batches batches,
+  static Result memory(BenchContext ctx, String label, AdapterConfig adapter, LearnerConfig train, ExampleData.Batches batches,
       long examples, boolean profile) throws InterruptedException {
     String threadName = "bench-memtrainer-" + label;
     Window w = new Window(examples, profile

@@ -9,7 +9,7 @@ import io.lorastream.lora.ModelSpec;
 import io.lorastream.lora.OnlineLearner;
 import io.lorastream.lora.Pretrainer;
 import io.lorastream.lora.RankSchedule;
-import io.lorastream.lora.TrainConfig;
+import io.lorastream.lora.LearnerConfig;
 import io.lorastream.lora.data.Example;
 import io.lorastream.lora.data.RotatingSubspaceStream;
 import java.util.ArrayList;
@@ -28,8 +28,8 @@ public final class DriftBench {
     long perPhase = args.length > 0 ? Long.parseLong(args[0]) : 5000;
     List<String> schedules = args.length > 1 ? List.of(args).subList(1, args.length)
         : List.of("fixed:2", "fixed:16", "progressive");
-    double lr = Double.parseDouble(System.getProperty("lr", String.valueOf(TrainConfig.defaults().lr())));
-    double l2 = Double.parseDouble(System.getProperty("l2", String.valueOf(TrainConfig.defaults().l2Lambda())));
+    double lr = Double.parseDouble(System.getProperty("lr", String.valueOf(LearnerConfig.defaults().lr())));
+    double l2 = Double.parseDouble(System.getProperty("l2", String.valueOf(LearnerConfig.defaults().l2Lambda())));
     float alpha = Float.parseFloat(System.getProperty("alpha", String.valueOf(AdapterConfig.defaults().alpha())));
     double initStd = Double.parseDouble(System.getProperty("initStd", String.valueOf(AdapterConfig.defaults().initStd())));
     int b = Integer.parseInt(System.getProperty("b", "32"));
@@ -57,7 +57,7 @@ public final class DriftBench {
     try (BaseModel base = pre.model()) {
       MergedModel frozen = MergedModel.ofBase(base);
       for (String sched : schedules) {
-        TrainConfig tc = TrainConfig.defaults().withLr(lr).withL2Lambda(l2).withAccumulationSteps(k).withMicroBatchSize(b)
+        LearnerConfig tc = LearnerConfig.defaults().withLr(lr).withL2Lambda(l2).withAccumulationSteps(k).withMicroBatchSize(b)
             .withSchedule(RankSchedule.parse(sched));
         AdapterConfig ac = AdapterConfig.defaults().withAlpha(alpha).withInitStd(initStd).withScaling(mode);
         RotatingSubspaceStream s = new RotatingSubspaceStream(cfg);

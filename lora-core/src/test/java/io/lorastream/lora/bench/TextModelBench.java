@@ -9,7 +9,7 @@ import io.lorastream.lora.ModelSpec;
 import io.lorastream.lora.OnlineLearner;
 import io.lorastream.lora.RankSchedule;
 import io.lorastream.lora.TokenRows;
-import io.lorastream.lora.TrainConfig;
+import io.lorastream.lora.LearnerConfig;
 import java.util.List;
 import java.util.Random;
 import java.util.function.IntSupplier;
@@ -51,7 +51,7 @@ public final class TextModelBench {
     try (BaseModel base = BaseModel.create(spec, Device.cpu())) {
       System.out.printf("%n%s: %,d parameters%n", name, base.parameterCount());
       for (int r : new int[] {4, 16}) {
-        TrainConfig tc = TrainConfig.defaults().withSchedule(RankSchedule.fixed(r)).withMicroBatchSize(b);
+        LearnerConfig tc = LearnerConfig.defaults().withSchedule(RankSchedule.fixed(r)).withMicroBatchSize(b);
         try (OnlineLearner learner = OnlineLearner.create(base, AdapterConfig.defaults().withTargets(targets), tc)) {
           double eps = rate(() -> {
             learner.trainMicroBatch(x, y, null);
@@ -62,7 +62,7 @@ public final class TextModelBench {
               100.0 * learner.trainableParameters() / base.parameterCount(), eps);
         }
       }
-      try (FullFineTuner ft = FullFineTuner.create(base, TrainConfig.defaults().withMicroBatchSize(b))) {
+      try (FullFineTuner ft = FullFineTuner.create(base, LearnerConfig.defaults().withMicroBatchSize(b))) {
         double eps = rate(() -> {
           ft.trainMicroBatch(x, y, null);
           return b;
@@ -71,7 +71,7 @@ public final class TextModelBench {
       }
       float[] x32 = rows(rnd, 32, spec, spec.seqLen());
       int[] y32 = new int[32];
-      try (FullFineTuner ft = FullFineTuner.create(base, TrainConfig.defaults().withL2Lambda(0).withClipNorm(1))) {
+      try (FullFineTuner ft = FullFineTuner.create(base, LearnerConfig.defaults().withL2Lambda(0).withClipNorm(1))) {
         double eps = rate(() -> {
           ft.trainMicroBatch(x32, y32, null);
           return 32;

@@ -6,7 +6,7 @@ import io.lorastream.lora.BaseModel;
 import io.lorastream.lora.ModelSpec;
 import io.lorastream.lora.OnlineLearner;
 import io.lorastream.lora.RankSchedule;
-import io.lorastream.lora.TrainConfig;
+import io.lorastream.lora.LearnerConfig;
 import java.util.Random;
 
 /** Prints OnlineLearner training throughput (examples/s) at b=32, r=16 on the CPU. */
@@ -28,7 +28,7 @@ public final class ThroughputBench {
     int[] y = new int[b];
     try (BaseModel base = BaseModel.create(spec, Device.cpu());
         OnlineLearner learner = OnlineLearner.create(base, AdapterConfig.defaults(),
-            TrainConfig.defaults().withSchedule(RankSchedule.fixed(r)).withMicroBatchSize(b))) {
+            LearnerConfig.defaults().withSchedule(RankSchedule.fixed(r)).withMicroBatchSize(b))) {
       for (int i = 0; i < f.length; i++) {
         f[i] = (float) rnd.nextGaussian();
       }

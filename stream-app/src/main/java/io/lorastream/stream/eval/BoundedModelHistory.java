@@ -28,7 +28,7 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class BoundedModelHistory implements ModelHistory {
 
   /** One retained version: its cumulative per-partition positions and its model. */
-  private record Entry(long version, Map<Integer, Long> positions, ServingModel model) {
+  private record Entry(long version, Map<Integer, Long> positions, ScoringModel model) {
   }
 
   /** Immutable history of one task, oldest first. */
@@ -40,7 +40,7 @@ public final class BoundedModelHistory implements ModelHistory {
 
   private final String trainTopic;
   private final int capacity;
-  private final ServingModel frozen;
+  private final ScoringModel frozen;
   private final Map<String, TaskHistory> tasks = new ConcurrentHashMap<>();
   /** Per task: whether each retained entry's predecessor was untrained, kept in step with entries. */
   private final Map<String, List<Boolean>> followsUntrained = new HashMap<>();
@@ -50,7 +50,7 @@ public final class BoundedModelHistory implements ModelHistory {
    * @param capacity   versions kept per task (older ones are evicted first)
    * @param frozen     the frozen base model, version 0
    */
-  public BoundedModelHistory(String trainTopic, int capacity, ServingModel frozen) {
+  public BoundedModelHistory(String trainTopic, int capacity, ScoringModel frozen) {
     if (capacity < 1) {
       throw new IllegalArgumentException("capacity must be >= 1, was " + capacity);
     }
@@ -67,7 +67,7 @@ public final class BoundedModelHistory implements ModelHistory {
    * {@code sourceOffsets} since its predecessor. Versions that are not newer than the newest
    * known one are ignored (returns false), matching the subscriber's own rule.
    */
-  public synchronized boolean record(String task, long version, List<OffsetRange> sourceOffsets, ServingModel model) {
+  public synchronized boolean record(String task, long version, List<OffsetRange> sourceOffsets, ScoringModel model) {
     if (model.version() != version) {
       throw new IllegalArgumentException("model reports version " + model.version() + " but was recorded as " + version);
     }
@@ -100,7 +100,7 @@ public final class BoundedModelHistory implements ModelHistory {
   }
 
   @Override
-  public Optional<ServingModel> modelFor(String task, int partition, long offset) {
+  public Optional<ScoringModel> modelFor(String task, int partition, long offset) {
     TaskHistory h = tasks.get(task);
     if (h == null) {
       // No adapter version of this task is known at all: the base is what serves.
@@ -117,13 +117,13 @@ public final class BoundedModelHistory implements ModelHistory {
   }
 
   @Override
-  public ServingModel current(String task) {
+  public ScoringModel current(String task) {
     TaskHistory h = tasks.get(task);
     return h == null ? frozen : h.newest().model();
   }
 
   @Override
-  public ServingModel frozen() {
+  public ScoringModel frozen() {
     return frozen;
   }
 

@@ -114,7 +114,7 @@ final class EvalProcessor implements Processor<String, LabeledExample, String, P
     long eventTime = ex.getEventTime() == null ? record.timestamp() : ex.getEventTime().toEpochMilli();
     String phase = ex.getAttributes() == null ? "" : ex.getAttributes().getOrDefault(EvalMetrics.PHASE_ATTRIBUTE, "");
 
-    Optional<ServingModel> adapted = mode == Mode.PREQUENTIAL
+    Optional<ScoringModel> adapted = mode == Mode.PREQUENTIAL
         ? history.modelFor(task, meta.partition(), meta.offset())
         : Optional.of(history.current(task));
     boolean frozenRight;
@@ -135,7 +135,7 @@ final class EvalProcessor implements Processor<String, LabeledExample, String, P
       incrementCounter(LATE + task);
       return;
     }
-    EvalGroup group = new EvalGroup(task, phase, adapted.map(ServingModel::version).orElse(EvalGroup.UNKNOWN_VERSION), window);
+    EvalGroup group = new EvalGroup(task, phase, adapted.map(ScoringModel::version).orElse(EvalGroup.UNKNOWN_VERSION), window);
     EvalTally t = tallies.get(group);
     tallies.put(group, (t == null ? EvalTally.EMPTY : t).plus(adaptedRight, frozenRight, eventTime));
     dirty.add(group);

@@ -16,11 +16,11 @@ public interface ModelHistory {
    * partition {@code partition}; empty when the qualifying version is no longer (or not yet) known,
    * in which case the caller must skip rather than guess.
    */
-  Optional<ServingModel> modelFor(String task, int partition, long offset);
+  Optional<ScoringModel> modelFor(String task, int partition, long offset);
 
   /** The model serving {@code task} now (newest adapter version, or the frozen base). */
-  ServingModel current(String task);
+  ScoringModel current(String task);
 
   /** The frozen base model (version 0), scored on every example for comparison. */
-  ServingModel frozen();
+  ScoringModel frozen();
 }

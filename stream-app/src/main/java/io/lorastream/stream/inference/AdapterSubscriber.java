@@ -7,6 +7,8 @@ import io.lorastream.lora.AdapterDeletion;
 import io.lorastream.lora.BaseModel;
 import io.lorastream.registry.RegistryException;
 import io.lorastream.stream.eval.ModelHistory;
+import io.lorastream.stream.eval.ScoringModel;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -216,7 +218,7 @@ public final class AdapterSubscriber implements ActiveModels, ModelHistory, Auto
   /** Processes one record; false when it must be retried later (schema registry unreachable). */
   private boolean handle(ConsumerRecord<byte[], byte[]> r) {
     if (r.value() == null) {
-      String id = r.key() == null ? null : new String(r.key(), java.nio.charset.StandardCharsets.UTF_8);
+      String id = r.key() == null ? null : new String(r.key(), StandardCharsets.UTF_8);
       swapper.delete(id, AdapterDeletion.classify(id, r.headers(), swapper.hmacKey()));
       return true;
     }
@@ -289,7 +291,7 @@ public final class AdapterSubscriber implements ActiveModels, ModelHistory, Auto
   }
 
   @Override
-  public Optional<io.lorastream.stream.eval.ServingModel> modelFor(String task, int partition, long offset) {
+  public Optional<ScoringModel> modelFor(String task, int partition, long offset) {
     return swapper.modelFor(task, partition, offset);
   }
 

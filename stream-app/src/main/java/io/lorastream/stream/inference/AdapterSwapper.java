@@ -9,6 +9,7 @@ import io.lorastream.lora.SnapshotCodec;
 import io.lorastream.lora.SnapshotRejectedException;
 import io.lorastream.stream.eval.BoundedModelHistory;
 import io.lorastream.stream.eval.ModelHistory;
+import io.lorastream.stream.eval.ScoringModel;
 import java.time.Duration;
 import java.util.EnumMap;
 import java.util.List;
@@ -307,7 +308,7 @@ public final class AdapterSwapper implements ActiveModels, ModelHistory {
   }
 
   @Override
-  public Optional<io.lorastream.stream.eval.ServingModel> modelFor(String task, int partition, long offset) {
+  public Optional<ScoringModel> modelFor(String task, int partition, long offset) {
     return history.modelFor(task, partition, offset);
   }
 

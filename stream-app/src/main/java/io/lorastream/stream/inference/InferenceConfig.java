@@ -1,5 +1,6 @@
 package io.lorastream.stream.inference;
 
+import io.lorastream.config.CommonConfig;
 import io.lorastream.config.LayeredConfig;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -44,7 +45,7 @@ public final class InferenceConfig {
   public static final int MIN_HMAC_KEY_BYTES = 16;
 
   public static final Map<String, String> DEFAULTS = Map.ofEntries(
-      Map.entry(ADAPTER_ID, io.lorastream.config.CommonConfig.DEFAULT_ADAPTER_ID),
+      Map.entry(ADAPTER_ID, CommonConfig.DEFAULT_ADAPTER_ID),
       Map.entry(DEVICE, "cpu"),
       Map.entry(APPLICATION_ID, "lorastream-inference"),
       Map.entry(FETCH_MAX_WAIT_MS, "5"),
@@ -236,12 +237,12 @@ public final class InferenceConfig {
 
   /** {@code <data.dir>/inference-<consumer.id>}: each consumer of a host keeps its own stores. */
   private static Path defaultStateDir(LayeredConfig c, String consumerId) {
-    String data = c.get(io.lorastream.config.CommonConfig.DATA_DIR,
-        io.lorastream.config.CommonConfig.DEFAULTS.get(io.lorastream.config.CommonConfig.DATA_DIR));
+    String data = c.get(CommonConfig.DATA_DIR,
+        CommonConfig.DEFAULTS.get(CommonConfig.DATA_DIR));
     try {
       return Path.of(data, "inference-" + consumerId);
     } catch (InvalidPathException e) {
-      throw c.invalid(io.lorastream.config.CommonConfig.DATA_DIR, data, "is not a valid directory path");
+      throw c.invalid(CommonConfig.DATA_DIR, data, "is not a valid directory path");
     }
   }
 

@@ -3,6 +3,7 @@ package io.lorastream.stream.inference;
 import io.lorastream.avro.LabeledExample;
 import io.lorastream.avro.OffsetRange;
 import io.lorastream.lora.MergedModel;
+import io.lorastream.stream.eval.ScoringModel;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -12,9 +13,9 @@ import java.util.Map;
  * version they came from. Immutable, so a request thread that reads the active instance once
  * computes its whole prediction with exactly one version and can name that version truthfully
  * (invariant 5); swapping versions replaces the one reference that points at an instance. Version
- * 0 is the frozen base with no adapter. Also the evaluator's {@link io.lorastream.stream.eval.ServingModel}.
+ * 0 is the frozen base with no adapter. Also the evaluator's {@link ScoringModel}.
  */
-public final class ServingModel implements io.lorastream.stream.eval.ServingModel {
+public final class ServingModel implements ScoringModel {
   private final String adapterId;
   private final long version;
   private final MergedModel model;

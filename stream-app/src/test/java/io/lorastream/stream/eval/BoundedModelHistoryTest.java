@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 class BoundedModelHistoryTest {
   private static final String TRAIN = "examples.train";
 
-  record Fake(long version) implements ServingModel {
+  record Fake(long version) implements ScoringModel {
     @Override
     public int predict(LabeledExample example) {
       return 0;
@@ -31,7 +31,7 @@ class BoundedModelHistoryTest {
   }
 
   private static long versionFor(ModelHistory h, int p, long o) {
-    return h.modelFor("t", p, o).map(ServingModel::version).orElse(-1L);
+    return h.modelFor("t", p, o).map(ScoringModel::version).orElse(-1L);
   }
 
   @Test
@@ -129,7 +129,7 @@ class BoundedModelHistoryTest {
             break;
           }
         }
-        Optional<ServingModel> got = h.modelFor("t", p, o);
+        Optional<ScoringModel> got = h.modelFor("t", p, o);
         if (got.isPresent()) {
           long v = got.get().version();
           int idx = versions.indexOf(v);

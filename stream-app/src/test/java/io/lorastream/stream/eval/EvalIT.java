@@ -45,7 +45,7 @@ class EvalIT {
 
   @TempDir Path stateDir;
 
-  record Scripted(long version, Set<String> memorized) implements ServingModel {
+  record Scripted(long version, Set<String> memorized) implements ScoringModel {
     @Override
     public int predict(LabeledExample e) {
       return memorized.contains(e.getId()) ? e.getLabel() : (e.getLabel() + 1) % 4;

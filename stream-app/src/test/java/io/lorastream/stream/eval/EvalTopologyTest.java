@@ -52,7 +52,7 @@ class EvalTopologyTest {
   private StreamAppConfig config;
 
   /** A scripted model. */
-  record Scripted(long version, ToIntFunction<LabeledExample> rule) implements ServingModel {
+  record Scripted(long version, ToIntFunction<LabeledExample> rule) implements ScoringModel {
     @Override
     public int predict(LabeledExample example) {
       return rule.applyAsInt(example);

@@ -12,6 +12,7 @@ import static org.awaitility.Awaitility.await;
 import io.lorastream.avro.AdapterSnapshot;
 import io.lorastream.avro.LayerAdapter;
 import io.lorastream.lora.BaseModel;
+import io.lorastream.stream.eval.ScoringModel;
 import io.lorastream.stream.inference.AdapterSwapper.Outcome;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -230,10 +231,10 @@ class AdapterSubscriberSwapTest {
     assertThat(swapper.lastSwapMillis()).isEqualTo(3_000);
 
     // Prequential history: the newest version not trained on (partition, offset).
-    assertThat(swapper.modelFor(ID, 0, 10)).get().extracting(io.lorastream.stream.eval.ServingModel::version).isEqualTo(0L);
-    assertThat(swapper.modelFor(ID, 0, 40)).get().extracting(io.lorastream.stream.eval.ServingModel::version).isEqualTo(1L);
-    assertThat(swapper.modelFor(ID, 1, 69)).get().extracting(io.lorastream.stream.eval.ServingModel::version).isEqualTo(1L);
-    assertThat(swapper.modelFor(ID, 1, 70)).get().extracting(io.lorastream.stream.eval.ServingModel::version).isEqualTo(2L);
+    assertThat(swapper.modelFor(ID, 0, 10)).get().extracting(ScoringModel::version).isEqualTo(0L);
+    assertThat(swapper.modelFor(ID, 0, 40)).get().extracting(ScoringModel::version).isEqualTo(1L);
+    assertThat(swapper.modelFor(ID, 1, 69)).get().extracting(ScoringModel::version).isEqualTo(1L);
+    assertThat(swapper.modelFor(ID, 1, 70)).get().extracting(ScoringModel::version).isEqualTo(2L);
     assertThat(swapper.retainedVersions(ID)).containsExactly(1L, 2L);
   }
 

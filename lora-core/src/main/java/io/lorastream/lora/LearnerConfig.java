@@ -21,7 +21,7 @@ package io.lorastream.lora;
  * @param schedule rank schedule
  * @param lossEmaDecay decay of the reported loss EMA per micro-batch
  */
-public record TrainConfig(
+public record LearnerConfig(
     double lr,
     double beta1,
     double beta2,
@@ -34,7 +34,7 @@ public record TrainConfig(
     RankSchedule schedule,
     double lossEmaDecay) {
 
-  public TrainConfig {
+  public LearnerConfig {
     check(lr > 0 && Double.isFinite(lr), "lr", lr, "a finite value > 0, e.g. 0.01");
     check(beta1 >= 0 && beta1 < 1, "beta1", beta1, "in [0, 1), e.g. 0.9");
     check(beta2 >= 0 && beta2 < 1, "beta2", beta2, "in [0, 1), e.g. 0.999");
@@ -46,19 +46,19 @@ public record TrainConfig(
     check(microBatchSize >= 1, "microBatchSize", microBatchSize, ">= 1");
     check(lossEmaDecay >= 0 && lossEmaDecay < 1, "lossEmaDecay", lossEmaDecay, "in [0, 1), e.g. 0.98");
     if (schedule == null) {
-      throw new IllegalArgumentException("TrainConfig.schedule must be set, e.g. RankSchedule.progressive()");
+      throw new IllegalArgumentException("LearnerConfig.schedule must be set, e.g. RankSchedule.progressive()");
     }
   }
 
   private static void check(boolean ok, String key, double v, String want) {
     if (!ok) {
-      throw new IllegalArgumentException("TrainConfig." + key + " must be " + want + ", got " + v);
+      throw new IllegalArgumentException("LearnerConfig." + key + " must be " + want + ", got " + v);
     }
   }
 
   /** lr 0.01, betas (0.9, 0.999), eps 1e-8, wd 0, L2 0.01, clip 1.0, k 1, b 32, progressive, EMA 0.98. */
-  public static TrainConfig defaults() {
-    return new TrainConfig(0.01, 0.9, 0.999, 1e-8, 0.0, 0.01, 1.0, 1, 32, RankSchedule.progressive(), 0.98);
+  public static LearnerConfig defaults() {
+    return new LearnerConfig(0.01, 0.9, 0.999, 1e-8, 0.0, 0.01, 1.0, 1, 32, RankSchedule.progressive(), 0.98);
   }
 
   /** Whether clipping is on. */
@@ -66,43 +66,43 @@ public record TrainConfig(
     return clipNorm > 0 && Double.isFinite(clipNorm);
   }
 
-  public TrainConfig withLr(double v) {
-    return new TrainConfig(v, beta1, beta2, eps, weightDecay, l2Lambda, clipNorm, accumulationSteps, microBatchSize, schedule, lossEmaDecay);
+  public LearnerConfig withLr(double v) {
+    return new LearnerConfig(v, beta1, beta2, eps, weightDecay, l2Lambda, clipNorm, accumulationSteps, microBatchSize, schedule, lossEmaDecay);
   }
 
-  public TrainConfig withBetas(double b1, double b2) {
-    return new TrainConfig(lr, b1, b2, eps, weightDecay, l2Lambda, clipNorm, accumulationSteps, microBatchSize, schedule, lossEmaDecay);
+  public LearnerConfig withBetas(double b1, double b2) {
+    return new LearnerConfig(lr, b1, b2, eps, weightDecay, l2Lambda, clipNorm, accumulationSteps, microBatchSize, schedule, lossEmaDecay);
   }
 
-  public TrainConfig withEps(double v) {
-    return new TrainConfig(lr, beta1, beta2, v, weightDecay, l2Lambda, clipNorm, accumulationSteps, microBatchSize, schedule, lossEmaDecay);
+  public LearnerConfig withEps(double v) {
+    return new LearnerConfig(lr, beta1, beta2, v, weightDecay, l2Lambda, clipNorm, accumulationSteps, microBatchSize, schedule, lossEmaDecay);
   }
 
-  public TrainConfig withWeightDecay(double v) {
-    return new TrainConfig(lr, beta1, beta2, eps, v, l2Lambda, clipNorm, accumulationSteps, microBatchSize, schedule, lossEmaDecay);
+  public LearnerConfig withWeightDecay(double v) {
+    return new LearnerConfig(lr, beta1, beta2, eps, v, l2Lambda, clipNorm, accumulationSteps, microBatchSize, schedule, lossEmaDecay);
   }
 
-  public TrainConfig withL2Lambda(double v) {
-    return new TrainConfig(lr, beta1, beta2, eps, weightDecay, v, clipNorm, accumulationSteps, microBatchSize, schedule, lossEmaDecay);
+  public LearnerConfig withL2Lambda(double v) {
+    return new LearnerConfig(lr, beta1, beta2, eps, weightDecay, v, clipNorm, accumulationSteps, microBatchSize, schedule, lossEmaDecay);
   }
 
-  public TrainConfig withClipNorm(double v) {
-    return new TrainConfig(lr, beta1, beta2, eps, weightDecay, l2Lambda, v, accumulationSteps, microBatchSize, schedule, lossEmaDecay);
+  public LearnerConfig withClipNorm(double v) {
+    return new LearnerConfig(lr, beta1, beta2, eps, weightDecay, l2Lambda, v, accumulationSteps, microBatchSize, schedule, lossEmaDecay);
   }
 
-  public TrainConfig withAccumulationSteps(int v) {
-    return new TrainConfig(lr, beta1, beta2, eps, weightDecay, l2Lambda, clipNorm, v, microBatchSize, schedule, lossEmaDecay);
+  public LearnerConfig withAccumulationSteps(int v) {
+    return new LearnerConfig(lr, beta1, beta2, eps, weightDecay, l2Lambda, clipNorm, v, microBatchSize, schedule, lossEmaDecay);
   }
 
-  public TrainConfig withMicroBatchSize(int v) {
-    return new TrainConfig(lr, beta1, beta2, eps, weightDecay, l2Lambda, clipNorm, accumulationSteps, v, schedule, lossEmaDecay);
+  public LearnerConfig withMicroBatchSize(int v) {
+    return new LearnerConfig(lr, beta1, beta2, eps, weightDecay, l2Lambda, clipNorm, accumulationSteps, v, schedule, lossEmaDecay);
   }
 
-  public TrainConfig withSchedule(RankSchedule v) {
-    return new TrainConfig(lr, beta1, beta2, eps, weightDecay, l2Lambda, clipNorm, accumulationSteps, microBatchSize, v, lossEmaDecay);
+  public LearnerConfig withSchedule(RankSchedule v) {
+    return new LearnerConfig(lr, beta1, beta2, eps, weightDecay, l2Lambda, clipNorm, accumulationSteps, microBatchSize, v, lossEmaDecay);
   }
 
-  public TrainConfig withLossEmaDecay(double v) {
-    return new TrainConfig(lr, beta1, beta2, eps, weightDecay, l2Lambda, clipNorm, accumulationSteps, microBatchSize, schedule, v);
+  public LearnerConfig withLossEmaDecay(double v) {
+    return new LearnerConfig(lr, beta1, beta2, eps, weightDecay, l2Lambda, clipNorm, accumulationSteps, microBatchSize, schedule, v);
   }
 }

@@ -10,7 +10,7 @@ import ai.djl.ndarray.types.Shape;
  * label. With that target matrix the mean weighted cross-entropy is a single
  * {@code -sum(targets * logSoftmax(logits))}, with no label gather on the device.
  */
-record MicroBatch(NDArray x, NDArray targets) {
+record DeviceBatch(NDArray x, NDArray targets) {
 
   /**
    * Packs and validates a micro-batch.
@@ -49,12 +49,12 @@ record MicroBatch(NDArray x, NDArray targets) {
   }
 
   /** Views x and targets inside the packed device array (no copy). */
-  static MicroBatch view(NDArray packed, int n, int inputSize, int numClasses) {
+  static DeviceBatch view(NDArray packed, int n, int inputSize, int numClasses) {
     int split = n * inputSize;
     // Programmatic slices: a string index would be built and parsed on every micro-batch.
     NDArray x = packed.get(new NDIndex().addSliceDim(0, split)).reshape(new Shape(n, inputSize));
     NDArray t = packed.get(new NDIndex().addSliceDim(split, split + (long) n * numClasses)).reshape(new Shape(n, numClasses));
-    return new MicroBatch(x, t);
+    return new DeviceBatch(x, t);
   }
 
   /** True when every feature and weight is finite (checked on the host before any device work). */

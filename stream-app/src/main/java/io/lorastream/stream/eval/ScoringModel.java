@@ -7,7 +7,7 @@ import io.lorastream.avro.LabeledExample;
  * with one adapter version. Implementations wrap whatever the inference side builds (merged
  * weights); the evaluator only needs the arg-max class. Must be safe to call from several threads.
  */
-public interface ServingModel {
+public interface ScoringModel {
   /** Adapter version this model embodies; 0 for the frozen base. */
   long version();
 
