@@ -1,11 +1,14 @@
 package io.lorastream.kafka;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.common.TopicPartitionInfo;
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.TopicExistsException;
 
@@ -80,7 +83,15 @@ public final class TopicCatalog {
         inferenceRequests, inferencePredictions, inferenceDlq, metrics);
   }
 
-  /** Creates every missing topic; existing topics are left as they are. */
+  /** How long {@link #createAll} waits for the new partitions to get a leader. */
+  private static final Duration LEADER_WAIT = Duration.ofSeconds(30);
+
+  /**
+   * Creates every missing topic (existing topics are left as they are), then waits until every
+   * partition has a leader. A producer that writes to a partition before it has one gets
+   * NOT_LEADER_OR_FOLLOWER, and an idempotent producer's retry after that can loop on
+   * OUT_OF_ORDER_SEQUENCE until its delivery timeout (seen on a loaded 2-core machine).
+   */
   public void createAll(Admin admin, short replicationFactor) {
     List<NewTopic> topics = new ArrayList<>();
     for (TopicSpec t : all()) {
@@ -99,5 +110,43 @@ public final class TopicCatalog {
         throw new IllegalStateException("interrupted while creating topic " + name, e);
       }
     });
+    awaitLeaders(admin, all().stream().map(TopicSpec::name).toList(), LEADER_WAIT);
+  }
+
+  /** Waits until every partition of {@code names} has a leader, or fails naming those without one. */
+  static void awaitLeaders(Admin admin, List<String> names, Duration timeout) {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    List<String> leaderless = List.of();
+    while (true) {
+      try {
+        leaderless = new ArrayList<>();
+        for (TopicDescription d : admin.describeTopics(names).allTopicNames().get().values()) {
+          for (TopicPartitionInfo p : d.partitions()) {
+            if (p.leader() == null || p.leader().isEmpty()) {
+              leaderless.add(d.name() + "-" + p.partition());
+            }
+          }
+        }
+        if (leaderless.isEmpty()) {
+          return;
+        }
+      } catch (ExecutionException e) {
+        // Metadata of a just-created topic may not have reached this broker yet: ask again.
+        leaderless = List.of(String.valueOf(e.getCause()));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while waiting for topic leaders", e);
+      }
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("topics created, but no leader within " + timeout + " for " + leaderless
+            + "; is the broker healthy?");
+      }
+      try {
+        Thread.sleep(50);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while waiting for topic leaders", e);
+      }
+    }
   }
 }
