@@ -41,6 +41,14 @@ public final class AdapterDeletion {
     public boolean honoured() {
       return kind == Kind.AUTHENTIC || kind == Kind.UNAUTHENTICATED;
     }
+
+    /**
+     * The highest version an honoured deletion covers, for a reader whose newest version so far is
+     * {@code newestSeen}: a bare tombstone names no version and covers everything before it.
+     */
+    public long coveredThrough(long newestSeen) {
+      return kind == Kind.UNAUTHENTICATED ? newestSeen : through;
+    }
   }
 
   private AdapterDeletion() {

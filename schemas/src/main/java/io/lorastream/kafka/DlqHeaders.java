@@ -57,6 +57,21 @@ public final class DlqHeaders {
     h.add(name, value.getBytes(StandardCharsets.UTF_8));
   }
 
+  /** Longest detail put into a dead letter's header, an error answer or a log line. */
+  public static final int MAX_DETAIL = 300;
+
+  /**
+   * {@code detail} capped at {@link #MAX_DETAIL} characters (null as empty): details reach headers,
+   * clients and logs, and a decoder's message can embed whole schemas.
+   */
+  public static String brief(String detail) {
+    if (detail == null) {
+      return "";
+    }
+    return detail.length() <= MAX_DETAIL ? detail
+        : detail.substring(0, MAX_DETAIL) + "... (" + detail.length() + " characters)";
+  }
+
   /** The last value of header {@code name} as text, or null when absent. */
   public static String text(Headers headers, String name) {
     Header h = headers.lastHeader(name);

@@ -658,7 +658,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
   private void bad(TopicPartition tp, ConsumerRecord<byte[], byte[]> r, String code, String detail) {
     badRecordsThisRun++;
     tracker.polledBad(tp, r.offset());
-    String reason = code + ": " + (detail.length() <= 300 ? detail : detail.substring(0, 300) + "...");
+    String reason = code + ": " + DlqHeaders.brief(detail);
     // Dead-lettered by the snapshot transaction that claims this offset: exactly once, like the counts.
     deadLetters.add(new DeadLetter(tp, r.offset(), new ProducerRecord<>(dlqTopic, null,
         r.key() == null ? null : new String(r.key(), StandardCharsets.UTF_8), r.value(),

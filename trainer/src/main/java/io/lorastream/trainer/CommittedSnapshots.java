@@ -112,7 +112,7 @@ final class CommittedSnapshots {
             AdapterDeletion.Verdict v = AdapterDeletion.classify(adapterId, r.headers(), hmacKeyOrNull);
             String where = r.topic() + "-" + r.partition() + "@" + r.offset();
             if (v.honoured()) {
-              long through = v.kind() == AdapterDeletion.Kind.UNAUTHENTICATED ? maxVersion : v.through();
+              long through = v.coveredThrough(maxVersion);
               deletedThrough = Math.max(deletedThrough, through);
               maxVersion = Math.max(maxVersion, through);
               if (v.kind() == AdapterDeletion.Kind.UNAUTHENTICATED) {

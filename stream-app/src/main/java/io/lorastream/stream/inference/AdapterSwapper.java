@@ -171,7 +171,7 @@ public final class AdapterSwapper implements ActiveModels, ModelHistory {
           previous);
       return Outcome.REJECTED;
     }
-    long through = verdict.kind() == AdapterDeletion.Kind.UNAUTHENTICATED ? previous.version() : verdict.through();
+    long through = verdict.coveredThrough(previous.version());
     deletedThrough.merge(id, through, Math::max);
     if (previous.version() == 0 || previous.version() > through) {
       return Outcome.IGNORED_NOT_NEWER; // nothing served is covered: a stale deletion

@@ -51,8 +51,6 @@ public final class InferenceTopology {
   public static final String PREDICT = "inference-predict";
   public static final String SINK = "inference-predictions-sink";
   public static final String DLQ_SINK = "inference-dlq-sink";
-  /** Longest error detail put into an answer, a dead letter's header or a log line. */
-  static final int MAX_DETAIL = 300;
 
   private InferenceTopology() {
   }
@@ -164,7 +162,7 @@ public final class InferenceTopology {
         if (RegistryException.isOutage(e)) {
           throw e; // valid request, registry away: let Streams retry rather than drop it
         }
-        return deadLetter(SkipReason.UNDECODABLE, key, brief(e.getMessage()), e.getClass().getName());
+        return deadLetter(SkipReason.UNDECODABLE, key, DlqHeaders.brief(e.getMessage()), e.getClass().getName());
       }
       if (req == null) {
         return deadLetter(SkipReason.NULL_VALUE, key, "null request", null);
@@ -211,7 +209,7 @@ public final class InferenceTopology {
       try {
         p = model.predictProba(x);
       } catch (RuntimeException e) {
-        return error(SkipReason.MODEL_ERROR, key, req, model, start, brief(e.toString()));
+        return error(SkipReason.MODEL_ERROR, key, req, model, start, DlqHeaders.brief(e.toString()));
       }
       int best = 0;
       List<Float> probs = new ArrayList<>(p.length);
@@ -286,15 +284,6 @@ public final class InferenceTopology {
     private Outcome ignore(SkipReason reason, String key, String detail) {
       count(reason, key, detail);
       return new Outcome(key, null, null, null, null);
-    }
-
-    /** Details reach clients, headers and logs: a decoder's message can embed whole schemas. */
-    private static String brief(String detail) {
-      if (detail == null) {
-        return "";
-      }
-      return detail.length() <= MAX_DETAIL ? detail : detail.substring(0, MAX_DETAIL) + "... (" + detail.length()
-          + " characters)";
     }
 
     private void count(SkipReason reason, String key, String detail) {
