@@ -66,6 +66,16 @@ public final class OffsetTracker {
     public boolean isEmpty() {
       return coveredOffsets() == 0;
     }
+
+    /** For log lines: {@code partition:[from,until)} per range. */
+    public String describe() {
+      StringBuilder sb = new StringBuilder();
+      for (Range r : ranges) {
+        sb.append(sb.length() > 0 ? " " : "").append(r.partition().partition()).append(":[").append(r.from())
+            .append(',').append(r.until()).append(')');
+      }
+      return sb.toString();
+    }
   }
 
   private static final Comparator<TopicPartition> ORDER =

@@ -1,0 +1,61 @@
+package io.lorastream.trainer;
+
+import io.lorastream.avro.LabeledExample;
+import io.lorastream.registry.RegistryException;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.serialization.Deserializer;
+
+/**
+ * Decides what one input record is to the trainer: an example of its adapter, another task's
+ * example (skipped, its offset still claimed), a bad record (dead-lettered with a reason code), or
+ * unreadable for now because the schema registry does not answer (re-read later, never dropped).
+ */
+final class RecordIntake {
+  enum Kind { EXAMPLE, OTHER_TASK, BAD, REGISTRY_UNAVAILABLE }
+
+  /** {@code example} for EXAMPLE; {@code code} and {@code detail} for BAD (detail for REGISTRY_UNAVAILABLE too). */
+  record Outcome(Kind kind, LabeledExample example, String code, String detail) {
+    static Outcome bad(String code, String detail) {
+      return new Outcome(Kind.BAD, null, code, detail);
+    }
+  }
+
+  private final String adapterId;
+  private final String inputTopic;
+  private final Deserializer<LabeledExample> deserializer;
+  private final MicroBatchAssembler assembler;
+
+  RecordIntake(String adapterId, String inputTopic, Deserializer<LabeledExample> deserializer,
+      MicroBatchAssembler assembler) {
+    this.adapterId = adapterId;
+    this.inputTopic = inputTopic;
+    this.deserializer = deserializer;
+    this.assembler = assembler;
+  }
+
+  Outcome classify(ConsumerRecord<byte[], byte[]> r) {
+    if (r.value() == null) {
+      return Outcome.bad("NULL_VALUE", "null value");
+    }
+    LabeledExample e;
+    try {
+      e = deserializer.deserialize(inputTopic, r.value());
+    } catch (RuntimeException ex) {
+      if (RegistryException.isOutage(ex)) {
+        return new Outcome(Kind.REGISTRY_UNAVAILABLE, null, null, ex.getMessage());
+      }
+      return Outcome.bad("UNDECODABLE", ex.getMessage());
+    }
+    if (e == null) {
+      return Outcome.bad("NULL_VALUE", "null value");
+    }
+    if (!adapterId.equals(e.getTask())) {
+      return new Outcome(Kind.OTHER_TASK, e, null, null);
+    }
+    String reason = assembler.rejectReason(e);
+    if (reason != null) {
+      return Outcome.bad("INVALID_EXAMPLE", reason);
+    }
+    return new Outcome(Kind.EXAMPLE, e, null, null);
+  }
+}
