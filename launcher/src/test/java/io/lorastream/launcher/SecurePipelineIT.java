@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.lorastream.avro.AdapterSnapshot;
+import io.lorastream.config.SigningKey;
 import io.lorastream.localstack.EmbeddedKafka;
 import io.lorastream.lora.SnapshotCodec;
 import io.lorastream.testing.LocalStackExtension;
@@ -143,11 +144,11 @@ class SecurePipelineIT {
     // skipped verification would swap them in at once.
     AdapterSnapshot template = latestSnapshot();
     long forgedVersion = template.getVersion() + 1000;
-    AdapterSnapshot forged = SnapshotCodec.sign(resealed(template, forgedVersion), SnapshotCodec.parseKey(WRONG_KEY));
+    AdapterSnapshot forged = SnapshotCodec.sign(resealed(template, forgedVersion), SigningKey.parse(WRONG_KEY).orElseThrow());
     AdapterSnapshot unsigned = resealed(template, forgedVersion + 1);
     // A correctly signed snapshot with one payload byte flipped on its way (corruption in transit).
     AdapterSnapshot corrupted = flippedByte(SnapshotCodec.sign(resealed(template, forgedVersion + 2),
-        SnapshotCodec.parseKey(HMAC_KEY)));
+        SigningKey.parse(HMAC_KEY).orElseThrow()));
     byte[] garbage = new byte[64];
     new java.util.Random(4).nextBytes(garbage);
     garbage[0] = 0x42; // not the wire format's magic byte
@@ -205,7 +206,7 @@ class SecurePipelineIT {
       expectRejected.forEach((reason, n) -> assertThat(last.value("lorastream_adapter_rejected_total", "consumer",
           (String) c.get("name"), "reason", reason)).as("%s %s", c.get("name"), reason).isEqualTo(n.doubleValue()));
     }
-    byte[] key = SnapshotCodec.parseKey(HMAC_KEY);
+    byte[] key = SigningKey.parse(HMAC_KEY).orElseThrow();
     List<Long> signedVersions = new ArrayList<>();
     for (AdapterSnapshot a : snapshots()) {
       if (a.getVersion() >= forgedVersion) {

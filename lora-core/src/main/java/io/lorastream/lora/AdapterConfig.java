@@ -1,6 +1,5 @@
 package io.lorastream.lora;
 
-import io.lorastream.avro.ScalingMode;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -34,7 +33,7 @@ public record AdapterConfig(
     List<String> targets,
     int rank,
     float alpha,
-    ScalingMode scaling,
+    Scaling scaling,
     Map<String, LayerOverride> overrides,
     int maxRank,
     double initStd,
@@ -50,7 +49,7 @@ public record AdapterConfig(
    * @param alpha this layer's alpha
    * @param scaling this layer's scaling mode
    */
-  public record LayerOverride(Integer maxRank, Float alpha, ScalingMode scaling) {
+  public record LayerOverride(Integer maxRank, Float alpha, Scaling scaling) {
     public LayerOverride {
       if (maxRank != null && maxRank <= 0) {
         throw new IllegalArgumentException("LayerOverride.maxRank must be > 0, got " + maxRank);
@@ -84,7 +83,7 @@ public record AdapterConfig(
 
   /** Defaults: all layers, rank 2, alpha 16, STANDARD, maxRank 16, initStd 0.05, seed 42. */
   public static AdapterConfig defaults() {
-    return new AdapterConfig(List.of(), 2, 16f, ScalingMode.STANDARD, Map.of(), DEFAULT_MAX_RANK, 0.05, 42L);
+    return new AdapterConfig(List.of(), 2, 16f, Scaling.STANDARD, Map.of(), DEFAULT_MAX_RANK, 0.05, 42L);
   }
 
   public AdapterConfig withTargets(List<String> t) {
@@ -99,7 +98,7 @@ public record AdapterConfig(
     return new AdapterConfig(targets, rank, a, scaling, overrides, maxRank, initStd, seed);
   }
 
-  public AdapterConfig withScaling(ScalingMode s) {
+  public AdapterConfig withScaling(Scaling s) {
     return new AdapterConfig(targets, rank, alpha, s, overrides, maxRank, initStd, seed);
   }
 
@@ -129,7 +128,7 @@ public record AdapterConfig(
   }
 
   /** Effective scaling mode of a layer. */
-  public ScalingMode scalingFor(String layer) {
+  public Scaling scalingFor(String layer) {
     LayerOverride o = overrides.get(layer);
     return o != null && o.scaling() != null ? o.scaling() : scaling;
   }
@@ -206,10 +205,10 @@ public record AdapterConfig(
   }
 
   /** LoRA scale s for a rank: alpha/r (STANDARD) or alpha/sqrt(r) (RSLORA). */
-  public static double scale(float alpha, ScalingMode mode, int rank) {
+  public static double scale(float alpha, Scaling mode, int rank) {
     if (rank <= 0) {
       throw new IllegalArgumentException("rank must be > 0, got " + rank);
     }
-    return mode == ScalingMode.RSLORA ? alpha / Math.sqrt(rank) : (double) alpha / rank;
+    return mode == Scaling.RSLORA ? alpha / Math.sqrt(rank) : (double) alpha / rank;
   }
 }

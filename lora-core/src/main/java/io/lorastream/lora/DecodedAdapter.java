@@ -1,7 +1,6 @@
 package io.lorastream.lora;
 
 import io.lorastream.avro.OffsetRange;
-import io.lorastream.avro.ScalingMode;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -21,7 +20,7 @@ public final class DecodedAdapter {
    * @param a A, row-major (rank x in)
    * @param b B, row-major (out x rank)
    */
-  public record Layer(String name, int rank, int in, int out, float alpha, ScalingMode scaling, float[] a, float[] b) {
+  public record Layer(String name, int rank, int in, int out, float alpha, Scaling scaling, float[] a, float[] b) {
     public Layer {
       a = a.clone();
       b = b.clone();
@@ -56,14 +55,14 @@ public final class DecodedAdapter {
   private final long optimizerStep;
   private final long examplesSeen;
   private final float alpha;
-  private final ScalingMode scalingMode;
+  private final Scaling scalingMode;
   private final List<Layer> layers;
   private final List<OffsetRange> sourceOffsets;
   private final Map<String, Double> metrics;
   private final boolean signatureVerified;
 
   DecodedAdapter(String adapterId, long version, String baseModelId, String baseFingerprint, Instant createdAt,
-      String trainerId, long optimizerStep, long examplesSeen, float alpha, ScalingMode scalingMode,
+      String trainerId, long optimizerStep, long examplesSeen, float alpha, Scaling scalingMode,
       List<Layer> layers, List<OffsetRange> sourceOffsets, Map<String, Double> metrics, boolean signatureVerified) {
     this.adapterId = adapterId;
     this.version = version;
@@ -134,7 +133,7 @@ public final class DecodedAdapter {
     return alpha;
   }
 
-  public ScalingMode scalingMode() {
+  public Scaling scalingMode() {
     return scalingMode;
   }
 

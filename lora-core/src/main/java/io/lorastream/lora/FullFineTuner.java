@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
  * <p>There is no rank and no rank schedule; {@link StepResult#ranksChanged()} is always false. Not
  * thread-safe: one thread feeds it. Autograd scopes take {@link LoraModel#AUTOGRAD_LOCK}.
  */
-public final class FullFineTuner implements AutoCloseable {
+public final class FullFineTuner implements Learner {
 
   private static final Logger LOG = LoggerFactory.getLogger(FullFineTuner.class);
 
@@ -49,7 +49,7 @@ public final class FullFineTuner implements AutoCloseable {
   private final NDArray[] v; // [tensor] AdamW second moments
   private final Map<Long, NDArray> scalars = new HashMap<>();
   private final LearnerStats stats;
-  private final AdamW adam;
+  private final MicroBatchLoop loop;
 
   private FullFineTuner(BaseModel base, LearnerConfig train, DataType dtype) {
     if (dtype != DataType.FLOAT32 && dtype != DataType.FLOAT64) {
@@ -59,7 +59,6 @@ public final class FullFineTuner implements AutoCloseable {
     this.train = train;
     this.dtype = dtype;
     this.stats = new LearnerStats(train, LOG, "full fine-tuning ");
-    this.adam = new AdamW(train);
     this.device = base.device();
     this.forward = base.forwardPass();
     this.tensors = base.tensors();
@@ -90,6 +89,7 @@ public final class FullFineTuner implements AutoCloseable {
       manager.close();
       throw e;
     }
+    this.loop = new MicroBatchLoop(new AllTensors(), manager, train, stats);
   }
 
   /** A float32 tuner starting from {@code base}'s parameters, on the base's device. */
@@ -102,59 +102,18 @@ public final class FullFineTuner implements AutoCloseable {
     return new FullFineTuner(base, train, dtype);
   }
 
-  /**
-   * Trains on one micro-batch (same contract as {@link OnlineLearner#trainMicroBatch}).
-   *
-   * @param rows n x inputSize features, or token rows for text models (see {@link TokenRows})
-   * @param labels n labels in [0, numClasses)
-   * @param weightsOrNull n non-negative loss weights, or null for 1.0
-   * @return the outcome, with the pre-update arg-max predictions (null when skipped)
-   * @throws IllegalArgumentException for malformed input (lengths, label range, negative weight, a
-   *     token id that is not an integer in [0, vocabSize)); non-finite dense features or weights
-   *     skip the micro-batch instead
-   */
+  @Override
   public StepResult trainMicroBatch(float[] rows, int[] labels, float[] weightsOrNull) {
-    Devices.tuneCurrentThread();
-    int d = spec.inputSize();
-    int c = spec.numClasses();
-    double[] packed = DeviceBatch.pack(rows, labels, weightsOrNull, d, c);
-    checkTokens(rows);
-    int n = labels.length;
-    stats.seen(n);
-    if (!DeviceBatch.finite(rows, weightsOrNull)) {
-      return stats.skipBatch(n, Double.NaN);
-    }
-    BatchCheck check;
-    try (NDManager tmp = manager.newSubManager()) {
-      NDArray p = create(tmp, packed, new Shape(packed.length)); // the one host->device copy
-      Pass pass = backward(tmp, DeviceBatch.view(p, n, d, c), 1.0 / train.accumulationSteps());
-      check = BatchCheck.read(pass.loss, pass.grads, pass.logits, dtype); // the one read
-      if (!check.finite()) {
-        return stats.skipBatch(n, check.loss());
-      }
-      for (int i = 0; i < params.length; i++) {
-        acc[i].addi(pass.grads[i]);
-      }
-    }
-    if (stats.accept(check.loss())) {
-      return step(1.0, check.loss()).withPredictions(check.predictions());
-    }
-    return stats.accumulating(check.loss(), check.predictions());
+    return loop.trainMicroBatch(rows, labels, weightsOrNull);
   }
 
-  /** Applies an optimizer step with the micro-batches accumulated so far (as a mean), if any. */
+  @Override
   public StepResult flush() {
-    Devices.tuneCurrentThread();
-    if (stats.pending() == 0) {
-      return stats.idle();
-    }
-    return step(stats.flushScale(), Double.NaN);
+    return loop.flush();
   }
 
   /** Logits, loss and gradients (device layout) of one micro-batch, attached to {@code tmp}. */
-  private record Pass(NDArray logits, NDArray loss, NDArray[] grads) {}
-
-  private Pass backward(NDManager tmp, DeviceBatch mb, double lossScale) {
+  private MicroBatchLoop.Pass backward(NDManager tmp, DeviceBatch mb, double lossScale) {
     NDArray[] leaves = new NDArray[params.length];
     for (int i = 0; i < params.length; i++) {
       leaves[i] = params[i].stopGradient(); // shares storage; gradients land on the leaf, not the stored tensor
@@ -174,48 +133,92 @@ public final class FullFineTuner implements AutoCloseable {
     for (int i = 0; i < params.length; i++) {
       grads[i] = leaves[i].getGradient();
     }
-    return new Pass(logits, loss, grads);
+    return new MicroBatchLoop.Pass(logits, loss, grads);
   }
 
   /**
-   * One optimizer step from the accumulators; {@code gradScale} turns a partial sum into a mean.
-   * The gradient gets the L2 term {@code 2*lambda*(P - P0)} of this tuner's penalty on the change
-   * from the base before {@link AdamW} clips and applies it.
+   * Every base parameter as the shared loop sees it: the L2 gradient is {@code 2*lambda*(P - P0)},
+   * the penalty on the change from the base, and there is no schedule.
    */
-  private StepResult step(double gradScale, double lastLoss) {
-    stats.closeWindow(); // its mean loss only feeds a rank schedule, which full fine-tuning has not
-    double norm;
-    try (NDManager tmp = manager.newSubManager()) {
-      for (int i = 0; i < params.length; i++) {
-        tmp.tempAttachAll(params[i], acc[i], m[i], v[i]);
-        if (init != null) {
-          tmp.tempAttachAll(init[i]);
-        }
-      }
-      double l2 = 2 * train.l2Lambda();
-      NDArray[] g = new NDArray[params.length];
-      for (int i = 0; i < params.length; i++) {
-        g[i] = gradScale == 1.0 ? acc[i] : acc[i].mul(scalar(gradScale));
-        if (init != null) {
-          g[i] = params[i].sub(init[i]).muli(scalar(l2)).addi(g[i]); // + d/dP lambda*|P - P0|^2
-        }
-      }
-      norm = adam.step(params, g, m, v);
+  private final class AllTensors implements MicroBatchLoop.Tensors {
+    @Override
+    public DataType dataType() {
+      return dtype;
     }
-    resetAccumulators();
-    if (!Double.isFinite(norm)) {
-      return stats.stepDiscarded(norm, lastLoss);
-    }
-    stats.stepApplied(norm);
-    return new StepResult(lastLoss, norm, true, false, stats.optimizerStep(), false);
-  }
 
-  /** Accumulators are recreated, not zeroed in place: 0 * Inf would leave NaN behind. */
-  private void resetAccumulators() {
-    for (int i = 0; i < acc.length; i++) {
-      Shape s = acc[i].getShape();
-      acc[i].close();
-      acc[i] = manager.zeros(s, dtype);
+    @Override
+    public int inputSize() {
+      return spec.inputSize();
+    }
+
+    @Override
+    public int numClasses() {
+      return spec.numClasses();
+    }
+
+    @Override
+    public void checkTokens(float[] rows) {
+      FullFineTuner.this.checkTokens(rows);
+    }
+
+    @Override
+    public void sync() {
+      // the tensors never change shape
+    }
+
+    @Override
+    public NDArray upload(NDManager tmp, double[] packed) {
+      return create(tmp, packed, new Shape(packed.length));
+    }
+
+    @Override
+    public MicroBatchLoop.Pass backward(NDManager tmp, DeviceBatch mb, double lossScale) {
+      return FullFineTuner.this.backward(tmp, mb, lossScale);
+    }
+
+    @Override
+    public NDArray[] values() {
+      return params;
+    }
+
+    @Override
+    public NDArray[] accumulators() {
+      return acc;
+    }
+
+    @Override
+    public NDArray[] firstMoments() {
+      return m;
+    }
+
+    @Override
+    public NDArray[] secondMoments() {
+      return v;
+    }
+
+    @Override
+    public NDArray l2Gradient(NDManager tmp, int i, double twiceLambda) {
+      tmp.tempAttachAll(init[i]);
+      return params[i].sub(init[i]).muli(scalar(twiceLambda)); // d/dP lambda*|P - P0|^2
+    }
+
+    @Override
+    public NDArray scalar(double x) {
+      return FullFineTuner.this.scalar(x);
+    }
+
+    @Override
+    public void resetAccumulators() {
+      for (int i = 0; i < acc.length; i++) {
+        Shape s = acc[i].getShape();
+        acc[i].close();
+        acc[i] = manager.zeros(s, dtype);
+      }
+    }
+
+    @Override
+    public boolean afterStep(long optimizerStep, double stepLoss) {
+      return false; // no rank, no schedule
     }
   }
 
@@ -230,6 +233,7 @@ public final class FullFineTuner implements AutoCloseable {
   }
 
   /** An immutable pure-Java serving model of the current weights (no native resources). */
+  @Override
   public MergedModel merged() {
     float[][] h = hostParameters();
     String fp = BaseModel.fingerprintOf(tensors, h);
@@ -267,12 +271,12 @@ public final class FullFineTuner implements AutoCloseable {
     checkTokens(rows);
     try (NDManager tmp = manager.newSubManager()) {
       NDArray p = create(tmp, packed, new Shape(packed.length));
-      Pass pass = backward(tmp, DeviceBatch.view(p, labels.length, spec.inputSize(), spec.numClasses()), 1.0);
+      MicroBatchLoop.Pass pass = backward(tmp, DeviceBatch.view(p, labels.length, spec.inputSize(), spec.numClasses()), 1.0);
       Map<String, double[]> grads = new LinkedHashMap<>();
       for (int i = 0; i < tensors.size(); i++) {
-        grads.put(tensors.get(i).name(), toContract(i, toHost(pass.grads[i])));
+        grads.put(tensors.get(i).name(), toContract(i, toHost(pass.grads()[i])));
       }
-      return new LossAndGradients(toHost(pass.loss)[0], grads);
+      return new LossAndGradients(toHost(pass.loss())[0], grads);
     }
   }
 
@@ -364,53 +368,14 @@ public final class FullFineTuner implements AutoCloseable {
     return spec;
   }
 
+  @Override
+  public LearnerStats stats() {
+    return stats;
+  }
+
+  @Override
   public LearnerConfig learnerConfig() {
     return train;
-  }
-
-  /** Optimizer steps applied. */
-  public long optimizerStep() {
-    return stats.optimizerStep();
-  }
-
-  /** Examples passed to {@link #trainMicroBatch}, including skipped ones. */
-  public long examplesSeen() {
-    return stats.examplesSeen();
-  }
-
-  /** Micro-batches (and whole accumulated steps) dropped as non-finite. */
-  public long skippedBatches() {
-    return stats.skippedBatches();
-  }
-
-  /** Examples in skipped micro-batches. */
-  public long skippedExamples() {
-    return stats.skippedExamples();
-  }
-
-  /** Accumulated optimizer steps discarded because their total gradient was non-finite. */
-  public long skippedSteps() {
-    return stats.skippedSteps();
-  }
-
-  /** EMA of the micro-batch loss (NaN before the first accepted micro-batch). */
-  public double lossEma() {
-    return stats.lossEma();
-  }
-
-  /** Gradient norm (pre-clip) of the last optimizer step. */
-  public double lastGradNorm() {
-    return stats.lastGradNorm();
-  }
-
-  /** Micro-batches accumulated towards the next optimizer step. */
-  public int pendingMicroBatches() {
-    return stats.pending();
-  }
-
-  /** Training metrics for logs and reports. */
-  public Map<String, Double> metrics() {
-    return stats.metrics();
   }
 
   /** The long-lived manager (leak tests count its arrays). */

@@ -11,9 +11,10 @@ import org.slf4j.Logger;
  * learner's own logger), the loss EMA, the window of micro-batches accumulated towards the next
  * optimizer step (how many, and their mean loss), the optimizer-step count, the last step's
  * gradient norm, and the metrics map built from them. It also builds the {@link StepResult}s that
- * depend on nothing else. No tensors live here; not thread-safe, like the learners.
+ * depend on nothing else. No tensors live here; not thread-safe, like the learners. Outside this
+ * package it is read-only ({@link Learner#stats()}).
  */
-final class LearnerStats {
+public final class LearnerStats {
 
   private final Logger log;
   private final String who;
@@ -118,40 +119,40 @@ final class LearnerStats {
     this.examplesSeen = examplesSeen;
   }
 
-  long optimizerStep() {
+  public long optimizerStep() {
     return optimizerStep;
   }
 
-  long examplesSeen() {
+  public long examplesSeen() {
     return examplesSeen;
   }
 
-  long skippedBatches() {
+  public long skippedBatches() {
     return skippedBatches;
   }
 
-  long skippedExamples() {
+  public long skippedExamples() {
     return skippedExamples;
   }
 
-  long skippedSteps() {
+  public long skippedSteps() {
     return skippedSteps;
   }
 
-  double lossEma() {
+  public double lossEma() {
     return lossEma;
   }
 
-  double lastGradNorm() {
+  public double lastGradNorm() {
     return lastGradNorm;
   }
 
-  int pending() {
+  public int pending() {
     return pending;
   }
 
   /** loss_ema, grad_norm, skipped_batches, skipped_examples; entries that are not finite are left out. */
-  Map<String, Double> metrics() {
+  public Map<String, Double> metrics() {
     Map<String, Double> m = new LinkedHashMap<>();
     m.put("loss_ema", lossEma);
     m.put("grad_norm", lastGradNorm);

@@ -6,7 +6,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
-import io.lorastream.avro.ScalingMode;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -56,14 +55,14 @@ public final class LoraModel implements AutoCloseable {
     final LayerInfo info;
     final int index;
     float alpha;
-    ScalingMode scaling;
+    Scaling scaling;
     int rank;
     double scale;
     NDArray at; // (in, r)
     NDArray bt; // (r, out)
     NDArray scaleScalar; // 0-d, this model's dtype: mul(double) would build and free a scalar tensor per call
 
-    Adapter(LayerInfo info, int index, float alpha, ScalingMode scaling) {
+    Adapter(LayerInfo info, int index, float alpha, Scaling scaling) {
       this.info = info;
       this.index = index;
       this.alpha = alpha;
@@ -318,7 +317,7 @@ public final class LoraModel implements AutoCloseable {
   }
 
   /** Scaling mode of a layer. */
-  public ScalingMode scaling(String layer) {
+  public Scaling scaling(String layer) {
     return adapter(layer).scaling;
   }
 
@@ -345,7 +344,7 @@ public final class LoraModel implements AutoCloseable {
    *
    * @throws IllegalArgumentException if the lengths do not match the rank or alpha is not positive
    */
-  public void setAdapter(String layer, int rank, double[] a, double[] b, float alpha, ScalingMode scaling) {
+  public void setAdapter(String layer, int rank, double[] a, double[] b, float alpha, Scaling scaling) {
     Adapter ad = adapter(layer);
     if (rank <= 0 || a.length != rank * ad.info.in() || b.length != ad.info.out() * rank) {
       throw new IllegalArgumentException("layer " + layer + ": rank " + rank + " needs A of " + rank * ad.info.in()

@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import io.lorastream.avro.AdapterSnapshot;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -41,7 +40,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Not thread-safe: one thread feeds it; hand {@link #merged()} to readers.
  */
-public final class OnlineLearner implements AutoCloseable {
+public final class OnlineLearner implements Learner {
 
   private static final Logger LOG = LoggerFactory.getLogger(OnlineLearner.class);
 
@@ -51,7 +50,7 @@ public final class OnlineLearner implements AutoCloseable {
   private final RankSchedule.Controller schedule;
   private final List<Param> params = new ArrayList<>();
   private final LearnerStats stats;
-  private final AdamW adam;
+  private final MicroBatchLoop loop;
   private long seenStructure = -1;
 
   /** One trainable tensor (At or Bt of a layer) with its accumulator and AdamW moments. */
@@ -78,7 +77,7 @@ public final class OnlineLearner implements AutoCloseable {
     this.manager = model.manager().newSubManager();
     this.schedule = train.schedule().controller();
     this.stats = new LearnerStats(train, LOG, "");
-    this.adam = new AdamW(train);
+    this.loop = new MicroBatchLoop(new AdapterTensors(), manager, train, stats);
     for (LoraModel.Adapter ad : model.adapters()) {
       if (ad != null) {
         params.add(new Param(ad, true));
@@ -105,105 +104,101 @@ public final class OnlineLearner implements AutoCloseable {
     }
   }
 
+  @Override
+  public StepResult trainMicroBatch(float[] rows, int[] labels, float[] weightsOrNull) {
+    return loop.trainMicroBatch(rows, labels, weightsOrNull);
+  }
+
+  @Override
+  public StepResult flush() {
+    return loop.flush();
+  }
+
   /**
-   * Trains on one micro-batch.
-   *
-   * @param featuresRowMajor n x inputSize features, or token rows for text models (see {@link TokenRows})
-   * @param labels n labels in [0, numClasses)
-   * @param weightsOrNull n non-negative loss weights, or null for 1.0
-   * @return the outcome, with {@link StepResult#predictions()} = arg-max class of each example before
-   *     this update (null when the micro-batch was skipped)
-   * @throws IllegalArgumentException for malformed input (lengths, label range, negative weight, a
-   *     token id that is not an integer in [0, vocabSize)); non-finite dense features or weights are
-   *     not an error: the micro-batch is skipped and counted
+   * The adapters' A and B as the shared loop sees them: the L2 gradient is {@code 2*lambda*P}, and
+   * after each step the rank schedule may grow layers (moments extended, see the class comment).
    */
-  public StepResult trainMicroBatch(float[] featuresRowMajor, int[] labels, float[] weightsOrNull) {
-    Devices.tuneCurrentThread();
-    int d = model.base().inputSize();
-    int c = model.base().numClasses();
-    double[] packed = DeviceBatch.pack(featuresRowMajor, labels, weightsOrNull, d, c);
-    model.checkTokens(featuresRowMajor);
-    int n = labels.length;
-    syncState();
-    stats.seen(n);
-    if (!DeviceBatch.finite(featuresRowMajor, weightsOrNull)) {
-      return stats.skipBatch(n, Double.NaN);
+  private final class AdapterTensors implements MicroBatchLoop.Tensors {
+    @Override
+    public DataType dataType() {
+      return model.dataType();
     }
-    BatchCheck check;
-    try (NDManager tmp = manager.newSubManager()) {
-      NDArray p = model.create(tmp, packed, new Shape(packed.length)); // the one host->device copy
-      DeviceBatch mb = DeviceBatch.view(p, n, d, c);
-      LoraModel.Pass pass = model.backward(tmp, mb.x(), mb.targets(), 1.0 / train.accumulationSteps());
+
+    @Override
+    public int inputSize() {
+      return model.base().inputSize();
+    }
+
+    @Override
+    public int numClasses() {
+      return model.base().numClasses();
+    }
+
+    @Override
+    public void checkTokens(float[] rows) {
+      model.checkTokens(rows);
+    }
+
+    @Override
+    public void sync() {
+      syncState();
+    }
+
+    @Override
+    public NDArray upload(NDManager tmp, double[] packed) {
+      return model.create(tmp, packed, new Shape(packed.length));
+    }
+
+    @Override
+    public MicroBatchLoop.Pass backward(NDManager tmp, DeviceBatch mb, double lossScale) {
+      LoraModel.Pass pass = model.backward(tmp, mb.x(), mb.targets(), lossScale);
       NDArray[] grads = new NDArray[params.size()];
       for (int i = 0; i < grads.length; i++) {
         Param q = params.get(i);
         grads[i] = q.isA ? pass.gradAt()[q.adapter.index] : pass.gradBt()[q.adapter.index];
       }
-      check = BatchCheck.read(pass.loss(), grads, pass.logits(), model.dataType()); // the one read
-      if (!check.finite()) {
-        return stats.skipBatch(n, check.loss());
-      }
-      for (int i = 0; i < grads.length; i++) {
-        params.get(i).acc.addi(grads[i]);
-      }
+      return new MicroBatchLoop.Pass(pass.logits(), pass.loss(), grads);
     }
-    if (stats.accept(check.loss())) {
-      return step(1.0, check.loss()).withPredictions(check.predictions());
-    }
-    return stats.accumulating(check.loss(), check.predictions());
-  }
 
-  /**
-   * Applies an optimizer step with the micro-batches accumulated so far, if any, rescaled to a mean
-   * over the pending micro-batches. Call before taking a snapshot.
-   */
-  public StepResult flush() {
-    Devices.tuneCurrentThread();
-    syncState();
-    if (stats.pending() == 0) {
-      return stats.idle();
+    @Override
+    public NDArray[] values() {
+      return params.stream().map(Param::value).toArray(NDArray[]::new);
     }
-    return step(stats.flushScale(), Double.NaN);
-  }
 
-  /**
-   * One optimizer step from the accumulators; {@code gradScale} turns a partial sum into a mean.
-   * The gradient gets the L2 term {@code 2*lambda*P} of this learner's penalty on A and B before
-   * {@link AdamW} clips and applies it; then the rank schedule sees the step's mean loss.
-   */
-  private StepResult step(double gradScale, double lastLoss) {
-    double stepLoss = stats.closeWindow();
-    double norm;
-    try (NDManager tmp = manager.newSubManager()) {
-      int n = params.size();
-      NDArray[] p = new NDArray[n];
-      NDArray[] g = new NDArray[n];
-      NDArray[] m = new NDArray[n];
-      NDArray[] v = new NDArray[n];
-      for (int i = 0; i < n; i++) {
-        Param q = params.get(i);
-        p[i] = q.value();
-        m[i] = q.m;
-        v[i] = q.v;
-        tmp.tempAttachAll(p[i], q.acc, m[i], v[i]);
-      }
-      double l2 = 2 * train.l2Lambda();
-      for (int i = 0; i < n; i++) {
-        NDArray acc = params.get(i).acc;
-        g[i] = gradScale == 1.0 ? acc : acc.mul(gradScale);
-        if (l2 > 0) {
-          g[i] = p[i].mul(model.scalar(l2)).addi(g[i]); // + d/dP lambda*|P|^2
-        }
-      }
-      norm = adam.step(p, g, m, v);
+    @Override
+    public NDArray[] accumulators() {
+      return params.stream().map(q -> q.acc).toArray(NDArray[]::new);
     }
-    resetAccumulators();
-    if (!Double.isFinite(norm)) {
-      return stats.stepDiscarded(norm, lastLoss);
+
+    @Override
+    public NDArray[] firstMoments() {
+      return params.stream().map(q -> q.m).toArray(NDArray[]::new);
     }
-    stats.stepApplied(norm);
-    boolean grew = applySchedule(stepLoss);
-    return new StepResult(lastLoss, norm, true, false, stats.optimizerStep(), grew);
+
+    @Override
+    public NDArray[] secondMoments() {
+      return params.stream().map(q -> q.v).toArray(NDArray[]::new);
+    }
+
+    @Override
+    public NDArray l2Gradient(NDManager tmp, int i, double twiceLambda) {
+      return params.get(i).value().mul(model.scalar(twiceLambda)); // d/dP lambda*|P|^2
+    }
+
+    @Override
+    public NDArray scalar(double x) {
+      return model.scalar(x);
+    }
+
+    @Override
+    public void resetAccumulators() {
+      OnlineLearner.this.resetAccumulators();
+    }
+
+    @Override
+    public boolean afterStep(long optimizerStep, double stepLoss) {
+      return applySchedule(stepLoss);
+    }
   }
 
   private boolean applySchedule(double stepLoss) {
@@ -305,21 +300,6 @@ public final class OnlineLearner implements AutoCloseable {
   }
 
   /**
-   * Restores adapter state from a verified snapshot (no signature key). See {@link
-   * #restore(DecodedAdapter)}.
-   *
-   * @throws SnapshotRejectedException if the snapshot fails verification against this base
-   */
-  public void restore(AdapterSnapshot snapshot) {
-    restore(snapshot, null);
-  }
-
-  /** As {@link #restore(AdapterSnapshot)}, also requiring a valid HMAC signature when a key is given. */
-  public void restore(AdapterSnapshot snapshot, byte[] hmacKeyOrNull) {
-    restore(SnapshotCodec.decode(snapshot, model.base(), hmacKeyOrNull));
-  }
-
-  /**
    * Restores A, B, ranks, alpha and scaling (the snapshot's values win over the configuration, so
    * the restored function is exactly the published one), the optimizer-step count and
    * examples-seen. AdamW moments restart at zero; pending micro-batches are dropped.
@@ -358,12 +338,13 @@ public final class OnlineLearner implements AutoCloseable {
     }
     syncState();
     stats.restore(snap.optimizerStep(), snap.examplesSeen());
-    adam.restart(); // the moments were just zeroed
+    loop.restartOptimizer(); // the moments were just zeroed
     int maxRank = model.ranks().values().stream().mapToInt(Integer::intValue).max().orElse(0);
     schedule.resume(stats.optimizerStep(), maxRank);
   }
 
   /** An immutable serving model of the current adapters. */
+  @Override
   public MergedModel merged() {
     return model.merge();
   }
@@ -372,6 +353,12 @@ public final class OnlineLearner implements AutoCloseable {
     return model;
   }
 
+  @Override
+  public LearnerStats stats() {
+    return stats;
+  }
+
+  @Override
   public LearnerConfig learnerConfig() {
     return train;
   }
@@ -380,59 +367,14 @@ public final class OnlineLearner implements AutoCloseable {
     return model.config();
   }
 
-  /** Optimizer steps applied (cumulative across restores). */
-  public long optimizerStep() {
-    return stats.optimizerStep();
-  }
-
-  /** Examples passed to {@link #trainMicroBatch}, including skipped ones (cumulative across restores). */
-  public long examplesSeen() {
-    return stats.examplesSeen();
-  }
-
-  /** Micro-batches (and whole accumulated steps) dropped as non-finite since this learner started. */
-  public long skippedBatches() {
-    return stats.skippedBatches();
-  }
-
-  /** Examples in skipped micro-batches since this learner started. */
-  public long skippedExamples() {
-    return stats.skippedExamples();
-  }
-
-  /** Accumulated optimizer steps discarded because their total gradient was non-finite. */
-  public long skippedSteps() {
-    return stats.skippedSteps();
-  }
-
-  /** EMA of the micro-batch loss (NaN before the first accepted micro-batch). */
-  public double lossEma() {
-    return stats.lossEma();
-  }
-
-  /** Gradient norm (pre-clip) of the last optimizer step. */
-  public double lastGradNorm() {
-    return stats.lastGradNorm();
-  }
-
   /** Trainable parameters: sum r*(in+out) over adapted layers at the current ranks. */
   public long trainableParameters() {
     return model.trainableParameters();
   }
 
-  /** Micro-batches accumulated towards the next optimizer step. */
-  public int pendingMicroBatches() {
-    return stats.pending();
-  }
-
   /** Current rank per adapted layer. */
   public Map<String, Integer> ranks() {
     return new LinkedHashMap<>(model.ranks());
-  }
-
-  /** Training metrics for snapshots and logs. */
-  public Map<String, Double> metrics() {
-    return stats.metrics();
   }
 
   /** Closes the learner and its model (not the base). */

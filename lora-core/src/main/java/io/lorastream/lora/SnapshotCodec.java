@@ -3,6 +3,7 @@ package io.lorastream.lora;
 import io.lorastream.avro.AdapterSnapshot;
 import io.lorastream.avro.LayerAdapter;
 import io.lorastream.avro.OffsetRange;
+import io.lorastream.avro.ScalingMode;
 import io.lorastream.lora.SnapshotRejectedException.Reason;
 import java.io.ByteArrayOutputStream;
 import java.io.DataOutputStream;
@@ -98,7 +99,7 @@ public final class SnapshotCodec {
           .setInFeatures(t.in())
           .setOutFeatures(t.out())
           .setAlpha(model.alpha(name))
-          .setScaling(model.scaling(name))
+          .setScaling(ScalingMode.valueOf(model.scaling(name).name()))
           .setA(ByteBuffer.wrap(BaseModel.leBytes(a)))
           .setB(ByteBuffer.wrap(BaseModel.leBytes(b)))
           .build());
@@ -117,7 +118,7 @@ public final class SnapshotCodec {
         .setOptimizerStep(meta.optimizerStep())
         .setExamplesSeen(meta.examplesSeen())
         .setAlpha(model.config().alpha())
-        .setScalingMode(model.config().scaling())
+        .setScalingMode(ScalingMode.valueOf(model.config().scaling().name()))
         .setLayers(layers)
         .setSourceOffsets(offsets)
         .setMetrics(new TreeMap<>(meta.metrics()))
@@ -225,7 +226,7 @@ public final class SnapshotCodec {
     }
     return new DecodedAdapter(s.getAdapterId(), s.getVersion(), s.getBaseModelId(), s.getBaseFingerprint(),
         s.getCreatedAt(), s.getTrainerId(), s.getOptimizerStep(), s.getExamplesSeen(), s.getAlpha(),
-        s.getScalingMode(), layers, s.getSourceOffsets() == null ? List.of() : s.getSourceOffsets(),
+        s.getScalingMode() == null ? null : Scaling.valueOf(s.getScalingMode().name()), layers, s.getSourceOffsets() == null ? List.of() : s.getSourceOffsets(),
         s.getMetrics() == null ? Map.of() : s.getMetrics(), verified);
   }
 
@@ -273,7 +274,7 @@ public final class SnapshotCodec {
       throw new SnapshotRejectedException(Reason.NON_FINITE, who + ": layer " + name + " has a non-finite value in "
           + (badA >= 0 ? "A at index " + badA : "B at index " + badB));
     }
-    return new DecodedAdapter.Layer(name, r, info.in(), info.out(), l.getAlpha(), l.getScaling(), a, b);
+    return new DecodedAdapter.Layer(name, r, info.in(), info.out(), l.getAlpha(), Scaling.valueOf(l.getScaling().name()), a, b);
   }
 
   /** Bytes of A/B payload: sum over layers of 4*r*(in+out) as stored. */
@@ -375,40 +376,5 @@ public final class SnapshotCodec {
     public void write(byte[] b, int off, int len) {
       md.update(b, off, len);
     }
-  }
-
-  /** Minimum HMAC key length accepted by {@link #parseKey}: shorter secrets are guessable. */
-  public static final int MIN_KEY_BYTES = 16;
-
-  /**
-   * Turns a configured signing-key setting into key bytes, so trainer and consumers derive the
-   * same bytes from the same string: {@code hex:<hex>}, {@code base64:<base64>}, or any other
-   * text taken as UTF-8. Null or blank means "no key".
-   *
-   * @throws IllegalArgumentException if the encoding is invalid or the key is shorter than
-   *     {@value #MIN_KEY_BYTES} bytes
-   */
-  public static byte[] parseKey(String setting) {
-    if (setting == null || setting.isBlank()) {
-      return null;
-    }
-    byte[] key;
-    try {
-      if (setting.startsWith("hex:")) {
-        key = java.util.HexFormat.of().parseHex(setting.substring(4).strip());
-      } else if (setting.startsWith("base64:")) {
-        key = java.util.Base64.getDecoder().decode(setting.substring(7).strip());
-      } else {
-        key = setting.getBytes(StandardCharsets.UTF_8);
-      }
-    } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("signing key: invalid " + setting.substring(0, setting.indexOf(':') + 1)
-          + " encoding (" + e.getMessage() + ")");
-    }
-    if (key.length < MIN_KEY_BYTES) {
-      throw new IllegalArgumentException("signing key: " + key.length + " bytes is too short; use at least "
-          + MIN_KEY_BYTES + " bytes, e.g. hex: followed by 64 hex digits");
-    }
-    return key;
   }
 }

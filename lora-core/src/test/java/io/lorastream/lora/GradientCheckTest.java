@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.Device;
 import ai.djl.ndarray.types.DataType;
-import io.lorastream.avro.ScalingMode;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -16,8 +15,8 @@ class GradientCheckTest {
   private static final ModelSpec SPEC = ModelSpec.mlp(5, List.of(7, 6), 3, 11);
 
   @ParameterizedTest
-  @EnumSource(ScalingMode.class)
-  void autogradGradientsOfAAndBMatchCentralDifferencesInFloat64(ScalingMode mode) {
+  @EnumSource(Scaling.class)
+  void autogradGradientsOfAAndBMatchCentralDifferencesInFloat64(Scaling mode) {
     Random rnd = new Random(5);
     int n = 9;
     float[] x = Fixtures.gaussianFloats(rnd, n * SPEC.inputSize(), 1.0);
@@ -69,8 +68,8 @@ class GradientCheckTest {
   }
 
   @ParameterizedTest
-  @EnumSource(ScalingMode.class)
-  void float32AutogradAgreesWithFloat64(ScalingMode mode) {
+  @EnumSource(Scaling.class)
+  void float32AutogradAgreesWithFloat64(Scaling mode) {
     Random rnd = new Random(8);
     int n = 16;
     float[] x = Fixtures.gaussianFloats(rnd, n * SPEC.inputSize(), 1.0);

@@ -3,7 +3,6 @@ package io.lorastream.lora;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.Device;
-import io.lorastream.avro.ScalingMode;
 import io.lorastream.lora.data.Example;
 import io.lorastream.lora.data.ExampleSource;
 import io.lorastream.lora.data.RotatingSubspaceStream;
@@ -22,18 +21,18 @@ class GrowthTest {
    * absolute on logits of that size. Float64 shows the math itself is exact to rounding.
    */
   @ParameterizedTest
-  @EnumSource(ScalingMode.class)
-  void growthPreservesTheFunctionInFloat32(ScalingMode mode) {
+  @EnumSource(Scaling.class)
+  void growthPreservesTheFunctionInFloat32(Scaling mode) {
     assertGrowthPreserves(mode, ai.djl.ndarray.types.DataType.FLOAT32, 1e-5);
   }
 
   @ParameterizedTest
-  @EnumSource(ScalingMode.class)
-  void growthPreservesTheFunctionInFloat64(ScalingMode mode) {
+  @EnumSource(Scaling.class)
+  void growthPreservesTheFunctionInFloat64(Scaling mode) {
     assertGrowthPreserves(mode, ai.djl.ndarray.types.DataType.FLOAT64, 1e-12);
   }
 
-  private static void assertGrowthPreserves(ScalingMode mode, ai.djl.ndarray.types.DataType dtype, double tol) {
+  private static void assertGrowthPreserves(Scaling mode, ai.djl.ndarray.types.DataType dtype, double tol) {
     Random rnd = new Random(21);
     ModelSpec spec = ModelSpec.demoDefault(3);
     int n = 64;
@@ -88,8 +87,8 @@ class GrowthTest {
   }
 
   @ParameterizedTest
-  @EnumSource(ScalingMode.class)
-  void trainingKeepsReducingTheLossAfterEachGrowth(ScalingMode mode) {
+  @EnumSource(Scaling.class)
+  void trainingKeepsReducingTheLossAfterEachGrowth(Scaling mode) {
     // A base pretrained-free (random) model and a concept it does not know: the learner must fit it.
     ModelSpec spec = ModelSpec.demoDefault(5);
     RotatingSubspaceStream gen = RotatingSubspaceStream.withDefaults(9);
@@ -106,7 +105,7 @@ class GrowthTest {
     }
     LearnerConfig tc = LearnerConfig.defaults().withLr(0.01)
         .withSchedule(RankSchedule.parse("steps:2@0,4@30,8@60,16@90"));
-    AdapterConfig ac = AdapterConfig.defaults().withScaling(mode).withAlpha(mode == ScalingMode.RSLORA ? 4f : 16f);
+    AdapterConfig ac = AdapterConfig.defaults().withScaling(mode).withAlpha(mode == Scaling.RSLORA ? 4f : 16f);
     try (BaseModel base = BaseModel.create(spec, Device.cpu());
         OnlineLearner learner = OnlineLearner.create(base, ac, tc)) {
       List<Double> lossAtGrowth = new ArrayList<>();

@@ -3,7 +3,6 @@ package io.lorastream.lora;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ai.djl.Device;
-import io.lorastream.avro.ScalingMode;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -13,14 +12,14 @@ import org.junit.jupiter.params.provider.EnumSource;
 class MergeTest {
 
   @ParameterizedTest
-  @EnumSource(ScalingMode.class)
-  void mergedWeightsGiveTheSameOutputsAsUnmergedLora(ScalingMode mode) {
+  @EnumSource(Scaling.class)
+  void mergedWeightsGiveTheSameOutputsAsUnmergedLora(Scaling mode) {
     Random rnd = new Random(4);
     ModelSpec spec = ModelSpec.demoDefault(8);
     int n = 100;
     float[] x = Fixtures.gaussianFloats(rnd, n * spec.inputSize(), 1.0);
     AdapterConfig ac = AdapterConfig.defaults().withRank(8).withScaling(mode)
-        .withOverride("fc1", new AdapterConfig.LayerOverride(2, 3f, ScalingMode.RSLORA));
+        .withOverride("fc1", new AdapterConfig.LayerOverride(2, 3f, Scaling.RSLORA));
     try (BaseModel base = BaseModel.create(spec, Device.cpu());
         LoraModel m = LoraModel.create(base, ac)) {
       Fixtures.randomizeB(m, rnd, 0.05);

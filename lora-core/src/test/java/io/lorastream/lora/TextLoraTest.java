@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import ai.djl.Device;
 import ai.djl.ndarray.types.DataType;
 import io.lorastream.avro.AdapterSnapshot;
-import io.lorastream.avro.ScalingMode;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -110,8 +109,8 @@ class TextLoraTest {
   }
 
   @ParameterizedTest
-  @EnumSource(ScalingMode.class)
-  void transformerGrowthPreservesTheFunction(ScalingMode mode) {
+  @EnumSource(Scaling.class)
+  void transformerGrowthPreservesTheFunction(Scaling mode) {
     Random rnd = new Random(21);
     int n = 32;
     float[] x = Fixtures.tokenRows(rnd, n, 8, 50, true);

@@ -1,14 +1,14 @@
 package io.lorastream.trainer;
 
-import io.lorastream.avro.ScalingMode;
+import io.lorastream.lora.Scaling;
 import io.lorastream.config.CommonConfig;
 import io.lorastream.config.ConfigException;
 import io.lorastream.config.LayeredConfig;
+import io.lorastream.config.SigningKey;
 import io.lorastream.lora.AdapterConfig;
 import io.lorastream.lora.RankSchedule;
 import io.lorastream.lora.LearnerConfig;
 import java.lang.management.ManagementFactory;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -48,8 +48,6 @@ public final class TrainerConfig {
   public static final String TRANSACTIONAL_ID = "trainer.transactional.id";
   public static final String GROUP_ID = "trainer.group.id";
 
-  /** Smallest accepted HMAC key, in UTF-8 bytes: shorter keys are guessable. */
-  public static final int MIN_HMAC_KEY_BYTES = 16;
 
   public static final Map<String, String> DEFAULTS = Map.ofEntries(
       Map.entry(ADAPTER_ID, CommonConfig.DEFAULT_ADAPTER_ID),
@@ -87,7 +85,7 @@ public final class TrainerConfig {
   private final int accumulationSteps;
   private final double lr;
   private final float alpha;
-  private final ScalingMode scaling;
+  private final Scaling scaling;
   private final RankSchedule rankSchedule;
   private final int rankMax;
   private final List<String> targets;
@@ -129,7 +127,7 @@ public final class TrainerConfig {
     lr = real(c, LR, 1e-12, 1.0);
     double a = real(c, ALPHA, 1e-6, 1e6);
     alpha = (float) a;
-    scaling = c.has(SCALING) ? c.getEnum(SCALING, ScalingMode.class) : ScalingMode.valueOf(DEFAULTS.get(SCALING).toUpperCase(java.util.Locale.ROOT));
+    scaling = c.has(SCALING) ? c.getEnum(SCALING, Scaling.class) : Scaling.valueOf(DEFAULTS.get(SCALING).toUpperCase(java.util.Locale.ROOT));
     rankMax = (int) integer(c, RANK_MAX, 1, 4_096);
     String spec = string(c, RANK_SCHEDULE);
     try {
@@ -160,17 +158,7 @@ public final class TrainerConfig {
     pollTimeoutMs = integer(c, POLL_TIMEOUT_MS, 1, 60_000);
     metricsIntervalMs = integer(c, METRICS_INTERVAL_MS, 100, 86_400_000L);
     seed = integer(c, SEED, Long.MIN_VALUE, Long.MAX_VALUE);
-    Optional<String> key = c.find(HMAC_KEY);
-    if (key.isPresent()) {
-      byte[] k = key.get().getBytes(StandardCharsets.UTF_8);
-      if (k.length < MIN_HMAC_KEY_BYTES) {
-        throw c.invalid(HMAC_KEY, key.get(), "must be at least " + MIN_HMAC_KEY_BYTES
-            + " bytes; use a long random string shared with the inference consumers, or leave it unset");
-      }
-      hmacKey = k;
-    } else {
-      hmacKey = null;
-    }
+    hmacKey = SigningKey.fromConfig(c, HMAC_KEY, "every inference consumer (inference.hmac.key)").orElse(null);
     transactionalId = derivedId(c, TRANSACTIONAL_ID, "lorastream-trainer-" + adapterId);
     groupId = derivedId(c, GROUP_ID, "lorastream-trainer-" + adapterId);
     // Let the learner's own checks speak with a config key too (they guard invariants we rely on).
@@ -283,7 +271,7 @@ public final class TrainerConfig {
     return alpha;
   }
 
-  public ScalingMode scaling() {
+  public Scaling scaling() {
     return scaling;
   }
 
@@ -320,7 +308,7 @@ public final class TrainerConfig {
     return pollTimeoutMs;
   }
 
-  /** The HMAC-SHA256 key (UTF-8 bytes of the setting) used to sign snapshots, if configured. */
+  /** The HMAC-SHA256 key used to sign snapshots ({@link SigningKey}), if configured. */
   public Optional<byte[]> hmacKey() {
     return Optional.ofNullable(hmacKey == null ? null : hmacKey.clone());
   }

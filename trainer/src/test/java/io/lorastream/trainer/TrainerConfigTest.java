@@ -1,9 +1,9 @@
 package io.lorastream.trainer;
 
+import io.lorastream.lora.Scaling;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.lorastream.avro.ScalingMode;
 import io.lorastream.config.ConfigException;
 import io.lorastream.config.LayeredConfig;
 import io.lorastream.lora.RankSchedule;
@@ -28,7 +28,7 @@ class TrainerConfigTest {
     assertThat(c.accumulationSteps()).isEqualTo(2);
     assertThat(c.lr()).isEqualTo(0.005);
     assertThat(c.alpha()).isEqualTo(16f);
-    assertThat(c.scaling()).isEqualTo(ScalingMode.STANDARD);
+    assertThat(c.scaling()).isEqualTo(Scaling.STANDARD);
     assertThat(c.rankMax()).isEqualTo(16);
     assertThat(c.targets()).isEmpty();
     assertThat(c.clipNorm()).isEqualTo(1.0);
@@ -88,7 +88,7 @@ class TrainerConfigTest {
     assertThat(c.accumulationSteps()).isEqualTo(4);
     assertThat(c.lr()).isEqualTo(1e-3);
     assertThat(c.alpha()).isEqualTo(8f);
-    assertThat(c.scaling()).isEqualTo(ScalingMode.RSLORA);
+    assertThat(c.scaling()).isEqualTo(Scaling.RSLORA);
     assertThat(c.rankSchedule()).isEqualTo(RankSchedule.fixed(4));
     assertThat(c.rankMax()).isEqualTo(8);
     assertThat(c.targets()).containsExactly("fc0", "head");
@@ -103,7 +103,7 @@ class TrainerConfigTest {
     assertThat(c.transactionalId()).isEqualTo("tx-b");
     assertThat(c.groupId()).isEqualTo("g-b");
     assertThat(c.adapterConfig().targets()).isEqualTo(List.of("fc0", "head"));
-    assertThat(c.adapterConfig().scaling()).isEqualTo(ScalingMode.RSLORA);
+    assertThat(c.adapterConfig().scaling()).isEqualTo(Scaling.RSLORA);
     assertThat(c.learnerConfig().lr()).isEqualTo(1e-3);
   }
 
@@ -159,6 +159,7 @@ class TrainerConfigTest {
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("'trainer.hmac.key'")
         .hasMessageContaining("at least 16 bytes")
+        .hasMessageContaining("inference.hmac.key")
         .hasMessageNotContaining("hunter2");
   }
 

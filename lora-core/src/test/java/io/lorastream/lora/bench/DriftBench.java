@@ -1,7 +1,7 @@
 package io.lorastream.lora.bench;
 
+import io.lorastream.lora.Scaling;
 import ai.djl.Device;
-import io.lorastream.avro.ScalingMode;
 import io.lorastream.lora.AdapterConfig;
 import io.lorastream.lora.BaseModel;
 import io.lorastream.lora.MergedModel;
@@ -34,7 +34,7 @@ public final class DriftBench {
     double initStd = Double.parseDouble(System.getProperty("initStd", String.valueOf(AdapterConfig.defaults().initStd())));
     int b = Integer.parseInt(System.getProperty("b", "32"));
     int k = Integer.parseInt(System.getProperty("k", "1"));
-    ScalingMode mode = ScalingMode.valueOf(System.getProperty("scaling", AdapterConfig.defaults().scaling().name()));
+    Scaling mode = Scaling.valueOf(System.getProperty("scaling", AdapterConfig.defaults().scaling().name()));
     long seed = Long.parseLong(System.getProperty("seed", "1"));
     RotatingSubspaceStream.Config d0 = RotatingSubspaceStream.Config.defaults(seed);
     RotatingSubspaceStream.Config cfg = new RotatingSubspaceStream.Config(d0.inputSize(), Integer.getInteger("C", d0.numClasses()),

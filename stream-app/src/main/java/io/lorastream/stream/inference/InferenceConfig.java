@@ -2,12 +2,11 @@ package io.lorastream.stream.inference;
 
 import io.lorastream.config.CommonConfig;
 import io.lorastream.config.LayeredConfig;
-import java.nio.charset.StandardCharsets;
+import io.lorastream.config.SigningKey;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -41,8 +40,6 @@ public final class InferenceConfig {
   /** {@code answer}: a request for a task this consumer does not serve gets an error; {@code ignore}: no answer. */
   public static final String UNKNOWN_TASK = "inference.unknown.task";
 
-  /** Shortest HMAC key accepted; shorter keys make forging a signature a brute-force exercise. */
-  public static final int MIN_HMAC_KEY_BYTES = 16;
 
   public static final Map<String, String> DEFAULTS = Map.ofEntries(
       Map.entry(ADAPTER_ID, CommonConfig.DEFAULT_ADAPTER_ID),
@@ -82,7 +79,7 @@ public final class InferenceConfig {
         ? name(c, CONSUMER_ID, "a short name such as inference-1")
         : "inference-" + ProcessHandle.current().pid();
     this.applicationId = name(c, APPLICATION_ID, "e.g. lorastream-inference");
-    this.hmacKey = c.has(HMAC_KEY) ? parseHmacKey(c) : null;
+    this.hmacKey = SigningKey.fromConfig(c, HMAC_KEY, "the trainer (trainer.hmac.key)").orElse(null);
     this.fetchMaxWaitMs = c.getInt(FETCH_MAX_WAIT_MS, 0, 500);
     this.pollTimeout = Duration.ofMillis(c.getLong(POLL_TIMEOUT_MS, 1, 10_000));
     this.historySize = c.getInt(HISTORY_SIZE, 1, 10_000);
@@ -188,26 +185,6 @@ public final class InferenceConfig {
   /** How often counters go to the {@code metrics} topic; zero disables publishing. */
   public Duration metricsInterval() {
     return metricsInterval;
-  }
-
-  /**
-   * The signing key bytes: the UTF-8 bytes of the setting, exactly as the trainer turns
-   * {@code trainer.hmac.key} into bytes, so both sides only have to share the same string.
-   */
-  public static byte[] hmacKeyBytes(String raw) {
-    return raw.trim().getBytes(StandardCharsets.UTF_8);
-  }
-
-  private static byte[] parseHmacKey(LayeredConfig c) {
-    String raw = c.get(HMAC_KEY);
-    byte[] key = hmacKeyBytes(raw);
-    if (key.length < MIN_HMAC_KEY_BYTES) {
-      Arrays.fill(key, (byte) 0);
-      throw c.invalid(HMAC_KEY, raw, "is shorter than " + MIN_HMAC_KEY_BYTES
-          + " bytes; use the same long random secret the trainer signs with (trainer.hmac.key),"
-          + " or unset it to accept unsigned snapshots");
-    }
-    return key;
   }
 
   private static String adapterId(LayeredConfig c) {

@@ -66,8 +66,9 @@ class InferenceConfigTest {
   }
 
   @Test
-  void hmacKeyBytesAreTheUtf8BytesOfTheSettingLikeTheTrainers() {
-    assertThat(InferenceConfig.hmacKeyBytes("schlüssel-0123456")).isEqualTo("schlüssel-0123456".getBytes(StandardCharsets.UTF_8));
+  void aHexKeyGivesTheDecodedBytesAsItDoesForTheTrainer() {
+    InferenceConfig c = InferenceConfig.of(Map.of("inference.hmac.key", "hex:000102030405060708090a0b0c0d0e0f"));
+    assertThat(c.hmacKey()).get().satisfies(k -> assertThat(k).hasSize(16).startsWith(0, 1, 2));
   }
 
   @Test
