@@ -3,8 +3,6 @@ package io.lorastream.experiment;
 import io.lorastream.avro.LabeledExample;
 import io.lorastream.avro.PipelineMetric;
 import io.lorastream.config.CommonConfig;
-import io.lorastream.config.LayeredConfig;
-import io.lorastream.kafka.TopicCatalog;
 import io.lorastream.lora.BaseModel;
 import io.lorastream.lora.Devices;
 import io.lorastream.lora.FullFineTuner;
@@ -13,12 +11,14 @@ import io.lorastream.lora.ModelSpec;
 import io.lorastream.lora.Pretrainer;
 import io.lorastream.lora.StepResult;
 import io.lorastream.lora.data.Example;
+import io.lorastream.pipeline.LocalPipeline;
+import io.lorastream.pipeline.RunningTrainer;
 import io.lorastream.serde.LorastreamSerdes;
-import io.lorastream.stream.inference.AdapterSubscriber;
 import io.lorastream.stream.ingest.IngestMetrics;
 import io.lorastream.stream.ingest.IngestService;
 import io.lorastream.stream.ingest.IngestTotals;
 import io.lorastream.stream.ingest.StreamAppConfig;
+import io.lorastream.stream.serving.AdapterSubscriber;
 import io.lorastream.trainer.AdapterTrainer;
 import io.lorastream.trainer.MicroBatch;
 import io.lorastream.trainer.MicroBatchAssembler;
@@ -40,7 +40,6 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
-import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -133,22 +132,20 @@ public final class ExperimentRunner {
     Map<String, Object> baseFacts = baseFacts(spec, baseParams, pre, pretrainSet.size(), pretrainSeconds, layers);
 
     // 2. Stream once through Kafka and the real ingest.
-    Map<String, String> cli = commonSettings();
-    LayeredConfig common0 = load(cli);
-    CommonConfig common = new CommonConfig(common0);
-    LorastreamSerdes serdes = LorastreamSerdes.create(common.registryConfig());
-    try (Admin admin = Admin.create(new HashMap<>(common.kafkaProperties()))) {
-      common.catalog().createAll(admin, common.replicationFactor());
-    }
+    // One partition keeps the stream in its (date) order for every reader.
+    LocalPipeline pipeline = LocalPipeline.on(bootstrap, registryUrl).topicPrefix(prefix)
+        .set(CommonConfig.PARTITIONS, "1").build().createTopics();
+    CommonConfig common = pipeline.common();
+    LorastreamSerdes serdes = pipeline.serdes();
     produce(common, serdes, stream);
-    long expected = ingest(common, serdes, cli, stream.size());
+    long expected = ingestAll(pipeline, stream.size());
 
     // 3. Variants, one after the other on the same topic.
     List<VariantResult> results = new ArrayList<>();
     for (Variant v : variants) {
       out.printf("[%s] variant %s %s%n", workload.name(), v.name(), v.schedule().isEmpty() ? "" : "(" + v.schedule() + ")");
       VariantResult r = switch (v.kind()) {
-        case LORA -> runLora(v, cli, common, serdes, basePath, device, expected, baseParams, layers);
+        case LORA -> runLora(v, pipeline, basePath, expected, baseParams, layers);
         case FROZEN, FULL -> runDirect(v, common, serdes, basePath, device, expected, baseParams);
       };
       out.printf("[%s] %s: prequential accuracy %.4f, last window %.4f, F1 %.4f, %,d trainable params (%.3f%%), "
@@ -183,26 +180,6 @@ public final class ExperimentRunner {
   // ---------------------------------------------------------------------------------------------
   // Stream and ingest
 
-  private Map<String, String> commonSettings() {
-    Map<String, String> cli = new HashMap<>();
-    cli.put(CommonConfig.BOOTSTRAP, bootstrap);
-    cli.put(CommonConfig.REGISTRY_URL, registryUrl);
-    // One partition keeps the stream in its (date) order for every reader.
-    cli.put(CommonConfig.PARTITIONS, "1");
-    for (String logical : List.of("examples.raw", "examples.train", "examples.eval", "examples.dlq", "adapters",
-        "inference.requests", "inference.predictions", "metrics")) {
-      cli.put("topic." + logical, prefix + logical);
-    }
-    return cli;
-  }
-
-  private static LayeredConfig load(Map<String, String> cli) {
-    Map<String, String> defaults = new HashMap<>(CommonConfig.DEFAULTS);
-    defaults.putAll(TrainerConfig.DEFAULTS);
-    defaults.putAll(StreamAppConfig.DEFAULTS);
-    return LayeredConfig.load(defaults, null, Map.of(), cli);
-  }
-
   private void produce(CommonConfig common, LorastreamSerdes serdes, List<LabeledExample> stream) {
     Map<String, Object> cfg = new HashMap<>(common.kafkaProperties());
     cfg.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
@@ -229,9 +206,8 @@ public final class ExperimentRunner {
   }
 
   /** Runs ingest until it has processed every produced record; returns how many it routed to training. */
-  private long ingest(CommonConfig common, LorastreamSerdes serdes, Map<String, String> cli, long produced)
-      throws Exception {
-    Map<String, String> app = new HashMap<>(cli);
+  private long ingestAll(LocalPipeline pipeline, long produced) throws Exception {
+    Map<String, String> app = new HashMap<>();
     Path state = Files.createTempDirectory("lorastream-experiment-");
     app.put(StreamAppConfig.INGEST_APPLICATION_ID, prefix + "ingest");
     app.put(StreamAppConfig.INGEST_STATE_DIR, state.toString());
@@ -240,20 +216,19 @@ public final class ExperimentRunner {
     app.put(task + StreamAppConfig.INPUT_SIZE_SUFFIX, Integer.toString(workload.ingestInputSize()));
     app.put(task + StreamAppConfig.CLASSES_SUFFIX, Integer.toString(workload.numClasses()));
     app.put(task + StreamAppConfig.FEATURE_KIND_SUFFIX, workload.tokens() ? "tokens" : "dense");
-    StreamAppConfig appConfig = StreamAppConfig.from(load(app));
     try {
-      return ingest(common, serdes, appConfig, produced);
+      return ingest(pipeline.with(app), produced);
     } finally {
       // The ingest app is closed by now; its state is of no use to anyone after the run.
       Utils.delete(state.toFile());
     }
   }
 
-  private long ingest(CommonConfig common, LorastreamSerdes serdes, StreamAppConfig appConfig, long produced)
-      throws Exception {
+  private long ingest(LocalPipeline pipeline, long produced) throws Exception {
     long start = System.nanoTime();
-    try (IngestService ingest = new IngestService(common, appConfig, serdes).start();
-        KafkaConsumer<String, PipelineMetric> metrics = metricsConsumer(common, serdes)) {
+    CommonConfig common = pipeline.common();
+    try (IngestService ingest = pipeline.startIngest();
+        KafkaConsumer<String, PipelineMetric> metrics = metricsConsumer(common, pipeline.serdes())) {
       IngestTotals totals = new IngestTotals();
       long deadline = System.nanoTime() + INGEST_TIMEOUT.toNanos();
       long nextProgress = System.nanoTime() + PROGRESS_EVERY_NANOS;
@@ -316,9 +291,9 @@ public final class ExperimentRunner {
   // ---------------------------------------------------------------------------------------------
   // LoRA variants: the real trainer and an inference consumer
 
-  private VariantResult runLora(Variant v, Map<String, String> commonCli, CommonConfig common0, LorastreamSerdes serdes,
-      Path basePath, ai.djl.Device device, long expected, long baseParams, List<LayerInfo> layers) throws Exception {
-    Map<String, String> cli = new HashMap<>(commonCli);
+  private VariantResult runLora(Variant v, LocalPipeline pipeline0, Path basePath, long expected, long baseParams,
+      List<LayerInfo> layers) throws Exception {
+    Map<String, String> cli = new HashMap<>();
     cli.put("topic.adapters", prefix + "adapters." + v.name());
     cli.put(TrainerConfig.ADAPTER_ID, workload.task());
     cli.put(TrainerConfig.ID, "xp-" + v.name());
@@ -336,12 +311,9 @@ public final class ExperimentRunner {
     cli.put(TrainerConfig.SEED, Long.toString(s.seed()));
     cli.put(TrainerConfig.TRANSACTIONAL_ID, prefix + "trainer." + v.name());
     cli.put(TrainerConfig.GROUP_ID, prefix + "trainer." + v.name());
-    LayeredConfig cfg = load(cli);
-    CommonConfig common = new CommonConfig(cfg);
-    TrainerConfig tc = TrainerConfig.from(cfg);
-    try (Admin admin = Admin.create(new HashMap<>(common.kafkaProperties()))) {
-      common.catalog().createAll(admin, common.replicationFactor());
-    }
+    LocalPipeline pipeline = pipeline0.with(cli).createTopics();
+    CommonConfig common = pipeline.common();
+    LorastreamSerdes serdes = pipeline.serdes();
 
     PrequentialScore score = new PrequentialScore(workload.numClasses(), workload.positiveClass(), s.window());
     List<VariantResult.RankPoint> rankPoints = new ArrayList<>();
@@ -390,9 +362,8 @@ public final class ExperimentRunner {
             .adapterId(workload.task())
             .clientId(prefix + "inference." + v.name())
             .start()) {
-      AdapterTrainer trainer = AdapterTrainer.create(tc, common, listener);
-      Thread thread = new Thread(trainer, "experiment-trainer-" + v.name());
-      thread.start();
+      RunningTrainer running = pipeline.startTrainer(listener, "experiment-trainer-" + v.name());
+      AdapterTrainer trainer = running.trainer();
       long nextProgress = System.nanoTime() + PROGRESS_EVERY_NANOS;
       try {
         while (true) {
@@ -414,8 +385,7 @@ public final class ExperimentRunner {
           trainer.awaitStopped(Duration.ofMillis(100));
         }
       } finally {
-        trainer.close(); // trains the last partial micro-batch and commits the final snapshot
-        thread.join(TimeUnit.MINUTES.toMillis(2));
+        running.close(); // trains the last partial micro-batch and commits the final snapshot
       }
       if (trainer.failure().isPresent()) {
         throw new IllegalStateException("trainer for " + v.name() + " failed: " + trainer.failure().get(),

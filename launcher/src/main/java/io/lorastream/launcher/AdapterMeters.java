@@ -1,10 +1,10 @@
 package io.lorastream.launcher;
 
 import io.lorastream.metrics.Health;
-import io.lorastream.stream.inference.AdapterSubscriber;
-import io.lorastream.stream.inference.AdapterSwapper;
-import io.lorastream.stream.inference.RejectReason;
-import io.lorastream.stream.inference.ServingModel;
+import io.lorastream.stream.serving.AdapterSubscriber;
+import io.lorastream.stream.serving.AdapterSwapper;
+import io.lorastream.stream.serving.RejectReason;
+import io.lorastream.stream.serving.ServingModel;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;

@@ -13,15 +13,17 @@ import io.lorastream.lora.Pretrainer;
 import io.lorastream.lora.data.Example;
 import io.lorastream.lora.data.RotatingSubspaceStream;
 import io.lorastream.metrics.MetricsConfig;
+import io.lorastream.pipeline.LocalPipeline;
+import io.lorastream.pipeline.RunningTrainer;
 import io.lorastream.serde.LorastreamSerdes;
 import io.lorastream.stream.eval.EvalMetrics;
 import io.lorastream.stream.eval.EvalService;
-import io.lorastream.stream.inference.AdapterSubscriber;
 import io.lorastream.stream.inference.InferenceConfig;
 import io.lorastream.stream.inference.InferenceService;
 import io.lorastream.stream.ingest.IngestMetrics;
 import io.lorastream.stream.ingest.IngestService;
 import io.lorastream.stream.ingest.StreamAppConfig;
+import io.lorastream.stream.serving.AdapterSubscriber;
 import io.lorastream.trainer.AdapterTrainer;
 import io.lorastream.trainer.StepStats;
 import io.lorastream.trainer.TrainerConfig;
@@ -116,8 +118,6 @@ final class DemoRun {
     Path basePath = ensureBase(genCfg, out);
 
     Map<String, String> cli = new HashMap<>();
-    cli.put(CommonConfig.BOOTSTRAP, bootstrap);
-    cli.put(CommonConfig.REGISTRY_URL, registryUrl);
     cli.put(TrainerConfig.ADAPTER_ID, TASK);
     cli.put(TrainerConfig.ID, "demo-trainer");
     cli.put(TrainerConfig.BASE, basePath.toString());
@@ -133,15 +133,12 @@ final class DemoRun {
     cli.put(StreamAppConfig.TASK_PREFIX + TASK + StreamAppConfig.INPUT_SIZE_SUFFIX, Integer.toString(genCfg.inputSize()));
     cli.put(StreamAppConfig.TASK_PREFIX + TASK + StreamAppConfig.CLASSES_SUFFIX, Integer.toString(genCfg.numClasses()));
     cli.putAll(s.overrides()); // e.g. kafka.* credentials, trainer.hmac.key / inference.hmac.key
-    Map<String, String> defaults = new HashMap<>(CommonConfig.DEFAULTS);
-    defaults.putAll(TrainerConfig.DEFAULTS);
-    defaults.putAll(StreamAppConfig.DEFAULTS);
-    defaults.putAll(InferenceConfig.DEFAULTS);
-    LayeredConfig cfg = KnownSettings.check(LayeredConfig.load(defaults, null, System.getenv(), cli));
-    CommonConfig common = new CommonConfig(cfg);
-    StreamAppConfig app = StreamAppConfig.from(cfg);
-    TrainerConfig tc = TrainerConfig.from(cfg);
-    LorastreamSerdes serdes = LorastreamSerdes.create(common.registryConfig());
+    LocalPipeline pipeline = LocalPipeline.on(bootstrap, registryUrl).environment(System.getenv()).setAll(cli).build();
+    LayeredConfig cfg = KnownSettings.check(pipeline.config());
+    CommonConfig common = pipeline.common();
+    StreamAppConfig app = pipeline.streamAppConfig();
+    TrainerConfig tc = pipeline.trainerConfig();
+    LorastreamSerdes serdes = pipeline.serdes();
     String predictionsTopic = common.catalog().inferencePredictions.name();
 
     List<AutoCloseable> open = new ArrayList<>();
@@ -160,12 +157,12 @@ final class DemoRun {
         InferenceMeters.bind(roleMetrics.get(name), svc);
         consumers.put(name, svc);
       }
-      AdapterSubscriber evalModels = AdapterSubscriber.start(inferenceConfig(cfg, "eval"), common,
+      AdapterSubscriber evalModels = InferenceService.startSubscriber(inferenceConfig(cfg, "eval"), common,
           serdes.adapterSnapshot().deserializer(), base);
       open.add(0, evalModels);
       EvalService eval = new EvalService(common, app, serdes, evalModels).start();
       open.add(0, eval);
-      IngestService ingest = new IngestService(common, app, serdes).start();
+      IngestService ingest = pipeline.startIngest();
       open.add(0, ingest);
       ServiceMetrics streamAppMetrics = roleMetrics.get("stream-app");
       IngestMeters.bind(streamAppMetrics, ingest);
@@ -178,10 +175,10 @@ final class DemoRun {
       Thread predictions = followPredictions(common, serdes, predictionsTopic, following);
 
       TrainerMeters trainerMeters = new TrainerMeters(roleMetrics.get("trainer"), tc.adapterId(), listener());
-      AdapterTrainer trainer = AdapterTrainer.create(tc, common, trainerMeters);
+      RunningTrainer runningTrainer = pipeline.startTrainer(trainerMeters, "lorastream-demo-trainer");
+      open.add(0, runningTrainer); // stopped first if the run fails before its drain
+      AdapterTrainer trainer = runningTrainer.trainer();
       trainerMeters.bind(trainer);
-      Thread trainerThread = new Thread(trainer, "lorastream-demo-trainer");
-      trainerThread.start();
 
       long start = System.nanoTime();
       ticker.scheduleAtFixedRate(() -> status(out, start, metrics, consumers), 2, 2, TimeUnit.SECONDS);
@@ -215,8 +212,7 @@ final class DemoRun {
         io.lorastream.trainer.TrainerStatus st = trainer.status();
         return st.examplesSeen() + st.examplesBuffered() >= metrics.ingestTotal(IngestMetrics.TRAIN);
       });
-      trainer.close(Duration.ofSeconds(60)); // publishes the final snapshot
-      trainerThread.join(TimeUnit.SECONDS.toMillis(60));
+      runningTrainer.stop(Duration.ofSeconds(60)); // publishes the final snapshot
       long finalVersion = lastVersion.get();
       for (InferenceService svc : consumers.values()) {
         svc.subscriber().awaitVersion(TASK, finalVersion, Duration.ofSeconds(20));

@@ -23,7 +23,7 @@ import picocli.CommandLine.Command;
         ReplayCommand.class,
         TopicsCommand.class,
         AdaptersCommand.class,
-        io.lorastream.launcher.bench.BenchCommand.class,
+        io.lorastream.bench.BenchCommand.class,
         io.lorastream.experiment.DataCommand.class,
         io.lorastream.experiment.ExperimentCommand.class,
         CommandLine.HelpCommand.class

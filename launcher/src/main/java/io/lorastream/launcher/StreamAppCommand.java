@@ -7,10 +7,11 @@ import io.lorastream.lora.Devices;
 import io.lorastream.metrics.MetricsConfig;
 import io.lorastream.serde.LorastreamSerdes;
 import io.lorastream.stream.eval.EvalService;
-import io.lorastream.stream.inference.AdapterSubscriber;
 import io.lorastream.stream.inference.InferenceConfig;
+import io.lorastream.stream.inference.InferenceService;
 import io.lorastream.stream.ingest.IngestService;
 import io.lorastream.stream.ingest.StreamAppConfig;
+import io.lorastream.stream.serving.AdapterSubscriber;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
@@ -68,7 +69,7 @@ final class StreamAppCommand implements Callable<Integer> {
       inf.put(InferenceConfig.CONSUMER_ID, "stream-app-eval");
       InferenceConfig ic = InferenceConfig.from(service.load(defaults(), inf));
       model = BaseModel.load(java.nio.file.Path.of(base), Devices.resolve(ic.device()));
-      subscriber = AdapterSubscriber.start(ic, common, serdes.adapterSnapshot().deserializer(), model);
+      subscriber = InferenceService.startSubscriber(ic, common, serdes.adapterSnapshot().deserializer(), model);
       subscriber.awaitCaughtUp(Duration.ofSeconds(30));
       eval = new EvalService(common, app, serdes, subscriber);
     }

@@ -24,6 +24,8 @@ import io.lorastream.stream.ingest.StreamAppConfig;
 import io.lorastream.stream.inference.InferenceConfig;
 import io.lorastream.stream.inference.InferenceService;
 import io.lorastream.testing.LocalStackExtension;
+import io.lorastream.pipeline.LocalPipeline;
+import io.lorastream.pipeline.RunningTrainer;
 import io.lorastream.trainer.AdapterTrainer;
 import io.lorastream.trainer.TrainerConfig;
 import io.lorastream.trainer.TrainerListener;
@@ -95,26 +97,27 @@ class HostileInputPipelineIT {
     try (BaseModel b = BaseModel.create(ModelSpec.mlp(D, List.of(32), CLASSES, 5L), Device.cpu())) {
       b.save(baseFile);
     }
-    LayeredConfig cfg = config(baseFile);
-    CommonConfig common = new CommonConfig(cfg);
-    StreamAppConfig app = StreamAppConfig.from(cfg);
-    LorastreamSerdes serdes = LorastreamSerdes.create(common.registryConfig());
+    LocalPipeline pipeline = pipeline(baseFile);
+    LayeredConfig cfg = pipeline.config();
+    CommonConfig common = pipeline.common();
+    StreamAppConfig app = pipeline.streamAppConfig();
+    LorastreamSerdes serdes = pipeline.serdes();
     Plan plan = new Plan(app.ingest().holdoutFraction(), new Random(6));
     List<ProducerRecord<byte[], byte[]>> records = plan.build();
     long produced = records.size();
     long malformed = plan.dlq.size();
 
-    AdapterTrainer trainer = AdapterTrainer.create(TrainerConfig.from(cfg), common, TrainerListener.NONE);
-    Thread trainerThread = new Thread(trainer, "hostile-it-trainer");
+    AdapterTrainer trainer;
     TrainerStatus atEnd;
     long finalVersion;
     try (BaseModel base = BaseModel.load(baseFile, Device.cpu());
         InferenceService consumer = InferenceService.start(InferenceConfig.from(cfg), common, serdes, base);
-        IngestService ingest = new IngestService(common, app, serdes).start();
+        IngestService ingest = pipeline.startIngest();
         MetricsCollector metrics = new MetricsCollector(common.kafkaProperties(), common.catalog().metrics.name(),
             serdes.pipelineMetric().deserializer()).start()) {
+      RunningTrainer running = pipeline.startTrainer(TrainerListener.NONE, "hostile-it-trainer");
+      trainer = running.trainer();
       try {
-        trainerThread.start();
         assertThat(ingest.awaitRunning(LIMIT)).as("ingest reached RUNNING").isTrue();
         produce(common, records);
 
@@ -137,8 +140,7 @@ class HostileInputPipelineIT {
             });
         assertThat(trainer.status().state()).isEqualTo(TrainerStatus.State.RUNNING);
       } finally {
-        trainer.close(LIMIT); // publishes the final snapshot
-        trainerThread.join(LIMIT.toMillis());
+        running.stop(LIMIT); // publishes the final snapshot
       }
       atEnd = trainer.status();
       assertThat(trainer.failure()).as("the trainer stopped cleanly").isEmpty();
@@ -236,7 +238,7 @@ class HostileInputPipelineIT {
         DUPLICATES, malformed, plan.kinds.size(), deadByReason.size(), lost);
   }
 
-  private static LayeredConfig config(Path baseFile) {
+  private static LocalPipeline pipeline(Path baseFile) {
     Map<String, String> s = new HashMap<>(stack.kafkaSettings());
     s.put(CommonConfig.REGISTRY_URL, stack.registryUrl());
     s.put(StreamAppConfig.INGEST_APPLICATION_ID, "hostile-ingest");
@@ -259,11 +261,7 @@ class HostileInputPipelineIT {
     s.put(InferenceConfig.CONSUMER_ID, "hostile-consumer");
     s.put(InferenceConfig.APPLICATION_ID, "hostile-inference");
     s.put(InferenceConfig.STATE_DIR, tmp.resolve("inference").toString());
-    Map<String, String> defaults = new HashMap<>(CommonConfig.DEFAULTS);
-    defaults.putAll(StreamAppConfig.DEFAULTS);
-    defaults.putAll(TrainerConfig.DEFAULTS);
-    defaults.putAll(InferenceConfig.DEFAULTS);
-    return LayeredConfig.load(defaults, null, Map.of(), s);
+    return LocalPipeline.of(s);
   }
 
   private static boolean stopped(KafkaStreams.State s) {

@@ -3,6 +3,8 @@ package io.lorastream.stream.eval;
 import io.lorastream.avro.LabeledExample;
 import io.lorastream.avro.PipelineMetric;
 import io.lorastream.stream.ingest.StreamAppConfig;
+import io.lorastream.stream.serving.ModelHistory;
+import io.lorastream.stream.serving.ScoringModel;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;

@@ -4,6 +4,7 @@ import io.lorastream.config.CommonConfig;
 import io.lorastream.serde.LorastreamSerdes;
 import io.lorastream.stream.ingest.StreamAppConfig;
 import io.lorastream.stream.ingest.StreamsRunner;
+import io.lorastream.stream.serving.ModelHistory;
 import java.time.Duration;
 import java.util.Properties;
 import org.apache.kafka.streams.KafkaStreams;

@@ -4,6 +4,7 @@ import io.lorastream.avro.LabeledExample;
 import io.lorastream.avro.PipelineMetric;
 import io.lorastream.kafka.TopicCatalog;
 import io.lorastream.stream.ingest.StreamAppConfig;
+import io.lorastream.stream.serving.ModelHistory;
 import java.util.Set;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;

@@ -1,6 +1,9 @@
 package io.lorastream.stream.inference;
 
 import io.lorastream.avro.PipelineMetric;
+import io.lorastream.stream.serving.AdapterSwapper;
+import io.lorastream.stream.serving.RejectReason;
+import io.lorastream.stream.serving.SwapStats;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;

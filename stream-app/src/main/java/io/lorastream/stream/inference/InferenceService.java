@@ -1,15 +1,18 @@
 package io.lorastream.stream.inference;
 
+import io.lorastream.avro.AdapterSnapshot;
 import io.lorastream.config.CommonConfig;
 import io.lorastream.config.ConfigException;
 import io.lorastream.config.LayeredConfig;
 import io.lorastream.lora.BaseModel;
 import io.lorastream.lora.Devices;
 import io.lorastream.serde.LorastreamSerdes;
+import io.lorastream.stream.serving.AdapterSubscriber;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Properties;
+import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
@@ -81,7 +84,7 @@ public final class InferenceService implements AutoCloseable {
 
   private static InferenceService start(InferenceConfig config, CommonConfig common, LorastreamSerdes serdes,
       BaseModel base, boolean ownsBase) {
-    AdapterSubscriber subscriber = AdapterSubscriber.start(config, common, serdes.adapterSnapshot().deserializer(), base);
+    AdapterSubscriber subscriber = startSubscriber(config, common, serdes.adapterSnapshot().deserializer(), base);
     KafkaStreams streams = null;
     try {
       if (!subscriber.awaitCaughtUp(config.startupCatchUp())) {
@@ -176,5 +179,24 @@ public final class InferenceService implements AutoCloseable {
         }
       }
     }
+  }
+
+  /**
+   * A started subscriber for an inference consumer: adapter, key and fetch tuning from
+   * {@code config}, brokers and {@code kafka.*} pass-through from {@code common}.
+   */
+  public static AdapterSubscriber startSubscriber(InferenceConfig config, CommonConfig common,
+      Deserializer<AdapterSnapshot> deserializer, BaseModel base) {
+    return AdapterSubscriber.builder(base)
+        .kafkaProperties(common.kafkaProperties())
+        .topics(common.catalog())
+        .deserializer(deserializer)
+        .adapterId(config.adapterId())
+        .hmacKey(config.hmacKey().orElse(null))
+        .fetchMaxWaitMs(config.fetchMaxWaitMs())
+        .pollTimeout(config.pollTimeout())
+        .historySize(config.historySize())
+        .clientId(config.consumerId() + "-adapters")
+        .start();
   }
 }

@@ -2,10 +2,13 @@ package io.lorastream.stream.inference;
 
 import io.lorastream.avro.InferenceRequest;
 import io.lorastream.avro.Prediction;
+import io.lorastream.kafka.DlqHeaders;
 import io.lorastream.kafka.TopicCatalog;
 import io.lorastream.registry.RegistryException;
 import io.lorastream.serde.LorastreamSerdes;
-import io.lorastream.kafka.DlqHeaders;
+import io.lorastream.stream.serving.ActiveModels;
+import io.lorastream.stream.serving.AdapterSubscriber;
+import io.lorastream.stream.serving.ServingModel;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;

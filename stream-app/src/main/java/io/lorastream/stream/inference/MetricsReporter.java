@@ -1,6 +1,7 @@
 package io.lorastream.stream.inference;
 
 import io.lorastream.avro.PipelineMetric;
+import io.lorastream.stream.serving.AdapterSubscriber;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;

@@ -1,8 +1,6 @@
 /**
  * Inference: the topology that answers every request (a prediction or an error) and dead-letters
- * what is no request, the {@code AdapterSubscriber} and {@code AdapterSwapper} that keep a
- * consumer's adapters current and verified, and the one {@code ServingModel}. Imports
- * {@code lora-core}, the wire module, Kafka Streams, and the evaluator's {@code ScoringModel} and
- * history contracts, which it implements.
+ * what is no request, its settings ({@code InferenceConfig}), service and metrics. Imports serving
+ * (the models it answers with), {@code lora-core}, the wire module and Kafka Streams.
  */
 package io.lorastream.stream.inference;

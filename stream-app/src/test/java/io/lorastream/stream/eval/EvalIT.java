@@ -9,6 +9,8 @@ import io.lorastream.avro.PipelineMetric;
 import io.lorastream.config.CommonConfig;
 import io.lorastream.config.LayeredConfig;
 import io.lorastream.stream.ingest.StreamAppConfig;
+import io.lorastream.stream.serving.BoundedModelHistory;
+import io.lorastream.stream.serving.ScoringModel;
 import io.lorastream.testing.LocalStackExtension;
 import java.nio.file.Path;
 import java.time.Duration;

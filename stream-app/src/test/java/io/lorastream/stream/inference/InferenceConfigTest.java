@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.lorastream.config.CommonConfig;
 import io.lorastream.config.ConfigException;
 import io.lorastream.config.LayeredConfig;
+import io.lorastream.stream.serving.AdapterSwapper;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;

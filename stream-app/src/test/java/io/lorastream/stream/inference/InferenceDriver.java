@@ -3,6 +3,7 @@ package io.lorastream.stream.inference;
 import io.lorastream.avro.InferenceRequest;
 import io.lorastream.avro.Prediction;
 import io.lorastream.kafka.TopicCatalog;
+import io.lorastream.stream.serving.AdapterSwapper;
 import java.util.Properties;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;

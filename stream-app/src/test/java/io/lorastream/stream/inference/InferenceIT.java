@@ -1,9 +1,9 @@
 package io.lorastream.stream.inference;
 
-import static io.lorastream.stream.inference.VersionedAdapters.X;
-import static io.lorastream.stream.inference.VersionedAdapters.mismatch;
-import static io.lorastream.stream.inference.VersionedAdapters.range;
-import static io.lorastream.stream.inference.VersionedAdapters.snapshot;
+import static io.lorastream.stream.serving.VersionedAdapters.X;
+import static io.lorastream.stream.serving.VersionedAdapters.mismatch;
+import static io.lorastream.stream.serving.VersionedAdapters.range;
+import static io.lorastream.stream.serving.VersionedAdapters.snapshot;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -15,6 +15,10 @@ import io.lorastream.config.CommonConfig;
 import io.lorastream.config.LayeredConfig;
 import io.lorastream.lora.AdapterDeletion;
 import io.lorastream.lora.BaseModel;
+import io.lorastream.stream.serving.AdapterSubscriber;
+import io.lorastream.stream.serving.RejectReason;
+import io.lorastream.stream.serving.SwapStats;
+import io.lorastream.stream.serving.VersionedAdapters;
 import io.lorastream.testing.LocalStackExtension;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;

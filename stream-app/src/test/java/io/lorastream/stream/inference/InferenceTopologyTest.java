@@ -1,13 +1,15 @@
 package io.lorastream.stream.inference;
 
-import static io.lorastream.stream.inference.VersionedAdapters.mismatch;
-import static io.lorastream.stream.inference.VersionedAdapters.snapshot;
+import static io.lorastream.stream.serving.VersionedAdapters.mismatch;
+import static io.lorastream.stream.serving.VersionedAdapters.snapshot;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.lorastream.avro.InferenceRequest;
 import io.lorastream.avro.Prediction;
 import io.lorastream.kafka.DlqHeaders;
 import io.lorastream.lora.BaseModel;
+import io.lorastream.stream.serving.AdapterSwapper;
+import io.lorastream.stream.serving.VersionedAdapters;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;

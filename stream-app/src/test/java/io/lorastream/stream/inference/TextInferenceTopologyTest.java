@@ -9,6 +9,7 @@ import io.lorastream.avro.Prediction;
 import io.lorastream.lora.BaseModel;
 import io.lorastream.lora.MergedModel;
 import io.lorastream.lora.ModelSpec;
+import io.lorastream.stream.serving.AdapterSwapper;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
