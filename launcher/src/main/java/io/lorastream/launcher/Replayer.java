@@ -4,6 +4,7 @@ import io.lorastream.avro.LabeledExample;
 import io.lorastream.lora.data.Example;
 import io.lorastream.lora.data.ExampleSource;
 import io.lorastream.serde.LorastreamSerdes;
+import io.lorastream.serde.TrustedAvroClasses;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -33,6 +34,10 @@ import org.slf4j.LoggerFactory;
  * pipeline's counters can be reconciled against it.
  */
 final class Replayer {
+  static {
+    TrustedAvroClasses.install(); // Avro >= 1.12.2 loads only trusted classes by name
+  }
+
   private static final Logger log = LoggerFactory.getLogger(Replayer.class);
 
   /** What was produced: valid (first copies), duplicates and malformed records. */

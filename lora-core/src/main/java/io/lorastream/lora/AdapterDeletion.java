@@ -1,5 +1,6 @@
 package io.lorastream.lora;
 
+import io.lorastream.serde.TrustedAvroClasses;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.HexFormat;
@@ -16,6 +17,10 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
  * the ones its signer saw. A bare tombstone from any other producer carries none of this.
  */
 public final class AdapterDeletion {
+  static {
+    TrustedAvroClasses.install(); // Avro >= 1.12.2 loads only trusted classes by name
+  }
+
   public static final String THROUGH_HEADER = "lorastream.delete.through";
   public static final String SIGNATURE_HEADER = "lorastream.delete.signature";
   private static final String TAG = "lorastream.AdapterDeletion.v1";

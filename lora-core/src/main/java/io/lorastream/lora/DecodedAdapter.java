@@ -1,6 +1,7 @@
 package io.lorastream.lora;
 
 import io.lorastream.avro.OffsetRange;
+import io.lorastream.serde.TrustedAvroClasses;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -13,6 +14,10 @@ import java.util.Map;
  * into a serving model with {@link #merge(BaseModel)}, without any training engine.
  */
 public final class DecodedAdapter {
+  static {
+    TrustedAvroClasses.install(); // Avro >= 1.12.2 loads only trusted classes by name
+  }
+
 
   /**
    * One adapted layer.

@@ -5,6 +5,7 @@ import io.lorastream.avro.LayerAdapter;
 import io.lorastream.avro.OffsetRange;
 import io.lorastream.avro.ScalingMode;
 import io.lorastream.lora.SnapshotRejectedException.Reason;
+import io.lorastream.serde.TrustedAvroClasses;
 import java.io.ByteArrayOutputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
@@ -48,6 +49,10 @@ import org.apache.avro.specific.SpecificDatumWriter;
  * <p>Verification order on decode: checksum, signature, base fingerprint, shapes, finiteness.
  */
 public final class SnapshotCodec {
+  static {
+    TrustedAvroClasses.install(); // Avro >= 1.12.2 loads only trusted classes by name
+  }
+
 
   private static final byte[] TAG = "lorastream.AdapterSnapshot.v1".getBytes(StandardCharsets.UTF_8);
   /** Upper bound on a layer's rank accepted on decode: keeps a hostile header from sizing huge arrays. */

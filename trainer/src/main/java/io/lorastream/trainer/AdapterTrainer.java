@@ -74,9 +74,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
   private final TrainerConfig cfg;
   private final String inputTopic;
   private final String adaptersTopic;
-  private final String metricsTopic;
   private final BaseModel base;
-  private final byte[] hmacKey;
   private final Consumer<byte[], byte[]> consumer;
   private final RecordIntake intake;
   private final SnapshotEncoder encoder;
@@ -108,23 +106,6 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
   /** When the last poll returned records; a partial micro-batch is trained after an idle interval. */
   private long lastInputNanos = System.nanoTime();
 
-  /** Where the outcome of a snapshot transaction lands, on the trainer thread. */
-  private final SnapshotTransactions.Outcome settled = new SnapshotTransactions.Outcome() {
-    @Override
-    public void committed(SnapshotTransactions.Pending p, long commitWallMillis) {
-      AdapterTrainer.this.committed(p, commitWallMillis);
-    }
-
-    @Override
-    public void aborted(SnapshotTransactions.Pending p, boolean producerReplaced) {
-      ledger.aborted();
-      if (producerReplaced) {
-        bootstrap(); // a newer trainer may have committed meanwhile: only the topic can say
-      } else {
-        rollback(); // also discards what was trained after this cut
-      }
-    }
-  };
   // Lifecycle, shared with close().
   private final AtomicBoolean started = new AtomicBoolean();
   private final CountDownLatch stopped = new CountDownLatch(1);
@@ -137,9 +118,9 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
     this.cfg = cfg;
     this.inputTopic = common.catalog().examplesTrain.name();
     this.adaptersTopic = common.catalog().adapters.name();
-    this.metricsTopic = common.catalog().metrics.name();
+    String metricsTopic = common.catalog().metrics.name();
     this.base = base;
-    this.hmacKey = cfg.hmacKey().orElse(null);
+    byte[] hmacKey = cfg.hmacKey().orElse(null);
     this.listener = listener == null ? TrainerListener.NONE : listener;
     this.faults = new FaultPoints(faults);
     Map<String, String> kafka = common.kafkaProperties();
@@ -561,7 +542,17 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
   /** Settles the transaction in flight (see {@link SnapshotTransactions#settle}); with {@code wait}, waits for it. */
   private void completeInFlight(boolean wait) {
     // Meanwhile the status shows e.g. "stalled committing vN" from the publisher thread.
-    transactions.settle(wait, this::updateStatus, settled);
+    transactions.settle(wait, this::updateStatus, this::committed, this::aborted);
+  }
+
+  /** The transaction failed and was aborted; with a replaced producer only the topic says what is committed. */
+  private void aborted(SnapshotTransactions.Pending p, boolean producerReplaced) {
+    ledger.aborted();
+    if (producerReplaced) {
+      bootstrap(); // a newer trainer may have committed meanwhile
+    } else {
+      rollback(); // also discards what was trained after this cut
+    }
   }
 
   private void committed(SnapshotTransactions.Pending f, long commitWall) {
@@ -589,19 +580,13 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
   }
 
   private void updateStatus() {
-    TrainerStatus o = status;
     OnlineLearner l = learner;
-    if (l == null) { // not restored yet, or released: keep the last known figures
-      status = new TrainerStatus(o.adapterId(), state, o.optimizerStep(), o.examplesSeen(), o.examplesBuffered(),
-          o.recordsPolled(), o.otherTaskRecords(), o.badRecords(), o.skippedNonFiniteBatches(),
-          o.lastCommittedVersion(), o.snapshotsCommitted(), o.transactionsAborted(), o.inputLag(), o.lossEma(),
-          o.ranks(), stalls.on(), stalls.retries(), ledger.ignoredDeletions());
-      return;
-    }
-    status = new TrainerStatus(cfg.adapterId(), state, l.optimizerStep(), l.examplesSeen(), assembler.size(),
-        recordsPolled, otherTaskRecords, ledger.badCommitted() + tracker.uncommittedBadRecords(),
-        ledger.skippedTotal(), ledger.lastVersion(), ledger.snapshotsCommitted(), ledger.transactionsAborted(),
-        inputLag(), l.lossEma(), l.ranks(), stalls.on(), stalls.retries(), ledger.ignoredDeletions());
+    status = l == null // not restored yet, or released: keep the last known figures
+        ? status.with(state, stalls.on(), stalls.retries(), ledger.ignoredDeletions())
+        : new TrainerStatus(cfg.adapterId(), state, l.optimizerStep(), l.examplesSeen(), assembler.size(),
+            recordsPolled, otherTaskRecords, ledger.badCommitted() + tracker.uncommittedBadRecords(),
+            ledger.skippedTotal(), ledger.lastVersion(), ledger.snapshotsCommitted(), ledger.transactionsAborted(),
+            inputLag(), l.lossEma(), l.ranks(), stalls.on(), stalls.retries(), ledger.ignoredDeletions());
   }
 
   /** Sum of the input partitions' lag as of the last fetch; -1 while some partition has none yet. */

@@ -47,16 +47,21 @@ final class SnapshotTransactions {
       long bytes, long skippedAtCut, boolean shutdown) {
   }
 
-  /** How the trainer thread learns the outcome of the transaction in flight. */
-  interface Outcome {
-    void committed(Pending p, long commitWallMillis);
-
-    /**
-     * The transaction was aborted. With {@code producerReplaced} the abort itself failed and the
-     * producer was replaced (the new one fences the old): only the topic can then say what is
-     * committed, so the committed state must be read again; otherwise roll back to it.
-     */
+  /**
+   * How the trainer thread learns that the transaction in flight was aborted: with
+   * {@code producerReplaced} the abort itself failed and the producer was replaced (the new one
+   * fences the old), so only the topic can say what is committed and the committed state must be
+   * read again; otherwise the trainer rolls back to it.
+   */
+  @FunctionalInterface
+  interface Aborted {
     void aborted(Pending p, boolean producerReplaced);
+  }
+
+  /** How the trainer thread learns that the transaction in flight committed, and when. */
+  @FunctionalInterface
+  interface Committed {
+    void committed(Pending p, long commitWallMillis);
   }
 
   /** Everything one transaction sends, prepared on the trainer thread. */
@@ -136,7 +141,7 @@ final class SnapshotTransactions {
    * such as an injected crash or an abandoned shutdown, is rethrown. An interrupt does not end the
    * wait: the outcome decides what is committed.
    */
-  void settle(boolean wait, Runnable whileWaiting, Outcome to) {
+  void settle(boolean wait, Runnable whileWaiting, Committed committed, Aborted aborted) {
     Pending p = pending;
     if (p == null || (!wait && !outcome.isDone())) {
       return;
@@ -158,17 +163,17 @@ final class SnapshotTransactions {
         }
       }
     } catch (ExecutionException e) {
-      failed(p, e.getCause(), to);
+      failed(p, e.getCause(), aborted);
       return;
     } finally {
       if (interrupted) {
         Thread.currentThread().interrupt();
       }
     }
-    to.committed(p, commitWall);
+    committed.committed(p, commitWall);
   }
 
-  private void failed(Pending p, Throwable cause, Outcome to) {
+  private void failed(Pending p, Throwable cause, Aborted aborted) {
     if (cause instanceof KafkaException e) {
       if (e instanceof TimeoutException) {
         stalls.stalled("publishing v" + p.version(), e);
@@ -185,7 +190,7 @@ final class SnapshotTransactions {
             return;
           }
           log.warn("adapter {}: snapshot v{} transaction failed ({}); aborting", adapterId, p.version(), e.toString());
-          to.aborted(p, !abort(p.version()));
+          aborted.aborted(p, !abort(p.version()));
           return;
         }
       }

@@ -50,6 +50,13 @@ public record TrainerStatus(
     ranks = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(ranks));
   }
 
+  /** The same figures in another state and stall, e.g. while the learner is being (re)built. */
+  TrainerStatus with(State newState, String newStalledOn, long newStallRetries, int newIgnoredDeletions) {
+    return new TrainerStatus(adapterId, newState, optimizerStep, examplesSeen, examplesBuffered, recordsPolled,
+        otherTaskRecords, badRecords, skippedNonFiniteBatches, lastCommittedVersion, snapshotsCommitted,
+        transactionsAborted, inputLag, lossEma, ranks, newStalledOn, newStallRetries, newIgnoredDeletions);
+  }
+
   static TrainerStatus initial(String adapterId) {
     return new TrainerStatus(adapterId, State.CREATED, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, -1, Double.NaN, Map.of(), null, 0, 0);
   }

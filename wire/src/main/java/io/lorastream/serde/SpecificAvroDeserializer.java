@@ -17,6 +17,10 @@ import org.apache.kafka.common.serialization.Deserializer;
  * name. Thread-safe.
  */
 public final class SpecificAvroDeserializer<T extends SpecificRecord> implements Deserializer<T> {
+  static {
+    TrustedAvroClasses.install();
+  }
+
   private final Class<T> type;
   private final SchemaRegistryClient sharedClient;
   private volatile AvroDeserializerCore core;

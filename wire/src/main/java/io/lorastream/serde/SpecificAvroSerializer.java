@@ -12,6 +12,10 @@ import org.apache.kafka.common.serialization.Serializer;
  * {@code schema.registry.url} and friends. Thread-safe.
  */
 public final class SpecificAvroSerializer<T extends SpecificRecord> implements Serializer<T> {
+  static {
+    TrustedAvroClasses.install();
+  }
+
   private final SchemaRegistryClient sharedClient;
   private volatile AvroSerializerCore core;
 

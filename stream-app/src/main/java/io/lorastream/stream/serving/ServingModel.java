@@ -3,6 +3,7 @@ package io.lorastream.stream.serving;
 import io.lorastream.avro.LabeledExample;
 import io.lorastream.avro.OffsetRange;
 import io.lorastream.lora.MergedModel;
+import io.lorastream.serde.TrustedAvroClasses;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -15,6 +16,10 @@ import java.util.Map;
  * 0 is the frozen base with no adapter. Also the evaluator's {@link ScoringModel}.
  */
 public final class ServingModel implements ScoringModel {
+  static {
+    TrustedAvroClasses.install(); // Avro >= 1.12.2 loads only trusted classes by name
+  }
+
   private final String adapterId;
   private final long version;
   private final MergedModel model;
