@@ -6,7 +6,7 @@ import java.util.List;
 /**
  * Analytic floating-point operation count of one LoRA training micro-batch on the lorastream MLP
  * (Linear+ReLU layers and a linear head, each optionally adapted by {@code y += s * B (A x)}), as
- * {@code io.lorastream.lora.LoraModel} computes it: x (n x in) flows as {@code x @ Wt + b} and
+ * {@code io.lorastream.lora.adapter.LoraModel} computes it: x (n x in) flows as {@code x @ Wt + b} and
  * {@code ((x @ At) @ Bt) * s}; autograd takes gradients only with respect to At and Bt. A matrix
  * product (m x k) @ (k x n) counts 2mkn; an element-wise op counts one per output element. The
  * formula is written out in {@link #FORMULA} so the report can quote exactly what was counted.

@@ -128,7 +128,7 @@ final class FlopsBench {
     TransformerFlops.Count count = tf.count();
     double perMb = count.total(1);
     ctx.progress("flops: spam transformer, in-memory LoRA training at b=%d L=%d d=%d r=%d", b, seqLen, d, RANK);
-    io.lorastream.lora.ModelSpec spec = io.lorastream.lora.ModelSpec.transformer(vocab, seqLen, d, 4, 2, 256, 2, 7);
+    io.lorastream.lora.model.ModelSpec spec = io.lorastream.lora.model.ModelSpec.transformer(vocab, seqLen, d, 4, 2, 256, 2, 7);
     java.util.SplittableRandom rnd = new java.util.SplittableRandom(7);
     int batches = 8;
     float[][] rows = new float[batches][b * seqLen];
@@ -141,13 +141,13 @@ final class FlopsBench {
         labels[i][j] = rnd.nextInt(2);
       }
     }
-    io.lorastream.lora.LearnerConfig train = io.lorastream.lora.LearnerConfig.defaults().withMicroBatchSize(b)
-        .withAccumulationSteps(1).withSchedule(io.lorastream.lora.RankSchedule.fixed(RANK));
-    io.lorastream.lora.AdapterConfig adapter = io.lorastream.lora.AdapterConfig.defaults().withRank(RANK);
+    io.lorastream.lora.train.LearnerConfig train = io.lorastream.lora.train.LearnerConfig.defaults().withMicroBatchSize(b)
+        .withAccumulationSteps(1).withSchedule(io.lorastream.lora.train.RankSchedule.fixed(RANK));
+    io.lorastream.lora.adapter.AdapterConfig adapter = io.lorastream.lora.adapter.AdapterConfig.defaults().withRank(RANK);
     double seconds;
     long mbs;
-    try (io.lorastream.lora.BaseModel base = io.lorastream.lora.BaseModel.create(spec, ctx.base.device());
-        io.lorastream.lora.OnlineLearner learner = io.lorastream.lora.OnlineLearner.create(base, adapter, train)) {
+    try (io.lorastream.lora.model.BaseModel base = io.lorastream.lora.model.BaseModel.create(spec, ctx.base.device());
+        io.lorastream.lora.train.OnlineLearner learner = io.lorastream.lora.train.OnlineLearner.create(base, adapter, train)) {
       for (int i = 0; i < 5; i++) { // warm-up: JIT, allocator, autograd graph caches
         learner.trainMicroBatch(rows[i % batches], labels[i % batches], null);
       }

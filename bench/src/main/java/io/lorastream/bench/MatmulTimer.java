@@ -4,7 +4,7 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import io.lorastream.lora.Devices;
+import io.lorastream.lora.model.Devices;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;

@@ -1,10 +1,10 @@
 package io.lorastream.bench;
 
 import io.lorastream.avro.AdapterSnapshot;
-import io.lorastream.lora.DecodedAdapter;
-import io.lorastream.lora.OnlineLearner;
-import io.lorastream.lora.SnapshotCodec;
-import io.lorastream.lora.SnapshotMeta;
+import io.lorastream.lora.snapshot.DecodedAdapter;
+import io.lorastream.lora.snapshot.SnapshotCodec;
+import io.lorastream.lora.snapshot.SnapshotMeta;
+import io.lorastream.lora.train.OnlineLearner;
 import io.lorastream.serde.LorastreamSerdes;
 import io.lorastream.stream.serving.AdapterSubscriber;
 import io.lorastream.trainer.TrainerConfig;

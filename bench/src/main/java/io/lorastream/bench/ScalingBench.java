@@ -1,9 +1,9 @@
 package io.lorastream.bench;
 
 import io.lorastream.avro.AdapterSnapshot;
-import io.lorastream.lora.OnlineLearner;
-import io.lorastream.lora.SnapshotCodec;
-import io.lorastream.lora.SnapshotMeta;
+import io.lorastream.lora.snapshot.SnapshotCodec;
+import io.lorastream.lora.snapshot.SnapshotMeta;
+import io.lorastream.lora.train.OnlineLearner;
 import io.lorastream.trainer.TrainerConfig;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

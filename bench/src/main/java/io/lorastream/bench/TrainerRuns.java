@@ -1,9 +1,9 @@
 package io.lorastream.bench;
 
-import io.lorastream.lora.AdapterConfig;
-import io.lorastream.lora.BaseModel;
-import io.lorastream.lora.LearnerConfig;
-import io.lorastream.lora.OnlineLearner;
+import io.lorastream.lora.adapter.AdapterConfig;
+import io.lorastream.lora.model.BaseModel;
+import io.lorastream.lora.train.LearnerConfig;
+import io.lorastream.lora.train.OnlineLearner;
 import io.lorastream.pipeline.LocalPipeline;
 import io.lorastream.pipeline.RunningTrainer;
 import io.lorastream.trainer.AdapterTrainer;
@@ -88,12 +88,12 @@ final class TrainerRuns {
   /** Where a trainer thread's samples go. Order matters: the first matching rule wins. */
   static List<StackSampler.Rule> trainerRules() {
     return List.of(
-        StackSampler.Rule.of("publish: snapshot encode + verify", "io.lorastream.lora.SnapshotCodec."),
+        StackSampler.Rule.of("publish: snapshot encode + verify", "io.lorastream.lora.snapshot.SnapshotCodec."),
         StackSampler.Rule.of("publish: Kafka transaction (send, offsets, commit)", "org.apache.kafka.clients.producer.",
             "SnapshotTransactions."),
-        StackSampler.Rule.of("train step: inside PyTorch (JNI + kernels)", "io.lorastream.lora.OnlineLearner.")
+        StackSampler.Rule.of("train step: inside PyTorch (JNI + kernels)", "io.lorastream.lora.train.OnlineLearner.")
             .whenLeaf("ai.djl.pytorch.jni."),
-        StackSampler.Rule.of("train step: Java side (DJL wrappers, packing, host math)", "io.lorastream.lora.OnlineLearner."),
+        StackSampler.Rule.of("train step: Java side (DJL wrappers, packing, host math)", "io.lorastream.lora.train.OnlineLearner."),
         StackSampler.Rule.of("publish: other (serialize, metrics records)", "AdapterTrainer.publish"),
         StackSampler.Rule.of("deserialize (Avro + schema cache)", "io.lorastream.serde.", "org.apache.avro."),
         StackSampler.Rule.of("validate + assemble micro-batch", "MicroBatchAssembler."),

@@ -1,9 +1,10 @@
 package io.lorastream.bench;
 
-import io.lorastream.lora.BaseModel;
-import io.lorastream.lora.DecodedAdapter;
-import io.lorastream.lora.LayerInfo;
-import io.lorastream.lora.MergedModel;
+import io.lorastream.lora.adapter.LayerWeights;
+import io.lorastream.lora.model.BaseModel;
+import io.lorastream.lora.model.LayerInfo;
+import io.lorastream.lora.model.MergedModel;
+import io.lorastream.lora.snapshot.DecodedAdapter;
 import java.util.List;
 
 /**
@@ -40,7 +41,7 @@ final class UnmergedLora {
       w[i] = base.weight(l.name());
       bias[i] = base.bias(l.name());
     }
-    for (DecodedAdapter.Layer l : adapter.layers()) {
+    for (LayerWeights l : adapter.layers()) {
       int i = base.layerIndex(l.name());
       a[i] = l.a();
       b[i] = l.b();

@@ -1,10 +1,10 @@
 package io.lorastream.experiment;
 
 import io.lorastream.avro.LabeledExample;
-import io.lorastream.lora.ModelSpec;
 import io.lorastream.lora.data.Example;
 import io.lorastream.lora.data.ExampleSource;
 import io.lorastream.lora.data.RotatingSubspaceStream;
+import io.lorastream.lora.model.ModelSpec;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;

@@ -3,14 +3,14 @@ package io.lorastream.experiment;
 import io.lorastream.avro.LabeledExample;
 import io.lorastream.avro.PipelineMetric;
 import io.lorastream.config.CommonConfig;
-import io.lorastream.lora.BaseModel;
-import io.lorastream.lora.Devices;
-import io.lorastream.lora.FullFineTuner;
-import io.lorastream.lora.LayerInfo;
-import io.lorastream.lora.ModelSpec;
-import io.lorastream.lora.Pretrainer;
-import io.lorastream.lora.StepResult;
 import io.lorastream.lora.data.Example;
+import io.lorastream.lora.model.BaseModel;
+import io.lorastream.lora.model.Devices;
+import io.lorastream.lora.model.LayerInfo;
+import io.lorastream.lora.model.ModelSpec;
+import io.lorastream.lora.train.FullFineTuner;
+import io.lorastream.lora.train.Pretrainer;
+import io.lorastream.lora.train.StepResult;
 import io.lorastream.pipeline.LocalPipeline;
 import io.lorastream.pipeline.RunningTrainer;
 import io.lorastream.serde.LorastreamSerdes;
@@ -476,7 +476,7 @@ public final class ExperimentRunner {
    * micro-batch) with the full-fine-tuning rate. FullFineTuner applies the L2 term to the distance
    * from the pretrained weights, the counterpart of LoRA's penalty on A and B.
    */
-  private io.lorastream.lora.LearnerConfig fullFineTuningConfig() {
+  private io.lorastream.lora.train.LearnerConfig fullFineTuningConfig() {
     Map<String, String> cli = new HashMap<>();
     cli.put(TrainerConfig.MICROBATCH_SIZE, Integer.toString(s.microBatch()));
     cli.put(TrainerConfig.ACCUMULATION_STEPS, Integer.toString(s.accumulation()));

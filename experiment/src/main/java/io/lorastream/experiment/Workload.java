@@ -1,8 +1,8 @@
 package io.lorastream.experiment;
 
 import io.lorastream.avro.LabeledExample;
-import io.lorastream.lora.ModelSpec;
 import io.lorastream.lora.data.Example;
+import io.lorastream.lora.model.ModelSpec;
 import java.util.List;
 import java.util.Map;
 

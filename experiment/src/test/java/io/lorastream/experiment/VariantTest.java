@@ -3,7 +3,7 @@ package io.lorastream.experiment;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.lorastream.lora.RankSchedule;
+import io.lorastream.lora.train.RankSchedule;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 

@@ -3,7 +3,7 @@ package io.lorastream.launcher;
 import io.lorastream.avro.AdapterSnapshot;
 import io.lorastream.config.CommonConfig;
 import io.lorastream.config.LayeredConfig;
-import io.lorastream.lora.AdapterDeletion;
+import io.lorastream.lora.snapshot.AdapterDeletion;
 import io.lorastream.registry.RegistryException;
 import io.lorastream.serde.LorastreamSerdes;
 import io.lorastream.trainer.TrainerConfig;

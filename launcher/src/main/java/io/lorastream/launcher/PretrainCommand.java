@@ -1,11 +1,11 @@
 package io.lorastream.launcher;
 
-import io.lorastream.lora.BaseModel;
-import io.lorastream.lora.Devices;
-import io.lorastream.lora.ModelSpec;
-import io.lorastream.lora.Pretrainer;
 import io.lorastream.lora.data.ExampleSource;
 import io.lorastream.lora.data.RotatingSubspaceStream;
+import io.lorastream.lora.model.BaseModel;
+import io.lorastream.lora.model.Devices;
+import io.lorastream.lora.model.ModelSpec;
+import io.lorastream.lora.train.Pretrainer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;

@@ -2,8 +2,8 @@ package io.lorastream.launcher;
 
 import io.lorastream.config.CommonConfig;
 import io.lorastream.config.LayeredConfig;
-import io.lorastream.lora.BaseModel;
-import io.lorastream.lora.Devices;
+import io.lorastream.lora.model.BaseModel;
+import io.lorastream.lora.model.Devices;
 import io.lorastream.metrics.MetricsConfig;
 import io.lorastream.serde.LorastreamSerdes;
 import io.lorastream.stream.eval.EvalService;

@@ -3,12 +3,12 @@ package io.lorastream.launcher;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.lorastream.avro.AdapterSnapshot;
-import io.lorastream.lora.AdapterDeletion;
+import io.lorastream.lora.snapshot.AdapterDeletion;
 import io.lorastream.testing.LocalStackExtension;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;

@@ -7,7 +7,7 @@ import static org.awaitility.Awaitility.await;
 import io.lorastream.avro.AdapterSnapshot;
 import io.lorastream.config.SigningKey;
 import io.lorastream.localstack.EmbeddedKafka;
-import io.lorastream.lora.SnapshotCodec;
+import io.lorastream.lora.snapshot.SnapshotCodec;
 import io.lorastream.testing.LocalStackExtension;
 import io.lorastream.testing.LogCapture;
 import java.io.ByteArrayOutputStream;

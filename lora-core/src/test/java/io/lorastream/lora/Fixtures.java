@@ -1,12 +1,15 @@
 package io.lorastream.lora;
 
+import io.lorastream.lora.adapter.LoraModel;
+import io.lorastream.lora.model.LayerInfo;
+import io.lorastream.lora.model.ModelSpec;
 import java.util.Random;
 
 /** Small deterministic data for lora-core tests. */
-final class Fixtures {
+public final class Fixtures {
   private Fixtures() {}
 
-  static float[] gaussianFloats(Random rnd, int n, double std) {
+  public static float[] gaussianFloats(Random rnd, int n, double std) {
     float[] v = new float[n];
     for (int i = 0; i < n; i++) {
       v[i] = (float) (rnd.nextGaussian() * std);
@@ -14,7 +17,7 @@ final class Fixtures {
     return v;
   }
 
-  static double[] gaussian(Random rnd, int n, double std) {
+  public static double[] gaussian(Random rnd, int n, double std) {
     double[] v = new double[n];
     for (int i = 0; i < n; i++) {
       v[i] = rnd.nextGaussian() * std;
@@ -22,7 +25,7 @@ final class Fixtures {
     return v;
   }
 
-  static int[] labels(Random rnd, int n, int classes) {
+  public static int[] labels(Random rnd, int n, int classes) {
     int[] y = new int[n];
     for (int i = 0; i < n; i++) {
       y[i] = rnd.nextInt(classes);
@@ -31,14 +34,14 @@ final class Fixtures {
   }
 
   /** Gives every adapter a random non-zero B so that A's gradient and the adapter's output are non-trivial. */
-  static void randomizeB(LoraModel m, Random rnd, double std) {
+  public static void randomizeB(LoraModel m, Random rnd, double std) {
     for (LayerInfo l : m.targets()) {
       int r = m.ranks().get(l.name());
       m.setAdapter(l.name(), r, m.a(l.name()), gaussian(rnd, l.out() * r, std));
     }
   }
 
-  static double maxAbsDiff(double[] a, double[] b) {
+  public static double maxAbsDiff(double[] a, double[] b) {
     if (a.length != b.length) {
       throw new AssertionError("length " + a.length + " != " + b.length);
     }
@@ -50,12 +53,12 @@ final class Fixtures {
   }
 
   /** Tiny transformer for fast tests: V=50, seqLen=8, d=8, 2 heads, 2 layers, ffn 16, 3 classes. */
-  static ModelSpec tinyTransformer(long seed) {
+  public static ModelSpec tinyTransformer(long seed) {
     return ModelSpec.transformer(50, 8, 8, 2, 2, 16, 3, seed);
   }
 
   /** Tiny embedding bag: V=50, seqLen=8, d=8, hidden [12], 3 classes. */
-  static ModelSpec tinyEmbeddingBag(long seed) {
+  public static ModelSpec tinyEmbeddingBag(long seed) {
     return ModelSpec.embeddingBag(50, 8, 8, java.util.List.of(12), 3, seed);
   }
 
@@ -64,7 +67,7 @@ final class Fixtures {
    * [1, vocab) followed by PAD, so most rows are padded; row {@code n-1} is entirely PAD when
    * {@code lastEmpty}.
    */
-  static float[] tokenRows(Random rnd, int n, int seqLen, int vocab, boolean lastEmpty) {
+  public static float[] tokenRows(Random rnd, int n, int seqLen, int vocab, boolean lastEmpty) {
     float[] x = new float[n * seqLen];
     for (int i = 0; i < n; i++) {
       if (lastEmpty && i == n - 1) {
@@ -78,11 +81,11 @@ final class Fixtures {
     return x;
   }
 
-  static float[] row(float[] rows, int i, int width) {
+  public static float[] row(float[] rows, int i, int width) {
     return java.util.Arrays.copyOfRange(rows, i * width, (i + 1) * width);
   }
 
-  static int argMax(double[] logits, int row, int classes) {
+  public static int argMax(double[] logits, int row, int classes) {
     int best = 0;
     for (int c = 1; c < classes; c++) {
       if (logits[row * classes + c] > logits[row * classes + best]) {
@@ -101,13 +104,13 @@ final class Fixtures {
    * compared; otherwise the h estimate is compared with autograd. A wrong gradient still fails:
    * the two estimates then agree with each other and not with autograd.
    */
-  static final class GradCheck {
+  public static final class GradCheck {
     static final double H = 1e-5;
-    double worst;
-    int checked;
-    int kinks;
+    public double worst;
+    public int checked;
+    public int kinks;
 
-    void check(java.util.function.DoubleUnaryOperator lossAt, double x0, double auto) {
+    public void check(java.util.function.DoubleUnaryOperator lossAt, double x0, double auto) {
       double fd = (lossAt.applyAsDouble(x0 + H) - lossAt.applyAsDouble(x0 - H)) / (2 * H);
       double h2 = H / 10;
       double fd2 = (lossAt.applyAsDouble(x0 + h2) - lossAt.applyAsDouble(x0 - h2)) / (2 * h2);
@@ -125,7 +128,7 @@ final class Fixtures {
     }
   }
 
-  static boolean allFinite(double[] v) {
+  public static boolean allFinite(double[] v) {
     for (double x : v) {
       if (!Double.isFinite(x)) {
         return false;

@@ -2,10 +2,10 @@ package io.lorastream.trainer;
 
 import io.lorastream.config.CommonConfig;
 import io.lorastream.config.ConfigException;
-import io.lorastream.lora.BaseModel;
-import io.lorastream.lora.DecodedAdapter;
-import io.lorastream.lora.OnlineLearner;
-import io.lorastream.lora.StepResult;
+import io.lorastream.lora.model.BaseModel;
+import io.lorastream.lora.snapshot.DecodedAdapter;
+import io.lorastream.lora.train.OnlineLearner;
+import io.lorastream.lora.train.StepResult;
 import io.lorastream.serde.LorastreamSerdes;
 import java.time.Duration;
 import java.util.HashSet;
@@ -338,7 +338,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
       learner = OnlineLearner.create(base, cfg.adapterConfig(), cfg.learnerConfig());
     }
     if (lastCommitted != null) {
-      learner.restore(lastCommitted);
+      learner.restore(lastCommitted.state());
     }
   }
 

@@ -1,6 +1,6 @@
 package io.lorastream.trainer;
 
-import io.lorastream.lora.DecodedAdapter;
+import io.lorastream.lora.snapshot.DecodedAdapter;
 
 /**
  * What the adapter has committed, kept by the trainer thread: the last committed snapshot (the

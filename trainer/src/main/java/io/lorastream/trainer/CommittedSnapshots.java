@@ -1,11 +1,11 @@
 package io.lorastream.trainer;
 
 import io.lorastream.avro.AdapterSnapshot;
-import io.lorastream.lora.AdapterDeletion;
-import io.lorastream.lora.BaseModel;
-import io.lorastream.lora.DecodedAdapter;
-import io.lorastream.lora.SnapshotCodec;
-import io.lorastream.lora.SnapshotRejectedException;
+import io.lorastream.lora.model.BaseModel;
+import io.lorastream.lora.snapshot.AdapterDeletion;
+import io.lorastream.lora.snapshot.DecodedAdapter;
+import io.lorastream.lora.snapshot.SnapshotCodec;
+import io.lorastream.lora.snapshot.SnapshotRejectedException;
 import io.lorastream.registry.RegistryException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;

@@ -2,8 +2,8 @@ package io.lorastream.trainer;
 
 import io.lorastream.avro.AdapterSnapshot;
 import io.lorastream.avro.OffsetRange;
-import io.lorastream.lora.BaseModel;
-import io.lorastream.lora.DecodedAdapter;
+import io.lorastream.lora.model.BaseModel;
+import io.lorastream.lora.snapshot.DecodedAdapter;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.LinkedHashMap;

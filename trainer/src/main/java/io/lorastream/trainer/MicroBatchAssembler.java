@@ -50,7 +50,7 @@ public final class MicroBatchAssembler {
   }
 
   /** The assembler matching a base model: token rows for text models, dense rows otherwise. */
-  public static MicroBatchAssembler forModel(int capacity, io.lorastream.lora.BaseModel base) {
+  public static MicroBatchAssembler forModel(int capacity, io.lorastream.lora.model.BaseModel base) {
     return base.tokenInput()
         ? forTokens(capacity, base.inputSize(), base.numClasses(), base.vocabSize())
         : new MicroBatchAssembler(capacity, base.inputSize(), base.numClasses());
@@ -76,7 +76,7 @@ public final class MicroBatchAssembler {
     if (t == null) {
       return "no tokens";
     }
-    int i = io.lorastream.lora.TokenRows.firstInvalid(t, vocabSize);
+    int i = io.lorastream.lora.model.TokenRows.firstInvalid(t, vocabSize);
     return i < 0 ? null : "token id " + t.get(i) + " outside [0, " + vocabSize + ")";
   }
 
@@ -103,7 +103,7 @@ public final class MicroBatchAssembler {
     }
     int base = size * featureSize;
     if (vocabSize > 0) {
-      io.lorastream.lora.TokenRows.fill(e.getTokens(), features, base, featureSize);
+      io.lorastream.lora.model.TokenRows.fill(e.getTokens(), features, base, featureSize);
     } else {
       List<Float> f = e.getFeatures();
       for (int j = 0; j < featureSize; j++) {

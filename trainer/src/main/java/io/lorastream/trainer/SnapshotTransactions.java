@@ -1,6 +1,6 @@
 package io.lorastream.trainer;
 
-import io.lorastream.lora.DecodedAdapter;
+import io.lorastream.lora.snapshot.DecodedAdapter;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;

@@ -2,8 +2,8 @@ package io.lorastream.trainer;
 
 import ai.djl.Device;
 import io.lorastream.config.ConfigException;
-import io.lorastream.lora.BaseModel;
-import io.lorastream.lora.Devices;
+import io.lorastream.lora.model.BaseModel;
+import io.lorastream.lora.model.Devices;
 import java.io.IOException;
 import java.nio.file.Files;
 

@@ -1,13 +1,13 @@
 package io.lorastream.trainer;
 
-import io.lorastream.lora.Scaling;
 import io.lorastream.config.CommonConfig;
 import io.lorastream.config.ConfigException;
 import io.lorastream.config.LayeredConfig;
 import io.lorastream.config.SigningKey;
-import io.lorastream.lora.AdapterConfig;
-import io.lorastream.lora.RankSchedule;
-import io.lorastream.lora.LearnerConfig;
+import io.lorastream.lora.adapter.AdapterConfig;
+import io.lorastream.lora.adapter.Scaling;
+import io.lorastream.lora.train.LearnerConfig;
+import io.lorastream.lora.train.RankSchedule;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.util.Arrays;

@@ -1,12 +1,12 @@
 package io.lorastream.trainer;
 
-import io.lorastream.lora.Scaling;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.lorastream.config.ConfigException;
 import io.lorastream.config.LayeredConfig;
-import io.lorastream.lora.RankSchedule;
+import io.lorastream.lora.adapter.Scaling;
+import io.lorastream.lora.train.RankSchedule;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.HashMap;

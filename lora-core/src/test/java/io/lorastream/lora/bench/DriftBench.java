@@ -1,17 +1,17 @@
 package io.lorastream.lora.bench;
 
-import io.lorastream.lora.Scaling;
 import ai.djl.Device;
-import io.lorastream.lora.AdapterConfig;
-import io.lorastream.lora.BaseModel;
-import io.lorastream.lora.MergedModel;
-import io.lorastream.lora.ModelSpec;
-import io.lorastream.lora.OnlineLearner;
-import io.lorastream.lora.Pretrainer;
-import io.lorastream.lora.RankSchedule;
-import io.lorastream.lora.LearnerConfig;
+import io.lorastream.lora.adapter.AdapterConfig;
+import io.lorastream.lora.adapter.Scaling;
 import io.lorastream.lora.data.Example;
 import io.lorastream.lora.data.RotatingSubspaceStream;
+import io.lorastream.lora.model.BaseModel;
+import io.lorastream.lora.model.MergedModel;
+import io.lorastream.lora.model.ModelSpec;
+import io.lorastream.lora.train.LearnerConfig;
+import io.lorastream.lora.train.OnlineLearner;
+import io.lorastream.lora.train.Pretrainer;
+import io.lorastream.lora.train.RankSchedule;
 import java.util.ArrayList;
 import java.util.List;
 

@@ -1,15 +1,15 @@
 package io.lorastream.lora.bench;
 
 import ai.djl.Device;
-import io.lorastream.lora.AdapterConfig;
-import io.lorastream.lora.BaseModel;
-import io.lorastream.lora.FullFineTuner;
-import io.lorastream.lora.MergedModel;
-import io.lorastream.lora.ModelSpec;
-import io.lorastream.lora.OnlineLearner;
-import io.lorastream.lora.RankSchedule;
-import io.lorastream.lora.TokenRows;
-import io.lorastream.lora.LearnerConfig;
+import io.lorastream.lora.adapter.AdapterConfig;
+import io.lorastream.lora.model.BaseModel;
+import io.lorastream.lora.model.MergedModel;
+import io.lorastream.lora.model.ModelSpec;
+import io.lorastream.lora.model.TokenRows;
+import io.lorastream.lora.train.FullFineTuner;
+import io.lorastream.lora.train.LearnerConfig;
+import io.lorastream.lora.train.OnlineLearner;
+import io.lorastream.lora.train.RankSchedule;
 import java.util.List;
 import java.util.Random;
 import java.util.function.IntSupplier;

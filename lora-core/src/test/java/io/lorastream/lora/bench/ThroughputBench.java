@@ -1,12 +1,12 @@
 package io.lorastream.lora.bench;
 
 import ai.djl.Device;
-import io.lorastream.lora.AdapterConfig;
-import io.lorastream.lora.BaseModel;
-import io.lorastream.lora.ModelSpec;
-import io.lorastream.lora.OnlineLearner;
-import io.lorastream.lora.RankSchedule;
-import io.lorastream.lora.LearnerConfig;
+import io.lorastream.lora.adapter.AdapterConfig;
+import io.lorastream.lora.model.BaseModel;
+import io.lorastream.lora.model.ModelSpec;
+import io.lorastream.lora.train.LearnerConfig;
+import io.lorastream.lora.train.OnlineLearner;
+import io.lorastream.lora.train.RankSchedule;
 import java.util.Random;
 
 /** Prints OnlineLearner training throughput (examples/s) at b=32, r=16 on the CPU. */

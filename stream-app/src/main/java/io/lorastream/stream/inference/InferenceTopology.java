@@ -184,7 +184,7 @@ public final class InferenceTopology {
         if (t == null || t.isEmpty()) {
           return error(SkipReason.NO_FEATURES, key, req, model, start, "no tokens for a text model");
         }
-        int bad = io.lorastream.lora.TokenRows.firstInvalid(t, model.vocabSize());
+        int bad = io.lorastream.lora.model.TokenRows.firstInvalid(t, model.vocabSize());
         if (bad >= 0) {
           return error(SkipReason.WRONG_FEATURE_SIZE, key, req, model, start, "token " + bad + " is " + t.get(bad) + ", vocabulary is [0, "
               + model.vocabSize() + ")");

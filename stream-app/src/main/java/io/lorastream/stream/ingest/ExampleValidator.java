@@ -221,7 +221,7 @@ public final class ExampleValidator {
       return invalid(DlqReason.WRONG_FEATURE_KIND, "task '" + abbreviate(task) + "' reads tokens, but the example has "
           + nf + " features and " + tokens.size() + " tokens");
     }
-    int i = io.lorastream.lora.TokenRows.firstInvalid(tokens, spec.inputSize());
+    int i = io.lorastream.lora.model.TokenRows.firstInvalid(tokens, spec.inputSize());
     if (i >= 0) {
       return invalid(DlqReason.TOKEN_OUT_OF_RANGE, "token " + i + " = " + tokens.get(i) + " is outside the vocabulary [0, "
           + spec.inputSize() + ")");

@@ -2,8 +2,8 @@ package io.lorastream.stream.serving;
 
 import io.lorastream.avro.AdapterSnapshot;
 import io.lorastream.kafka.TopicCatalog;
-import io.lorastream.lora.AdapterDeletion;
-import io.lorastream.lora.BaseModel;
+import io.lorastream.lora.model.BaseModel;
+import io.lorastream.lora.snapshot.AdapterDeletion;
 import io.lorastream.registry.RegistryException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;

@@ -1,12 +1,12 @@
 package io.lorastream.stream.serving;
 
 import io.lorastream.avro.AdapterSnapshot;
-import io.lorastream.lora.AdapterDeletion;
-import io.lorastream.lora.BaseModel;
-import io.lorastream.lora.DecodedAdapter;
-import io.lorastream.lora.MergedModel;
-import io.lorastream.lora.SnapshotCodec;
-import io.lorastream.lora.SnapshotRejectedException;
+import io.lorastream.lora.model.BaseModel;
+import io.lorastream.lora.model.MergedModel;
+import io.lorastream.lora.snapshot.AdapterDeletion;
+import io.lorastream.lora.snapshot.DecodedAdapter;
+import io.lorastream.lora.snapshot.SnapshotCodec;
+import io.lorastream.lora.snapshot.SnapshotRejectedException;
 import java.time.Duration;
 import java.util.EnumMap;
 import java.util.List;

@@ -1,10 +1,10 @@
 package io.lorastream.stream.serving;
 
-import io.lorastream.lora.SnapshotRejectedException;
+import io.lorastream.lora.snapshot.SnapshotRejectedException;
 
 /**
  * Why a consumer refused to serve an adapter snapshot: the verification failures of
- * {@link io.lorastream.lora.SnapshotCodec} plus the failures that happen before or after it in a
+ * {@link io.lorastream.lora.snapshot.SnapshotCodec} plus the failures that happen before or after it in a
  * consumer (bytes that are not an {@code AdapterSnapshot} at all, or a merge that fails). Each is
  * counted separately so that an operator can tell corruption from forgery from a base mismatch.
  */

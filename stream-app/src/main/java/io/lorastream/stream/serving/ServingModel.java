@@ -2,7 +2,7 @@ package io.lorastream.stream.serving;
 
 import io.lorastream.avro.LabeledExample;
 import io.lorastream.avro.OffsetRange;
-import io.lorastream.lora.MergedModel;
+import io.lorastream.lora.model.MergedModel;
 import io.lorastream.serde.TrustedAvroClasses;
 import java.util.ArrayList;
 import java.util.List;
@@ -107,7 +107,7 @@ public final class ServingModel implements ScoringModel {
   /** The model input row of token ids: the first {@code inputSize()} ids, padded with 0 (PAD). */
   public float[] tokenRow(List<Integer> tokens) {
     float[] x = new float[model.inputSize()];
-    io.lorastream.lora.TokenRows.fill(tokens, x, 0, x.length);
+    io.lorastream.lora.model.TokenRows.fill(tokens, x, 0, x.length);
     return x;
   }
 

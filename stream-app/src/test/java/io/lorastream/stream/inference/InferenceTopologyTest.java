@@ -7,7 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.lorastream.avro.InferenceRequest;
 import io.lorastream.avro.Prediction;
 import io.lorastream.kafka.DlqHeaders;
-import io.lorastream.lora.BaseModel;
+import io.lorastream.lora.model.BaseModel;
 import io.lorastream.stream.serving.AdapterSwapper;
 import io.lorastream.stream.serving.VersionedAdapters;
 import java.time.Instant;

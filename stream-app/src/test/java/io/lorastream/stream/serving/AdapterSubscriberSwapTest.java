@@ -11,7 +11,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.lorastream.avro.AdapterSnapshot;
 import io.lorastream.avro.LayerAdapter;
-import io.lorastream.lora.BaseModel;
+import io.lorastream.lora.model.BaseModel;
 import io.lorastream.stream.serving.AdapterSwapper.Outcome;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;

@@ -1,0 +1,187 @@
+package io.lorastream.lora.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.types.SparseFormat;
+import java.util.List;
+
+/**
+ * The one DJL forward pass of every model kind, shared by the frozen base, the LoRA model, full
+ * fine-tuning and pretraining, so they cannot drift apart. It reads the parameters as an array in
+ * {@link ModelSpec#tensors()} order (device layout: linear weights (in, out)) and optional LoRA
+ * factors per linear layer, so the same code runs on stored tensors, on float64 copies and on
+ * autograd leaves. Every result lands in the input's (per-batch) manager.
+ *
+ * <p>Transformer (post-LN, like the original Transformer and BERT: residual then LayerNorm):
+ * {@code h = tok_emb[ids] + pos_emb}; per layer
+ * {@code h = LN1(h + O(attn(Q h, K h, V h)))}, {@code h = LN2(h + ff2(relu(ff1 h)))}; then the
+ * mean of h over non-PAD positions and {@code head}. Attention is built from matMul, softmax and
+ * reshape/transpose so Q/K/V/O are ordinary linear layers LoRA can wrap; PAD keys get an additive
+ * {@code -1e9} (finite: an all-PAD row gives a uniform softmax, not NaN) and pooling divides by
+ * {@code max(1, #tokens)}, so an empty row yields the head's bias. The ReLU FFN and LayerNorm
+ * (eps {@value #LN_EPS}, biased variance) are mirrored exactly by {@link MergedModel}.
+ */
+public final class Forward {
+
+  /** LayerNorm epsilon (PyTorch's default), shared with the pure-Java serving forward. */
+  static final float LN_EPS = 1e-5f;
+  /** Additive attention bias of a PAD key: large enough that exp underflows to exactly 0. */
+  static final double MASK_BIAS = 1e9;
+
+  private final ModelSpec spec;
+  private final int[] weightIdx; // [linear layer] tensor index of its weight
+  private final int[] biasIdx;
+  private final int tokEmb; // -1 when absent
+  private final int posEmb;
+  private final int[] ln1g;
+  private final int[] ln1b;
+  private final int[] ln2g;
+  private final int[] ln2b;
+
+  /** 0-d constants of one dtype, owned by a long-lived model manager. */
+  public record Consts(NDArray zero, NDArray one, NDArray maskBias, NDArray attnScale) {
+    public static Consts create(NDManager m, DataType dtype, ModelSpec spec) {
+      double scale = spec.heads() > 0 ? 1.0 / Math.sqrt((double) spec.dModel() / spec.heads()) : 1.0;
+      return dtype == DataType.FLOAT64
+          ? new Consts(m.create(0.0), m.create(1.0), m.create(MASK_BIAS), m.create(scale))
+          : new Consts(m.create(0f), m.create(1f), m.create((float) MASK_BIAS), m.create((float) scale));
+    }
+  }
+
+  Forward(ModelSpec spec) {
+    this.spec = spec;
+    List<TensorSpec> ts = spec.tensors();
+    int nl = spec.linearLayers().size();
+    weightIdx = new int[nl];
+    biasIdx = new int[nl];
+    int blocks = spec.layers();
+    ln1g = new int[blocks];
+    ln1b = new int[blocks];
+    ln2g = new int[blocks];
+    ln2b = new int[blocks];
+    int tok = -1;
+    int pos = -1;
+    for (int i = 0; i < ts.size(); i++) {
+      TensorSpec t = ts.get(i);
+      if (t.linearLayer() >= 0) {
+        (t.isWeight() ? weightIdx : biasIdx)[t.linearLayer()] = i;
+        continue;
+      }
+      String n = t.name();
+      if (n.equals("tok_emb") || n.equals("emb")) {
+        tok = i;
+      } else if (n.equals("pos_emb")) {
+        pos = i;
+      } else {
+        int layer = Integer.parseInt(n.substring(1, n.indexOf('.')));
+        int[] target = n.endsWith(".ln1.gamma") ? ln1g : n.endsWith(".ln1.beta") ? ln1b
+            : n.endsWith(".ln2.gamma") ? ln2g : ln2b;
+        target[layer] = i;
+      }
+    }
+    this.tokEmb = tok;
+    this.posEmb = pos;
+  }
+
+  /**
+   * Logits (n, C) for x (n, inputSize) of the parameters' dtype.
+   *
+   * @param p parameters in tensor order, device layout
+   * @param at per linear layer A^T (in, r), or null entries / null array for no adapter
+   * @param bt per linear layer B^T (r, out)
+   * @param scale per linear layer 0-d LoRA scale s
+   */
+  public NDArray logits(NDArray x, NDArray[] p, NDArray[] at, NDArray[] bt, NDArray[] scale, Consts c) {
+    Shape s = x.getShape();
+    if (s.dimension() != 2 || s.get(1) != spec.inputSize()) {
+      throw new IllegalArgumentException("expected x of shape (n, " + spec.inputSize() + "), got " + s);
+    }
+    int n = (int) s.get(0);
+    Lin lin = new Lin(p, at, bt, scale);
+    return switch (spec.kind()) {
+      case ModelSpec.MLP -> mlp(x, lin, 0, c);
+      case ModelSpec.EMBBAG -> mlp(embeddingBag(x, p, n, c), lin, 0, c);
+      default -> transformer(x, p, lin, n, c);
+    };
+  }
+
+  /** fc layers from {@code first} (ReLU) and the head. */
+  private NDArray mlp(NDArray h, Lin lin, int first, Consts c) {
+    int last = weightIdx.length - 1;
+    for (int i = first; i <= last; i++) {
+      h = lin.apply(i, h);
+      if (i < last) {
+        h = h.maximum(c.zero());
+      }
+    }
+    return h;
+  }
+
+  /** Masked mean of the rows' token embeddings: (n, d). */
+  private NDArray embeddingBag(NDArray x, NDArray[] p, int n, Consts c) {
+    NDArray ids = x.toType(DataType.INT64, false); // (n, L)
+    NDArray e = x.getNDArrayInternal().embedding(ids, p[tokEmb], SparseFormat.DENSE).head(); // (n, L, d)
+    return maskedMean(x, e, n, c);
+  }
+
+  /** (n, L, d) -> (n, d): sum over non-PAD positions / max(1, #non-PAD). */
+  private NDArray maskedMean(NDArray x, NDArray h, int n, Consts c) {
+    NDArray mask = x.gt(c.zero()).toType(h.getDataType(), false); // (n, L) 1 = token, 0 = PAD
+    NDArray count = mask.sum(new int[] {1}, true).maximum(c.one()); // (n, 1)
+    NDArray sum = mask.expandDims(1).matMul(h).reshape(n, spec.dModel()); // (n,1,L)@(n,L,d) -> (n, d)
+    return sum.div(count);
+  }
+
+  private NDArray transformer(NDArray x, NDArray[] p, Lin lin, int n, Consts c) {
+    int len = spec.inputSize();
+    int d = spec.dModel();
+    int heads = spec.heads();
+    int dh = d / heads;
+    NDArray ids = x.toType(DataType.INT64, false); // (n, L)
+    NDArray h = x.getNDArrayInternal().embedding(ids, p[tokEmb], SparseFormat.DENSE).head().add(p[posEmb]); // (n, L, d)
+    NDArray mask = x.gt(c.zero()).toType(h.getDataType(), false); // (n, L)
+    NDArray keyBias = mask.sub(c.one()).mul(c.maskBias()).reshape(n, 1, 1, len); // 0 for tokens, -1e9 for PAD
+    Shape split = new Shape(n, len, heads, dh);
+    for (int i = 0; i < spec.layers(); i++) {
+      int l0 = i * ModelSpec.LINEARS_PER_BLOCK;
+      NDArray q = lin.apply(l0, h).reshape(split).transpose(0, 2, 1, 3); // (n, H, L, dh)
+      NDArray k = lin.apply(l0 + 1, h).reshape(split).transpose(0, 2, 3, 1); // (n, H, dh, L)
+      NDArray v = lin.apply(l0 + 2, h).reshape(split).transpose(0, 2, 1, 3); // (n, H, L, dh)
+      NDArray att = q.matMul(k).mul(c.attnScale()).add(keyBias).softmax(3); // (n, H, L, L)
+      NDArray ctx = att.matMul(v).transpose(0, 2, 1, 3).reshape(n, len, d); // (n, L, d)
+      h = layerNorm(h.add(lin.apply(l0 + 3, ctx)), p[ln1g[i]], p[ln1b[i]]);
+      NDArray f = lin.apply(l0 + 5, lin.apply(l0 + 4, h).maximum(c.zero())); // (n, L, ffn) -> (n, L, d)
+      h = layerNorm(h.add(f), p[ln2g[i]], p[ln2b[i]]);
+    }
+    return lin.apply(weightIdx.length - 1, maskedMean(x, h, n, c));
+  }
+
+  private NDArray layerNorm(NDArray h, NDArray gamma, NDArray beta) {
+    return h.getNDArrayInternal().layerNorm(h, new Shape(spec.dModel()), gamma, beta, LN_EPS).head();
+  }
+
+  /** Linear layers with their optional LoRA branch: {@code y = h W^T + b + s (h A^T) B^T}. */
+  private final class Lin {
+    private final NDArray[] p;
+    private final NDArray[] at;
+    private final NDArray[] bt;
+    private final NDArray[] scale;
+
+    Lin(NDArray[] p, NDArray[] at, NDArray[] bt, NDArray[] scale) {
+      this.p = p;
+      this.at = at;
+      this.bt = bt;
+      this.scale = scale;
+    }
+
+    NDArray apply(int layer, NDArray h) {
+      NDArray y = h.matMul(p[weightIdx[layer]]).add(p[biasIdx[layer]]); // (..., out)
+      if (at != null && at[layer] != null) {
+        y = y.add(h.matMul(at[layer]).matMul(bt[layer]).mul(scale[layer])); // (...,in)@(in,r)@(r,out)
+      }
+      return y;
+    }
+  }
+}
