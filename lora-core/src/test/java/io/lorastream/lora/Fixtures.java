@@ -57,6 +57,11 @@ public final class Fixtures {
     return ModelSpec.transformer(50, 8, 8, 2, 2, 16, 3, seed);
   }
 
+  /** Tiny BERT-family encoder: V=50, seqLen=8, d=8, 2 heads, 2 layers, ffn 16, 3 classes. */
+  public static ModelSpec tinyBert(String pooling, long seed) {
+    return ModelSpec.bert(50, 8, 8, 2, 2, 16, 3, pooling, seed);
+  }
+
   /** Tiny embedding bag: V=50, seqLen=8, d=8, hidden [12], 3 classes. */
   public static ModelSpec tinyEmbeddingBag(long seed) {
     return ModelSpec.embeddingBag(50, 8, 8, java.util.List.of(12), 3, seed);

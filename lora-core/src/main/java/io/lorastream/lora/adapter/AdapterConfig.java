@@ -166,7 +166,7 @@ public record AdapterConfig(
 
   /** Targets used when {@link #targets()} is empty: {@code [*]} (all), or {@code [*.q, *.v]} for transformers. */
   public static List<String> defaultTargets(String kind) {
-    return ModelSpec.TRANSFORMER.equals(kind) ? List.of("*.q", "*.v") : List.of("*");
+    return ModelSpec.TRANSFORMER.equals(kind) || ModelSpec.BERT.equals(kind) ? List.of("*.q", "*.v") : List.of("*");
   }
 
   private List<LayerInfo> resolve(List<LayerInfo> baseLayers, List<String> patterns) {

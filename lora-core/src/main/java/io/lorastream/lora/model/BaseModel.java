@@ -172,6 +172,11 @@ public final class BaseModel implements AutoCloseable {
    * @throws IllegalArgumentException naming a missing, unknown, wrongly sized or non-finite tensor
    */
   public static BaseModel fromTensors(ModelSpec spec, Map<String, float[]> tensors, Device device) {
+    return fromTensors(spec, tensors, null, device);
+  }
+
+  /** As {@link #fromTensors(ModelSpec, Map, Device)} with an explicit id (null: derived from the fingerprint). */
+  public static BaseModel fromTensors(ModelSpec spec, Map<String, float[]> tensors, String id, Device device) {
     List<TensorSpec> ts = spec.tensors();
     float[][] p = new float[ts.size()][];
     for (int i = 0; i < ts.size(); i++) {
@@ -192,7 +197,7 @@ public final class BaseModel implements AutoCloseable {
       throw new IllegalArgumentException("unknown tensors " + tensors.keySet().stream().filter(k -> !names.contains(k)).toList()
           + " for a " + spec.kind() + " base");
     }
-    return new BaseModel(spec, null, p, device);
+    return new BaseModel(spec, id, p, device);
   }
 
   private static void requireFinite(String name, float[] v) {
@@ -444,6 +449,21 @@ public final class BaseModel implements AutoCloseable {
     }
     try (NDManager tmp = manager.newSubManager()) {
       return forward(tmp.create(featuresRowMajor, new Shape(n, inputSize()))).toFloatArray();
+    }
+  }
+
+  /**
+   * The frozen encoder's pooled output (n x d, row-major) for a host batch of token rows: what the
+   * head reads (transformer and bert only), computed on this base's device.
+   */
+  public float[] pooled(float[] rows, int n) {
+    if (rows.length != n * inputSize()) {
+      throw new IllegalArgumentException("expected " + n + "x" + inputSize() + " token ids, got " + rows.length);
+    }
+    TokenRows.requireValid(rows, inputSize(), vocabSize());
+    Devices.tuneCurrentThread();
+    try (NDManager tmp = manager.newSubManager()) {
+      return forward.pooled(tmp.create(rows, new Shape(n, inputSize())), dev, null, null, null, consts).toFloatArray();
     }
   }
 

@@ -1,6 +1,8 @@
 package io.lorastream.lora.model;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.nn.Activation;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
@@ -22,11 +24,17 @@ import java.util.List;
  * {@code -1e9} (finite: an all-PAD row gives a uniform softmax, not NaN) and pooling divides by
  * {@code max(1, #tokens)}, so an empty row yields the head's bias. The ReLU FFN and LayerNorm
  * (eps {@value #LN_EPS}, biased variance) are mirrored exactly by {@link MergedModel}.
+ *
+ * <p>Bert (BERT, MiniLM): the same blocks, with {@code h = LN_emb(tok_emb[ids] + pos_emb +
+ * type_emb[0])} first, a GELU (erf) feed-forward, LayerNorm eps {@value #BERT_LN_EPS}, and mean or
+ * [CLS] pooling; PAD is id 0, as in BERT's vocabulary, so the key mask is the attention mask.
  */
 public final class Forward {
 
   /** LayerNorm epsilon (PyTorch's default), shared with the pure-Java serving forward. */
   static final float LN_EPS = 1e-5f;
+  /** LayerNorm epsilon of BERT-family models ({@code layer_norm_eps} of their configs). */
+  static final float BERT_LN_EPS = 1e-12f;
   /** Additive attention bias of a PAD key: large enough that exp underflows to exactly 0. */
   static final double MASK_BIAS = 1e9;
 
@@ -35,6 +43,11 @@ public final class Forward {
   private final int[] biasIdx;
   private final int tokEmb; // -1 when absent
   private final int posEmb;
+  private final int typeEmb; // bert only, else -1
+  private final int embLnG;
+  private final int embLnB;
+  private final boolean bert;
+  private final float lnEps;
   private final int[] ln1g;
   private final int[] ln1b;
   private final int[] ln2g;
@@ -63,6 +76,9 @@ public final class Forward {
     ln2b = new int[blocks];
     int tok = -1;
     int pos = -1;
+    int type = -1;
+    int elg = -1;
+    int elb = -1;
     for (int i = 0; i < ts.size(); i++) {
       TensorSpec t = ts.get(i);
       if (t.linearLayer() >= 0) {
@@ -74,6 +90,12 @@ public final class Forward {
         tok = i;
       } else if (n.equals("pos_emb")) {
         pos = i;
+      } else if (n.equals("type_emb")) {
+        type = i;
+      } else if (n.equals("emb_ln.gamma")) {
+        elg = i;
+      } else if (n.equals("emb_ln.beta")) {
+        elb = i;
       } else {
         int layer = Integer.parseInt(n.substring(1, n.indexOf('.')));
         int[] target = n.endsWith(".ln1.gamma") ? ln1g : n.endsWith(".ln1.beta") ? ln1b
@@ -83,6 +105,11 @@ public final class Forward {
     }
     this.tokEmb = tok;
     this.posEmb = pos;
+    this.typeEmb = type;
+    this.embLnG = elg;
+    this.embLnB = elb;
+    this.bert = ModelSpec.BERT.equals(spec.kind());
+    this.lnEps = bert ? BERT_LN_EPS : LN_EPS;
   }
 
   /**
@@ -103,8 +130,19 @@ public final class Forward {
     return switch (spec.kind()) {
       case ModelSpec.MLP -> mlp(x, lin, 0, c);
       case ModelSpec.EMBBAG -> mlp(embeddingBag(x, p, n, c), lin, 0, c);
-      default -> transformer(x, p, lin, n, c);
+      default -> lin.apply(weightIdx.length - 1, encode(x, p, lin, n, c));
     };
+  }
+
+  /**
+   * The pooled encoder output (n, d) that the head reads, for x (n, inputSize) of token ids
+   * (transformer and bert only). Same arguments as {@link #logits}.
+   */
+  public NDArray pooled(NDArray x, NDArray[] p, NDArray[] at, NDArray[] bt, NDArray[] scale, Consts c) {
+    if (!spec.encoder()) {
+      throw new IllegalArgumentException("pooled output is defined for encoders, not " + spec.kind());
+    }
+    return encode(x, p, new Lin(p, at, bt, scale), (int) x.getShape().get(0), c);
   }
 
   /** fc layers from {@code first} (ReLU) and the head. */
@@ -134,13 +172,17 @@ public final class Forward {
     return sum.div(count);
   }
 
-  private NDArray transformer(NDArray x, NDArray[] p, Lin lin, int n, Consts c) {
+  /** Embeddings, the encoder blocks and pooling: (n, L) token ids -> (n, d). */
+  private NDArray encode(NDArray x, NDArray[] p, Lin lin, int n, Consts c) {
     int len = spec.inputSize();
     int d = spec.dModel();
     int heads = spec.heads();
     int dh = d / heads;
     NDArray ids = x.toType(DataType.INT64, false); // (n, L)
     NDArray h = x.getNDArrayInternal().embedding(ids, p[tokEmb], SparseFormat.DENSE).head().add(p[posEmb]); // (n, L, d)
+    if (bert) {
+      h = layerNorm(h.add(p[typeEmb]), p[embLnG], p[embLnB]); // + type 0 row, then the embeddings' LayerNorm
+    }
     NDArray mask = x.gt(c.zero()).toType(h.getDataType(), false); // (n, L)
     NDArray keyBias = mask.sub(c.one()).mul(c.maskBias()).reshape(n, 1, 1, len); // 0 for tokens, -1e9 for PAD
     Shape split = new Shape(n, len, heads, dh);
@@ -152,14 +194,19 @@ public final class Forward {
       NDArray att = q.matMul(k).mul(c.attnScale()).add(keyBias).softmax(3); // (n, H, L, L)
       NDArray ctx = att.matMul(v).transpose(0, 2, 1, 3).reshape(n, len, d); // (n, L, d)
       h = layerNorm(h.add(lin.apply(l0 + 3, ctx)), p[ln1g[i]], p[ln1b[i]]);
-      NDArray f = lin.apply(l0 + 5, lin.apply(l0 + 4, h).maximum(c.zero())); // (n, L, ffn) -> (n, L, d)
+      NDArray up = lin.apply(l0 + 4, h); // (n, L, ffn)
+      NDArray f = lin.apply(l0 + 5, bert ? Activation.gelu(up) : up.maximum(c.zero())); // -> (n, L, d)
       h = layerNorm(h.add(f), p[ln2g[i]], p[ln2b[i]]);
     }
-    return lin.apply(weightIdx.length - 1, maskedMean(x, h, n, c));
+    if (bert && ModelSpec.POOL_CLS.equals(spec.pooling())) {
+      // (n, d): the first token; a row that starts with PAD has none and pools to zeros, as in MergedModel
+      return h.get(new NDIndex(":, 0, :")).mul(mask.get(new NDIndex(":, 0")).expandDims(1));
+    }
+    return maskedMean(x, h, n, c);
   }
 
   private NDArray layerNorm(NDArray h, NDArray gamma, NDArray beta) {
-    return h.getNDArrayInternal().layerNorm(h, new Shape(spec.dModel()), gamma, beta, LN_EPS).head();
+    return h.getNDArrayInternal().layerNorm(h, new Shape(spec.dModel()), gamma, beta, lnEps).head();
   }
 
   /** Linear layers with their optional LoRA branch: {@code y = h W^T + b + s (h A^T) B^T}. */

@@ -36,6 +36,11 @@ public final class MergedModel {
   private final float[][] biases; // [layer]
   private final float[] emb; // (V, d) tok_emb or emb; null for mlp
   private final float[] pos; // (L, d) transformer only
+  private final float[] typeEmb; // (1, d) bert only
+  private final float[] embLnGamma; // (d) bert only
+  private final float[] embLnBeta;
+  private final boolean bert;
+  private final float lnEps;
   private final float[][] ln; // [4*block + {0: ln1.gamma, 1: ln1.beta, 2: ln2.gamma, 3: ln2.beta}]
   private final Map<String, Integer> ranks;
 
@@ -53,13 +58,16 @@ public final class MergedModel {
     List<LayerInfo> ls = spec.linearLayers();
     this.ins = ls.stream().mapToInt(LayerInfo::in).toArray();
     this.outs = ls.stream().mapToInt(LayerInfo::out).toArray();
-    boolean transformer = ModelSpec.TRANSFORMER.equals(spec.kind());
+    boolean transformer = spec.encoder();
     this.weights = transformer ? null : new float[ls.size()][];
     this.weightsT = transformer ? new float[ls.size()][][] : null;
     this.biases = new float[ls.size()][];
     this.ln = new float[4 * spec.layers()][];
     float[] e = null;
     float[] p = null;
+    float[] ty = null;
+    float[] eg = null;
+    float[] eb = null;
     List<TensorSpec> ts = spec.tensors();
     for (int i = 0; i < ts.size(); i++) {
       TensorSpec t = ts.get(i);
@@ -77,6 +85,12 @@ public final class MergedModel {
         e = tensors[i];
       } else if (t.name().equals("pos_emb")) {
         p = tensors[i];
+      } else if (t.name().equals("type_emb")) {
+        ty = tensors[i];
+      } else if (t.name().equals("emb_ln.gamma")) {
+        eg = tensors[i];
+      } else if (t.name().equals("emb_ln.beta")) {
+        eb = tensors[i];
       } else {
         int block = Integer.parseInt(t.name().substring(1, t.name().indexOf('.')));
         int slot = t.name().endsWith(".ln1.gamma") ? 0 : t.name().endsWith(".ln1.beta") ? 1
@@ -86,6 +100,11 @@ public final class MergedModel {
     }
     this.emb = e;
     this.pos = p;
+    this.typeEmb = ty;
+    this.embLnGamma = eg;
+    this.embLnBeta = eb;
+    this.bert = ModelSpec.BERT.equals(spec.kind());
+    this.lnEps = bert ? Forward.BERT_LN_EPS : Forward.LN_EPS;
     this.ranks = Map.copyOf(ranks);
   }
 
@@ -222,6 +241,19 @@ public final class MergedModel {
   }
 
   private float[] transformer(float[] x) {
+    float[][] logits = new float[1][numClasses];
+    linear(new float[][] {pooled(x)}, 1, weightsT.length - 1, logits);
+    return logits[0];
+  }
+
+  /** The pooled encoder output (d) the head reads, for one row of token ids (transformer, bert). */
+  public float[] pooled(float[] x) {
+    if (!spec.encoder()) {
+      throw new IllegalArgumentException("pooled output is defined for encoders, not " + spec.kind());
+    }
+    if (x.length != inputSize) {
+      throw new IllegalArgumentException("expected " + inputSize + " token ids, got " + x.length);
+    }
     int d = spec.dModel();
     int heads = spec.heads();
     int dh = d / heads;
@@ -252,6 +284,14 @@ public final class MergedModel {
         for (int j = 0; j < d; j++) {
           h[i][j] = emb[eo + j] + pos[po + j];
         }
+        if (bert) {
+          for (int j = 0; j < d; j++) {
+            h[i][j] += typeEmb[j];
+          }
+        }
+      }
+      if (bert) {
+        addLayerNorm(h, new float[m][d], m, embLnGamma, embLnBeta, lnEps);
       }
       for (int b = 0; b < spec.layers(); b++) {
         int l0 = b * ModelSpec.LINEARS_PER_BLOCK;
@@ -260,16 +300,20 @@ public final class MergedModel {
         linear(h, m, l0 + 2, v);
         att.apply(q, k, v, ctx, heads);
         linear(ctx, m, l0 + 3, tmp);
-        addLayerNorm(h, tmp, m, ln[4 * b], ln[4 * b + 1]);
+        addLayerNorm(h, tmp, m, ln[4 * b], ln[4 * b + 1], lnEps);
         linear(h, m, l0 + 4, ff);
         for (int i = 0; i < m; i++) {
           float[] f = ff[i];
           for (int j = 0; j < ffn; j++) {
-            f[j] = Math.max(f[j], 0f);
+            f[j] = bert ? gelu(f[j]) : Math.max(f[j], 0f);
           }
         }
         linear(ff, m, l0 + 5, tmp);
-        addLayerNorm(h, tmp, m, ln[4 * b + 2], ln[4 * b + 3]);
+        addLayerNorm(h, tmp, m, ln[4 * b + 2], ln[4 * b + 3], lnEps);
+      }
+      if (bert && ModelSpec.POOL_CLS.equals(spec.pooling())) {
+        // The first token: BERT rows start with [CLS]; a row whose position 0 is PAD has none.
+        return at[0] == 0 ? h[0].clone() : pooled;
       }
       for (int i = 0; i < m; i++) {
         float[] hi = h[i];
@@ -282,9 +326,45 @@ public final class MergedModel {
         pooled[j] *= inv;
       }
     }
-    float[][] logits = new float[1][numClasses];
-    linear(new float[][] {pooled}, 1, weightsT.length - 1, logits);
-    return logits[0];
+    return pooled;
+  }
+
+  /** GELU with the exact (erf) form BERT uses: x * Phi(x). */
+  static float gelu(float x) {
+    return (float) (0.5 * x * (1.0 + erf(x / Math.sqrt(2.0))));
+  }
+
+  /**
+   * erf(x) to about 1e-15 relative error: its Taylor series near 0, the continued fraction of
+   * erfc further out (Java has no erf; GELU needs it far below float32's resolution).
+   */
+  static double erf(double x) {
+    double ax = Math.abs(x);
+    double r;
+    if (ax < 2.5) {
+      double term = ax;
+      double sum = ax;
+      double x2 = ax * ax;
+      for (int n = 1; n < 60; n++) {
+        term *= -x2 / n;
+        double add = term / (2 * n + 1);
+        sum += add;
+        if (Math.abs(add) < 1e-17 * Math.abs(sum)) {
+          break;
+        }
+      }
+      r = 2.0 / Math.sqrt(Math.PI) * sum;
+    } else if (ax < 6.0) {
+      // erfc(x) = exp(-x^2)/sqrt(pi) * 1/(x + 1/2/(x + 1/(x + 3/2/(x + ...)))), evaluated bottom-up
+      double f = ax;
+      for (int k = 60; k >= 1; k--) {
+        f = ax + (k / 2.0) / f;
+      }
+      r = 1.0 - Math.exp(-ax * ax) / Math.sqrt(Math.PI) / f;
+    } else {
+      r = 1.0;
+    }
+    return x < 0 ? -r : r;
   }
 
   /** y[i] (out) = x[i] (in) W^T + b for the first m rows, over the transposed weight's rows. */
@@ -383,7 +463,7 @@ public final class MergedModel {
   }
 
   /** h = LayerNorm(h + r) for the first m rows (biased variance, eps as the device forward). */
-  private static void addLayerNorm(float[][] h, float[][] r, int m, float[] gamma, float[] beta) {
+  private static void addLayerNorm(float[][] h, float[][] r, int m, float[] gamma, float[] beta, float eps) {
     for (int i = 0; i < m; i++) {
       float[] hi = h[i];
       float[] ri = r[i];
@@ -401,7 +481,7 @@ public final class MergedModel {
         var += c * c;
       }
       var /= d;
-      float inv = (float) (1.0 / Math.sqrt(var + Forward.LN_EPS));
+      float inv = (float) (1.0 / Math.sqrt(var + eps));
       float mu = (float) mean;
       for (int j = 0; j < d; j++) {
         hi[j] = (hi[j] - mu) * inv * gamma[j] + beta[j];

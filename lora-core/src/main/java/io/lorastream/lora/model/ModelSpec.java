@@ -24,7 +24,7 @@ import java.util.List;
  *
  * Token rows hold ids as floats (exact integers); id 0 is PAD and real tokens are in [1, vocabSize).
  *
- * @param kind model family: {@code mlp}, {@code embbag} or {@code transformer}
+ * @param kind model family: {@code mlp}, {@code embbag}, {@code transformer} or {@code bert}
  * @param inputSize width of an input row: features (mlp) or seqLen token ids (text kinds)
  * @param hiddenSizes widths of the hidden layers (mlp, embbag; may be empty); empty for transformer
  * @param numClasses number of output classes (at least 2)
@@ -45,7 +45,8 @@ public record ModelSpec(
     @JsonInclude(JsonInclude.Include.NON_DEFAULT) int dModel,
     @JsonInclude(JsonInclude.Include.NON_DEFAULT) int heads,
     @JsonInclude(JsonInclude.Include.NON_DEFAULT) int layers,
-    @JsonInclude(JsonInclude.Include.NON_DEFAULT) int ffnSize) {
+    @JsonInclude(JsonInclude.Include.NON_DEFAULT) int ffnSize,
+    @JsonInclude(JsonInclude.Include.NON_NULL) String pooling) {
 
   /** Dense-feature MLP. */
   public static final String MLP = "mlp";
@@ -53,13 +54,32 @@ public record ModelSpec(
   public static final String EMBBAG = "embbag";
   /** Transformer encoder classifier over token ids. */
   public static final String TRANSFORMER = "transformer";
+  /**
+   * A BERT-family encoder (BERT, MiniLM): the transformer's layout plus a token-type embedding
+   * (type 0) and a LayerNorm on the embeddings, a GELU (erf) feed-forward, LayerNorm epsilon 1e-12,
+   * and {@code pooling} mean (over non-PAD tokens) or cls (the first token).
+   */
+  public static final String BERT = "bert";
+  /** Pooling of a bert encoder: masked mean over the non-PAD tokens. */
+  public static final String POOL_MEAN = "mean";
+  /** Pooling of a bert encoder: the hidden state of the first token ([CLS]). */
+  public static final String POOL_CLS = "cls";
 
   /** Token ids travel as float32, which holds every integer below 2^24 exactly. */
   public static final int MAX_VOCAB = 1 << 24;
 
   public ModelSpec {
-    if (!MLP.equals(kind) && !EMBBAG.equals(kind) && !TRANSFORMER.equals(kind)) {
-      throw new IllegalArgumentException("ModelSpec.kind must be \"mlp\", \"embbag\" or \"transformer\", got \"" + kind + "\"");
+    if (!MLP.equals(kind) && !EMBBAG.equals(kind) && !TRANSFORMER.equals(kind) && !BERT.equals(kind)) {
+      throw new IllegalArgumentException("ModelSpec.kind must be \"mlp\", \"embbag\", \"transformer\" or \"bert\", got \""
+          + kind + "\"");
+    }
+    if (BERT.equals(kind)) {
+      pooling = pooling == null ? POOL_MEAN : pooling;
+      if (!POOL_MEAN.equals(pooling) && !POOL_CLS.equals(pooling)) {
+        throw new IllegalArgumentException("ModelSpec.pooling must be \"mean\" or \"cls\", got \"" + pooling + "\"");
+      }
+    } else if (pooling != null) {
+      throw new IllegalArgumentException("ModelSpec.pooling is only for kind bert, got " + pooling + " for " + kind);
     }
     if (inputSize <= 0) {
       throw new IllegalArgumentException("ModelSpec." + (MLP.equals(kind) ? "inputSize" : "seqLen (inputSize)")
@@ -105,9 +125,15 @@ public record ModelSpec(
     }
   }
 
+  /** Every field but pooling (all kinds but bert, whose pooling then defaults to mean). */
+  public ModelSpec(String kind, int inputSize, List<Integer> hiddenSizes, int numClasses, long seed, int vocabSize,
+      int dModel, int heads, int layers, int ffnSize) {
+    this(kind, inputSize, hiddenSizes, numClasses, seed, vocabSize, dModel, heads, layers, ffnSize, null);
+  }
+
   /** The original 5-field form; only valid for {@code mlp}. */
   public ModelSpec(String kind, int inputSize, List<Integer> hiddenSizes, int numClasses, long seed) {
-    this(kind, inputSize, hiddenSizes, numClasses, seed, 0, 0, 0, 0, 0);
+    this(kind, inputSize, hiddenSizes, numClasses, seed, 0, 0, 0, 0, 0, null);
   }
 
   private static void requireZero(String kind, String field, int v) {
@@ -154,6 +180,22 @@ public record ModelSpec(
   }
 
   /**
+   * A BERT-family encoder classifier over rows of {@code seqLen} token ids (see {@link #BERT}).
+   *
+   * @param pooling {@link #POOL_MEAN} or {@link #POOL_CLS}
+   */
+  public static ModelSpec bert(int vocab, int seqLen, int d, int heads, int layers, int ffn, int classes, String pooling,
+      long seed) {
+    return new ModelSpec(BERT, seqLen, List.of(), classes, seed, vocab, d, heads, layers, ffn, pooling);
+  }
+
+  /** Whether this is an encoder (transformer or bert): attention blocks, not an MLP. */
+  @JsonIgnore
+  public boolean encoder() {
+    return TRANSFORMER.equals(kind) || BERT.equals(kind);
+  }
+
+  /**
    * An embedding-bag MLP: embedding (vocab x d), masked mean over the row's tokens, then
    * {@code fc0..} (ReLU) and {@code head}.
    */
@@ -180,7 +222,7 @@ public record ModelSpec(
    */
   public List<LayerInfo> linearLayers() {
     List<LayerInfo> out = new ArrayList<>();
-    if (TRANSFORMER.equals(kind)) {
+    if (encoder()) {
       for (int i = 0; i < layers; i++) {
         for (String p : ATTENTION) {
           out.add(new LayerInfo("l" + i + "." + p, dModel, dModel));
@@ -208,7 +250,8 @@ public record ModelSpec(
   /**
    * Every parameter tensor in the canonical order used by the base-model file and the fingerprint
    * (see {@link BaseModel}): mlp {@code fc0.weight, fc0.bias, ..., head.bias}; embbag {@code emb}
-   * then the same; transformer {@code tok_emb, pos_emb}, then per layer i {@code l{i}.q.weight,
+   * then the same; transformer {@code tok_emb, pos_emb} (bert also {@code type_emb, emb_ln.gamma,
+   * emb_ln.beta}), then per layer i {@code l{i}.q.weight,
    * l{i}.q.bias, ...k, v, o..., l{i}.ln1.gamma, l{i}.ln1.beta, l{i}.ff1.weight, l{i}.ff1.bias,
    * l{i}.ff2.weight, l{i}.ff2.bias, l{i}.ln2.gamma, l{i}.ln2.beta}, then {@code head.weight,
    * head.bias}. Linear weights have shape (out, in).
@@ -219,9 +262,14 @@ public record ModelSpec(
     if (EMBBAG.equals(kind)) {
       out.add(TensorSpec.other("emb", TensorSpec.Init.EMBEDDING_BAG, vocabSize, dModel));
     }
-    if (TRANSFORMER.equals(kind)) {
+    if (encoder()) {
       out.add(TensorSpec.other("tok_emb", TensorSpec.Init.EMBEDDING, vocabSize, dModel));
       out.add(TensorSpec.other("pos_emb", TensorSpec.Init.EMBEDDING, inputSize, dModel));
+      if (BERT.equals(kind)) {
+        out.add(TensorSpec.other("type_emb", TensorSpec.Init.EMBEDDING, 1, dModel)); // token type 0 only
+        out.add(TensorSpec.other("emb_ln.gamma", TensorSpec.Init.ONES, dModel));
+        out.add(TensorSpec.other("emb_ln.beta", TensorSpec.Init.ZEROS, dModel));
+      }
       for (int i = 0; i < layers; i++) {
         int first = i * LINEARS_PER_BLOCK;
         for (int j = 0; j < 4; j++) {

@@ -31,6 +31,17 @@ class TextLoraTest {
 
   private static final ModelSpec TRANSFORMER = Fixtures.tinyTransformer(11);
   private static final ModelSpec EMBBAG = Fixtures.tinyEmbeddingBag(12);
+  private static final ModelSpec BERT = Fixtures.tinyBert(ModelSpec.POOL_MEAN, 13);
+  private static final ModelSpec BERT_CLS = Fixtures.tinyBert(ModelSpec.POOL_CLS, 14);
+
+  private static ModelSpec spec(String kind) {
+    return switch (kind) {
+      case "transformer" -> TRANSFORMER;
+      case "bert" -> BERT;
+      case "bert-cls" -> BERT_CLS;
+      default -> EMBBAG;
+    };
+  }
 
   static AdapterConfig config(String targets) {
     List<String> t = targets.isEmpty() ? List.of() : List.of(targets.split(","));
@@ -42,10 +53,11 @@ class TextLoraTest {
    * masked pooling and the embedding bag. Targets: the default Q/V, the FFN and head, all layers.
    */
   @ParameterizedTest
-  @ValueSource(strings = {"transformer:", "transformer:*.ff1,head", "transformer:*", "embbag:"})
+  @ValueSource(strings = {"transformer:", "transformer:*.ff1,head", "transformer:*", "embbag:", "bert:",
+      "bert:*.ff1,*.ff2,head", "bert-cls:*"})
   void loraGradientsMatchCentralDifferencesInFloat64(String variant) {
     String[] kv = variant.split(":", -1);
-    ModelSpec spec = kv[0].equals("transformer") ? TRANSFORMER : EMBBAG;
+    ModelSpec spec = spec(kv[0]);
     Random rnd = new Random(5);
     int n = 6;
     float[] x = Fixtures.tokenRows(rnd, n, spec.inputSize(), spec.vocabSize(), true);
@@ -123,11 +135,21 @@ class TextLoraTest {
   @ParameterizedTest
   @EnumSource(Scaling.class)
   void transformerGrowthPreservesTheFunction(Scaling mode) {
+    growthPreservesTheFunction(TRANSFORMER, mode);
+  }
+
+  @ParameterizedTest
+  @EnumSource(Scaling.class)
+  void bertGrowthPreservesTheFunction(Scaling mode) {
+    growthPreservesTheFunction(BERT, mode);
+  }
+
+  private static void growthPreservesTheFunction(ModelSpec spec, Scaling mode) {
     Random rnd = new Random(21);
     int n = 32;
     float[] x = Fixtures.tokenRows(rnd, n, 8, 50, true);
     for (DataType dtype : new DataType[] {DataType.FLOAT32, DataType.FLOAT64}) {
-      try (BaseModel base = BaseModel.create(TRANSFORMER, Device.cpu());
+      try (BaseModel base = BaseModel.create(spec, Device.cpu());
           LoraModel m = LoraModel.create(base, AdapterConfig.defaults().withTargets(List.of("*.q", "*.v", "head"))
               .withRank(2).withScaling(mode), dtype)) {
         Fixtures.randomizeB(m, new Random(2), 0.3);
@@ -147,10 +169,10 @@ class TextLoraTest {
 
   /** Trains real adapters (B far from 0), then compares the pure-Java merged forward with the device one. */
   @ParameterizedTest
-  @ValueSource(strings = {"transformer:", "transformer:*", "embbag:"})
+  @ValueSource(strings = {"transformer:", "transformer:*", "embbag:", "bert:", "bert:*", "bert-cls:*"})
   void mergedJavaForwardEqualsUnmergedDeviceForward(String variant) {
     String[] kv = variant.split(":", -1);
-    ModelSpec spec = kv[0].equals("transformer") ? TRANSFORMER : EMBBAG;
+    ModelSpec spec = spec(kv[0]);
     Random rnd = new Random(4);
     List<String> targets = kv[1].isEmpty() ? List.of() : List.of(kv[1]);
     LearnerConfig tc = LearnerConfig.defaults().withLr(0.05).withSchedule(RankSchedule.parse("steps:2@0,4@5"));

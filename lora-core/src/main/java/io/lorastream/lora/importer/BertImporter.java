@@ -1,0 +1,169 @@
+package io.lorastream.lora.importer;
+
+import ai.djl.Device;
+import io.lorastream.lora.model.BaseModel;
+import io.lorastream.lora.model.ModelSpec;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+
+/**
+ * Builds a {@code bert} base from a BERT-family encoder exported to ONNX (BERT, MiniLM and any
+ * model with the same layout: word, position and token-type embeddings with a LayerNorm, post-LN
+ * encoder layers with a GELU feed-forward), plus a new classification head.
+ *
+ * <p>Hugging Face's export keeps the biases and LayerNorm parameters under their module names
+ * ({@code encoder.layer.3.attention.self.query.bias}) but stores every linear weight as an
+ * anonymous {@code onnx::MatMul_*} initializer of shape (in, out). Each weight is matched to its
+ * layer by following the graph: the MatMul that reads it feeds the Add that takes the layer's
+ * named bias. Anything else (a missing tensor, a weight no Add claims, an unexpected shape) is
+ * refused with a message that says what was found.
+ */
+public final class BertImporter {
+  private static final String[] QKVO = {"attention.self.query", "attention.self.key", "attention.self.value",
+      "attention.output.dense"};
+
+  /**
+   * What the ONNX graph does not say: the head count (a reshape constant, not a tensor), the
+   * token window, the classes and pooling of the new head, and the head's seed.
+   */
+  public record Options(int heads, int seqLen, int classes, String pooling, long seed) {
+  }
+
+  private BertImporter() {
+  }
+
+  /** The base, on {@code device}; its id names the source ({@code id}) and the weights' fingerprint. */
+  public static BaseModel fromOnnx(OnnxGraph g, Options o, String id, Device device) {
+    Map<String, OnnxGraph.Tensor> t = byModuleName(g);
+    OnnxGraph.Tensor word = require(t, "embeddings.word_embeddings.weight");
+    OnnxGraph.Tensor position = require(t, "embeddings.position_embeddings.weight");
+    OnnxGraph.Tensor type = require(t, "embeddings.token_type_embeddings.weight");
+    int vocab = (int) word.dims()[0];
+    int d = (int) word.dims()[1];
+    int layers = 0;
+    while (t.containsKey("encoder.layer." + layers + ".attention.self.query.bias")) {
+      layers++;
+    }
+    if (layers == 0) {
+      throw new IllegalArgumentException("no encoder.layer.0.attention.self.query.bias in the graph: not a BERT-family "
+          + "encoder (initializers: " + preview(t.keySet()) + ")");
+    }
+    int ffn = (int) require(t, "encoder.layer.0.intermediate.dense.bias").dims()[0];
+    if (o.seqLen() > position.dims()[0]) {
+      throw new IllegalArgumentException("the model has " + position.dims()[0] + " positions; a token window of "
+          + o.seqLen() + " does not fit");
+    }
+    if (o.heads() <= 0 || d % o.heads() != 0) {
+      throw new IllegalArgumentException("heads must divide the model width " + d + ", got " + o.heads());
+    }
+    ModelSpec spec = ModelSpec.bert(vocab, o.seqLen(), d, o.heads(), layers, ffn, o.classes(), o.pooling(), o.seed());
+    Map<String, float[]> weights = linearWeights(g, t);
+    Map<String, float[]> out = new LinkedHashMap<>();
+    out.put("tok_emb", word.values());
+    out.put("pos_emb", java.util.Arrays.copyOf(position.values(), o.seqLen() * d));
+    out.put("type_emb", java.util.Arrays.copyOf(type.values(), d)); // token type 0
+    out.put("emb_ln.gamma", require(t, "embeddings.LayerNorm.weight").values());
+    out.put("emb_ln.beta", require(t, "embeddings.LayerNorm.bias").values());
+    String[] ours = {"q", "k", "v", "o"};
+    for (int i = 0; i < layers; i++) {
+      String hf = "encoder.layer." + i + ".";
+      for (int j = 0; j < 4; j++) {
+        linear(out, "l" + i + "." + ours[j], hf + QKVO[j], t, weights);
+      }
+      out.put("l" + i + ".ln1.gamma", require(t, hf + "attention.output.LayerNorm.weight").values());
+      out.put("l" + i + ".ln1.beta", require(t, hf + "attention.output.LayerNorm.bias").values());
+      linear(out, "l" + i + ".ff1", hf + "intermediate.dense", t, weights);
+      linear(out, "l" + i + ".ff2", hf + "output.dense", t, weights);
+      out.put("l" + i + ".ln2.gamma", require(t, hf + "output.LayerNorm.weight").values());
+      out.put("l" + i + ".ln2.beta", require(t, hf + "output.LayerNorm.bias").values());
+    }
+    Random rnd = new Random(o.seed());
+    float[] head = new float[o.classes() * d];
+    double std = Math.sqrt(1.0 / d);
+    for (int i = 0; i < head.length; i++) {
+      head[i] = (float) (rnd.nextGaussian() * std);
+    }
+    out.put("head.weight", head);
+    out.put("head.bias", new float[o.classes()]);
+    return BaseModel.fromTensors(spec, out, id, device);
+  }
+
+  /** Initializers by Hugging Face module name, without a model prefix such as {@code bert.}. */
+  private static Map<String, OnnxGraph.Tensor> byModuleName(OnnxGraph g) {
+    Map<String, OnnxGraph.Tensor> m = new LinkedHashMap<>();
+    for (OnnxGraph.Tensor t : g.initializers().values()) {
+      String n = t.name();
+      int at = n.indexOf("embeddings.");
+      int enc = n.indexOf("encoder.layer.");
+      int cut = at == 0 || enc == 0 ? 0 : Math.max(at, enc);
+      m.put(cut > 0 && n.charAt(cut - 1) == '.' ? n.substring(cut) : n, t);
+    }
+    return m;
+  }
+
+  /** Weight (out, in) row-major per module name, found through MatMul -> Add(bias). */
+  private static Map<String, float[]> linearWeights(OnnxGraph g, Map<String, OnnxGraph.Tensor> byModule) {
+    Map<String, String> moduleOfBias = new HashMap<>();
+    for (Map.Entry<String, OnnxGraph.Tensor> e : byModule.entrySet()) {
+      if (e.getKey().endsWith(".bias")) {
+        moduleOfBias.put(e.getValue().name(), e.getKey().substring(0, e.getKey().length() - ".bias".length()));
+      }
+    }
+    Map<String, OnnxGraph.Tensor> weightOfOutput = new HashMap<>(); // MatMul output -> its initializer operand
+    for (OnnxGraph.Node n : g.nodes()) {
+      if (n.opType().equals("MatMul") && n.inputs().size() == 2 && g.initializers().containsKey(n.inputs().get(1))) {
+        weightOfOutput.put(n.outputs().get(0), g.initializers().get(n.inputs().get(1)));
+      }
+    }
+    Map<String, float[]> out = new HashMap<>();
+    for (OnnxGraph.Node n : g.nodes()) {
+      if (!n.opType().equals("Add") || n.inputs().size() != 2) {
+        continue;
+      }
+      String module = null;
+      OnnxGraph.Tensor w = null;
+      for (String in : n.inputs()) {
+        module = moduleOfBias.getOrDefault(in, module);
+        w = weightOfOutput.getOrDefault(in, w);
+      }
+      if (module != null && w != null) {
+        if (w.dims().length != 2) {
+          throw new IllegalArgumentException("weight of " + module + " has dims " + java.util.Arrays.toString(w.dims()));
+        }
+        int in = (int) w.dims()[0];
+        int o = (int) w.dims()[1];
+        out.put(module, BaseModel.transpose(w.values(), in, o)); // (in, out) -> (out, in)
+      }
+    }
+    return out;
+  }
+
+  private static void linear(Map<String, float[]> out, String ours, String module, Map<String, OnnxGraph.Tensor> t,
+      Map<String, float[]> weights) {
+    float[] w = weights.get(module);
+    if (w == null) {
+      throw new IllegalArgumentException("no MatMul weight feeds the Add of " + module + ".bias; the graph is not laid "
+          + "out like a Hugging Face BERT export");
+    }
+    out.put(ours + ".weight", w);
+    out.put(ours + ".bias", require(t, module + ".bias").values());
+  }
+
+  private static OnnxGraph.Tensor require(Map<String, OnnxGraph.Tensor> t, String name) {
+    OnnxGraph.Tensor x = t.get(name);
+    if (x == null) {
+      throw new IllegalArgumentException("the ONNX graph has no initializer " + name + ": not a BERT-family encoder "
+          + "(initializers: " + preview(t.keySet()) + ")");
+    }
+    return x;
+  }
+
+  private static String preview(java.util.Collection<String> names) {
+    List<String> l = new ArrayList<>(names);
+    return l.size() <= 6 ? l.toString() : l.subList(0, 6) + " and " + (l.size() - 6) + " more";
+  }
+}
