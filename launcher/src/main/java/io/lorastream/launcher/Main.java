@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
         LocalCommand.class,
         DemoCommand.class,
         PretrainCommand.class,
+        BaseCommand.class,
         TrainerCommand.class,
         StreamAppCommand.class,
         InferenceCommand.class,

@@ -1,0 +1,120 @@
+package io.lorastream.launcher;
+
+import ai.djl.Device;
+import io.lorastream.lora.importer.BertImporter;
+import io.lorastream.lora.importer.OnnxGraph;
+import io.lorastream.lora.model.BaseModel;
+import io.lorastream.lora.model.ModelSpec;
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code lorastream base}: base-model files. {@code base import} turns a pretrained BERT-family
+ * encoder (an ONNX export, such as the one {@code lorastream data minilm} fetches) into a base file
+ * with a new classification head, which trainers and inference consumers then load like any other.
+ */
+@Command(name = "base", mixinStandardHelpOptions = true, description = "Base-model files: import a pretrained encoder.",
+    subcommands = {BaseCommand.Import.class})
+final class BaseCommand implements Runnable {
+  @Spec CommandSpec spec;
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(System.out);
+  }
+
+  /** {@code lorastream base import --onnx FILE ...}. Exit codes: 0 written, 2 refused (message on stderr). */
+  @Command(name = "import", mixinStandardHelpOptions = true,
+      description = "Import a BERT-family encoder (BERT, MiniLM) from its ONNX export and add a classification head.")
+  static final class Import implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(names = "--onnx", required = true, paramLabel = "FILE", description = "The model's ONNX export.")
+    Path onnx;
+
+    @Option(names = "--heads", required = true,
+        description = "Attention heads (not stored in any tensor of the export; 12 for all-MiniLM-L6-v2).")
+    int heads;
+
+    @Option(names = "--seq-len", defaultValue = "128",
+        description = "Token window: rows are truncated and padded to it. Default: ${DEFAULT-VALUE}.")
+    int seqLen;
+
+    @Option(names = "--classes", required = true, description = "Classes of the new head.")
+    int classes;
+
+    @Option(names = "--pooling", defaultValue = "mean", paramLabel = "mean|cls",
+        description = "What the head reads: the mean of the token states, or [CLS]. Default: ${DEFAULT-VALUE}.")
+    String pooling;
+
+    @Option(names = "--out", required = true, paramLabel = "FILE", description = "Base-model file to write.")
+    Path out;
+
+    @Option(names = "--id", paramLabel = "ID",
+        description = "Base id recorded in the file and in every snapshot. Default: the ONNX file's name.")
+    String id;
+
+    @Option(names = "--seed", defaultValue = "42", description = "Seed of the head's initialization. Default: ${DEFAULT-VALUE}.")
+    long seed;
+
+    @Override
+    public Integer call() {
+      var err = spec.commandLine().getErr();
+      var console = spec.commandLine().getOut();
+      if (!Files.isRegularFile(onnx)) {
+        return refuse(err, "--onnx " + onnx + " is not a file; fetch all-MiniLM-L6-v2 with './lorastream data minilm'");
+      }
+      if (!ModelSpec.POOL_MEAN.equals(pooling) && !ModelSpec.POOL_CLS.equals(pooling)) {
+        return refuse(err, "--pooling must be mean or cls, got " + pooling);
+      }
+      if (classes < 2 || seqLen < 2) {
+        return refuse(err, "--classes and --seq-len must be at least 2");
+      }
+      String baseId = id != null ? id : onnx.getFileName().toString().replaceFirst("\\.onnx$", "");
+      try {
+        long t0 = System.nanoTime();
+        console.printf(Locale.ROOT, "reading %s (%d MB)%n", onnx, Files.size(onnx) >> 20);
+        console.flush();
+        OnnxGraph graph;
+        try (InputStream in = new BufferedInputStream(Files.newInputStream(onnx), 1 << 20)) {
+          graph = OnnxGraph.read(in);
+        }
+        console.printf(Locale.ROOT, "read %d initializers and %d nodes in %.1f s; mapping to a bert base%n",
+            graph.initializers().size(), graph.nodes().size(), (System.nanoTime() - t0) / 1e9);
+        try (BaseModel base = BertImporter.fromOnnx(graph,
+            new BertImporter.Options(heads, seqLen, classes, pooling, seed), baseId, Device.cpu())) {
+          Path parent = out.toAbsolutePath().getParent();
+          if (parent != null) {
+            Files.createDirectories(parent);
+          }
+          base.save(out);
+          ModelSpec s = base.spec();
+          console.printf(Locale.ROOT, "wrote %s: %s, %d layers, d=%d, %d heads, ffn %d, vocab %d, window %d, %s pooling, "
+                  + "%d classes; %,d parameters; id %s; fingerprint %s; source %s (%.1f s)%n", out, s.kind(), s.layers(),
+              s.dModel(), s.heads(), s.ffnSize(), s.vocabSize(), s.seqLen(), s.pooling(), s.numClasses(),
+              base.parameterCount(), base.id(), base.fingerprint(), onnx.toAbsolutePath(), (System.nanoTime() - t0) / 1e9);
+        }
+        return 0;
+      } catch (IllegalArgumentException e) {
+        return refuse(err, onnx + " cannot be imported: " + e.getMessage());
+      } catch (IOException e) {
+        return refuse(err, "reading " + onnx + " failed: " + e.getMessage());
+      }
+    }
+
+    private static int refuse(java.io.PrintWriter err, String message) {
+      err.println("lorastream base import: " + message);
+      err.flush();
+      return 2;
+    }
+  }
+}
