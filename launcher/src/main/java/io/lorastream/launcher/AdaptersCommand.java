@@ -1,31 +1,28 @@
 package io.lorastream.launcher;
 
+import ai.djl.Device;
 import io.lorastream.avro.AdapterSnapshot;
 import io.lorastream.config.CommonConfig;
 import io.lorastream.config.LayeredConfig;
+import io.lorastream.lora.model.BaseModel;
+import io.lorastream.lora.peft.PeftExport;
 import io.lorastream.lora.snapshot.AdapterDeletion;
-import io.lorastream.registry.RegistryException;
-import io.lorastream.serde.LorastreamSerdes;
+import io.lorastream.lora.snapshot.DecodedAdapter;
+import io.lorastream.lora.snapshot.SnapshotCodec;
+import io.lorastream.lora.snapshot.SnapshotRejectedException;
 import io.lorastream.trainer.TrainerConfig;
+import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.errors.TimeoutException;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -39,7 +36,7 @@ import picocli.CommandLine.Spec;
  * headers name the deleted versions and carry an HMAC under {@code trainer.hmac.key}
  * ({@link AdapterDeletion}). Without a key the same deletion is written unsigned.
  */
-@Command(name = "adapters", description = "Operate on published adapters.", subcommands = AdaptersCommand.Delete.class)
+@Command(name = "adapters", description = "Operate on published adapters.", subcommands = {AdaptersCommand.Delete.class, AdaptersCommand.Export.class})
 final class AdaptersCommand implements Runnable {
   @Spec CommandSpec spec;
 
@@ -91,7 +88,8 @@ final class AdaptersCommand implements Runnable {
         }
         n = through;
       } else {
-        n = newestVersion(common, topic);
+        var versions = CommittedAdapterReader.read(common, adapter, timeout, "lorastream-adapters-delete");
+        n = versions.isEmpty() ? 0 : versions.lastKey();
         if (n == 0) {
           err.println("lorastream: adapter '" + adapter + "' has no committed snapshot on '" + topic
               + "': nothing to delete (give --through N to delete versions up to N anyway)");
@@ -118,45 +116,77 @@ final class AdaptersCommand implements Runnable {
         return 1;
       }
     }
+  }
 
-    /** The highest version of the adapter among its committed snapshots (0 when none). */
-    private long newestVersion(CommonConfig common, String topic) {
-      Map<String, Object> p = new HashMap<>(common.kafkaProperties());
-      p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-      p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-      p.put(ConsumerConfig.CLIENT_ID_CONFIG, "lorastream-adapters-delete");
-      p.remove(ConsumerConfig.GROUP_ID_CONFIG);
-      Deserializer<AdapterSnapshot> d = LorastreamSerdes.create(common.registryConfig()).adapterSnapshot()
-          .deserializer();
-      long newest = 0;
-      try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(),
-          new ByteArrayDeserializer())) {
-        List<TopicPartition> tps = c.partitionsFor(topic, timeout).stream()
-            .map(i -> new TopicPartition(topic, i.partition())).toList();
-        c.assign(tps);
-        c.seekToBeginning(tps);
-        Map<TopicPartition, Long> end = c.endOffsets(tps, timeout);
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (tps.stream().anyMatch(tp -> c.position(tp) < end.get(tp))) {
-          if (System.nanoTime() > deadline) {
-            throw new TimeoutException("could not read '" + topic + "' within "
-                + timeout);
-          }
-          for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
-            if (r.key() == null || r.value() == null || !adapter.equals(new String(r.key(), StandardCharsets.UTF_8))) {
-              continue;
-            }
-            try {
-              newest = Math.max(newest, d.deserialize(topic, r.headers(), r.value()).getVersion());
-            } catch (RuntimeException e) {
-              if (RegistryException.isOutage(e)) {
-                throw e; // cannot tell the versions without the registry: do not guess
-              }
-            }
-          }
-        }
+  /** {@code lorastream adapters export}: one committed version, verified, in PEFT's format. */
+  @Command(name = "export", description = {"Write a committed adapter version for Hugging Face PEFT "
+      + "(adapter_model.safetensors + adapter_config.json) after verifying it against the base, as a consumer would.",
+      "Exit codes: 0 written, 1 no such version, 2 refused (message on stderr)."})
+  static final class Export implements Callable<Integer> {
+    @Mixin ServiceOptions service = new ServiceOptions();
+
+    @Option(names = "--adapter", required = true, paramLabel = "ID", description = "Adapter id to export.")
+    String adapter;
+
+    @Option(names = "--version", paramLabel = "V", description = "Version to export (default: the newest committed one).")
+    Long version;
+
+    @Option(names = "--base", required = true, paramLabel = "FILE",
+        description = "The base-model file the adapter was trained on (imported with 'lorastream base import').")
+    Path baseFile;
+
+    @Option(names = "--format", defaultValue = "peft", description = "Output format; only peft. Default: ${DEFAULT-VALUE}.")
+    String format;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Directory to write.")
+    Path outDir;
+
+    @Option(names = "--timeout", defaultValue = "PT30S", paramLabel = "DURATION",
+        description = "How long to wait for Kafka, ISO-8601. Default: ${DEFAULT-VALUE}.")
+    Duration timeout;
+
+    @Spec CommandSpec spec;
+
+    @Override
+    public Integer call() {
+      PrintWriter out = spec.commandLine().getOut();
+      PrintWriter err = spec.commandLine().getErr();
+      if (!"peft".equals(format)) {
+        err.println("lorastream adapters export: --format must be peft, got " + format);
+        return 2;
       }
-      return newest;
+      Map<String, String> defaults = new HashMap<>(CommonConfig.DEFAULTS);
+      defaults.putAll(TrainerConfig.DEFAULTS);
+      LayeredConfig cfg = service.load(defaults, Map.of(TrainerConfig.ADAPTER_ID, adapter));
+      CommonConfig common = new CommonConfig(cfg);
+      byte[] key = TrainerConfig.from(cfg).hmacKey().orElse(null);
+      var versions = CommittedAdapterReader.read(common, adapter, timeout, "lorastream-adapters-export");
+      AdapterSnapshot s = version == null ? (versions.isEmpty() ? null : versions.lastEntry().getValue())
+          : versions.get(version);
+      if (s == null) {
+        err.println("lorastream adapters export: adapter '" + adapter + "' has no committed " + (version == null
+            ? "snapshot" : "version " + version) + " on '" + common.catalog().adapters.name() + "' (versions: "
+            + versions.keySet() + ")");
+        return 1;
+      }
+      try (BaseModel base = BaseModel.load(baseFile,
+          Device.cpu())) {
+        DecodedAdapter d = SnapshotCodec.decode(s, base, key);
+        PeftExport.write(outDir, base.spec(), base.id(), d.layers());
+        out.println("exported adapter " + adapter + " v" + d.version() + " (" + d.layers().size() + " layers, ranks "
+            + d.ranks() + (d.signatureVerified() ? ", signature verified" : "") + ") for PEFT to " + outDir);
+        return 0;
+      } catch (SnapshotRejectedException e) {
+        err.println("lorastream adapters export: v" + s.getVersion() + " does not verify against " + baseFile + ": "
+            + e.getMessage());
+        return 2;
+      } catch (IllegalArgumentException e) {
+        err.println("lorastream adapters export: " + e.getMessage());
+        return 2;
+      } catch (IOException e) {
+        err.println("lorastream adapters export: " + e.getMessage());
+        return 2;
+      }
     }
   }
 }

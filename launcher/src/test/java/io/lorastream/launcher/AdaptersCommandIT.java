@@ -2,13 +2,24 @@ package io.lorastream.launcher;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ai.djl.Device;
+import ai.djl.ndarray.types.DataType;
 import io.lorastream.avro.AdapterSnapshot;
+import io.lorastream.lora.adapter.AdapterConfig;
+import io.lorastream.lora.adapter.LoraModel;
+import io.lorastream.lora.model.BaseModel;
+import io.lorastream.lora.model.ModelSpec;
+import io.lorastream.lora.peft.PeftExport;
+import io.lorastream.lora.peft.Safetensors;
 import io.lorastream.lora.snapshot.AdapterDeletion;
+import io.lorastream.lora.snapshot.SnapshotCodec;
+import io.lorastream.lora.snapshot.SnapshotMeta;
 import io.lorastream.testing.LocalStackExtension;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
@@ -25,6 +36,7 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 /**
@@ -68,6 +80,46 @@ class AdaptersCommandIT {
     assertThat(run(none, "adapters", "delete", "--adapter", "never-published", "--bootstrap",
         stack.bootstrapServers(), "--registry", stack.registryUrl())).isEqualTo(1);
     assertThat(none.toString()).contains("no committed snapshot", "--through");
+  }
+
+  @Test
+  void exportWritesTheNewestVerifiedVersionForPeft(@TempDir Path tmp) throws Exception {
+    ModelSpec spec = ModelSpec.bert(40, 8, 16, 2, 2, 32, 2, ModelSpec.POOL_MEAN, 5);
+    Path baseFile = tmp.resolve("bert.lsbase");
+    try (BaseModel base = BaseModel.create(spec, Device.cpu())) {
+      base.save(baseFile);
+      for (long v = 1; v <= 2; v++) {
+        try (LoraModel m = LoraModel.create(base, AdapterConfig.defaults().withRank((int) (2 * v)), DataType.FLOAT32)) {
+          AdapterSnapshot s = SnapshotCodec.encode(m, SnapshotMeta.of("peft", v, "it"), KEY.getBytes(StandardCharsets.UTF_8));
+          try (KafkaProducer<String, AdapterSnapshot> p = new KafkaProducer<>(new HashMap<>(stack.clientProperties()),
+              new StringSerializer(), stack.serdes().adapterSnapshot().serializer())) {
+            p.send(new ProducerRecord<>(stack.catalog().adapters.name(), "peft", s)).get();
+          }
+        }
+      }
+    }
+    Path dir = tmp.resolve("peft");
+    StringWriter out = new StringWriter();
+    int code = run(out, "adapters", "export", "--adapter", "peft", "--base", baseFile.toString(), "--out", dir.toString(),
+        "--bootstrap", stack.bootstrapServers(), "--registry", stack.registryUrl(), "--set", "trainer.hmac.key=" + KEY);
+    assertThat(code).as(out.toString()).isZero();
+    assertThat(out.toString()).contains("exported adapter peft v2", "signature verified");
+    Map<String, Safetensors.Tensor> t = Safetensors.read(dir.resolve(PeftExport.WEIGHTS));
+    // The default targets of an encoder are Q and V of every layer, at the version's rank 4.
+    assertThat(t).hasSize(8).containsKey("base_model.model.encoder.layer.1.attention.self.value.lora_B.weight");
+    assertThat(t.get("base_model.model.encoder.layer.0.attention.self.query.lora_A.weight").shape()).containsExactly(4, 16);
+    assertThat(dir.resolve(PeftExport.CONFIG)).content().contains("\"peft_type\" : \"LORA\"");
+
+    StringWriter wrongKey = new StringWriter();
+    assertThat(run(wrongKey, "adapters", "export", "--adapter", "peft", "--version", "1", "--base", baseFile.toString(),
+        "--out", tmp.resolve("x").toString(), "--bootstrap", stack.bootstrapServers(), "--registry", stack.registryUrl(),
+        "--set", "trainer.hmac.key=another-key-of-enough-length")).isEqualTo(2);
+    assertThat(wrongKey.toString()).contains("does not verify");
+    StringWriter missing = new StringWriter();
+    assertThat(run(missing, "adapters", "export", "--adapter", "peft", "--version", "9", "--base", baseFile.toString(),
+        "--out", tmp.resolve("y").toString(), "--bootstrap", stack.bootstrapServers(), "--registry",
+        stack.registryUrl())).isEqualTo(1);
+    assertThat(missing.toString()).contains("no committed version 9", "[1, 2]");
   }
 
   private static int run(StringWriter out, String... args) {
