@@ -34,15 +34,21 @@ final class BaseCommand implements Runnable {
 
   /** {@code lorastream base import --onnx FILE ...}. Exit codes: 0 written, 2 refused (message on stderr). */
   @Command(name = "import", mixinStandardHelpOptions = true,
-      description = "Import a BERT-family encoder (BERT, MiniLM) from its ONNX export and add a classification head.")
+      description = "Import a BERT-family encoder (BERT, MiniLM) from its ONNX export or a Hugging Face model "
+          + "directory, and add a classification head.")
   static final class Import implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(names = "--onnx", required = true, paramLabel = "FILE", description = "The model's ONNX export.")
+    @Option(names = "--onnx", paramLabel = "FILE", description = "The model's ONNX export.")
     Path onnx;
 
-    @Option(names = "--heads", required = true,
-        description = "Attention heads (not stored in any tensor of the export; 12 for all-MiniLM-L6-v2).")
+    @Option(names = "--hf", paramLabel = "DIR",
+        description = "A Hugging Face model directory (config.json, model.safetensors) instead of --onnx.")
+    Path hf;
+
+    @Option(names = "--heads", defaultValue = "0",
+        description = "Attention heads: required with --onnx (no tensor of the export holds it; 12 for "
+            + "all-MiniLM-L6-v2), read from config.json with --hf.")
     int heads;
 
     @Option(names = "--seq-len", defaultValue = "128",
@@ -70,28 +76,43 @@ final class BaseCommand implements Runnable {
     public Integer call() {
       var err = spec.commandLine().getErr();
       var console = spec.commandLine().getOut();
-      if (!Files.isRegularFile(onnx)) {
+      if ((onnx == null) == (hf == null)) {
+        return refuse(err, "give exactly one of --onnx FILE and --hf DIR");
+      }
+      if (onnx != null && !Files.isRegularFile(onnx)) {
         return refuse(err, "--onnx " + onnx + " is not a file; fetch all-MiniLM-L6-v2 with './lorastream data minilm'");
       }
+      if (onnx != null && heads <= 0) {
+        return refuse(err, "--heads is required with --onnx (12 for all-MiniLM-L6-v2)");
+      }
+      Path source = onnx != null ? onnx : hf;
       if (!ModelSpec.POOL_MEAN.equals(pooling) && !ModelSpec.POOL_CLS.equals(pooling)) {
         return refuse(err, "--pooling must be mean or cls, got " + pooling);
       }
       if (classes < 2 || seqLen < 2) {
         return refuse(err, "--classes and --seq-len must be at least 2");
       }
-      String baseId = id != null ? id : onnx.getFileName().toString().replaceFirst("\\.onnx$", "");
+      String baseId = id != null ? id : source.getFileName().toString().replaceFirst("\\.onnx$", "");
       try {
         long t0 = System.nanoTime();
-        console.printf(Locale.ROOT, "reading %s (%d MB)%n", onnx, Files.size(onnx) >> 20);
-        console.flush();
-        OnnxGraph graph;
-        try (InputStream in = new BufferedInputStream(Files.newInputStream(onnx), 1 << 20)) {
-          graph = OnnxGraph.read(in);
+        BertImporter.Options options = new BertImporter.Options(heads, seqLen, classes, pooling, seed);
+        BaseModel imported;
+        if (onnx != null) {
+          console.printf(Locale.ROOT, "reading %s (%d MB)%n", onnx, Files.size(onnx) >> 20);
+          console.flush();
+          OnnxGraph graph;
+          try (InputStream in = new BufferedInputStream(Files.newInputStream(onnx), 1 << 20)) {
+            graph = OnnxGraph.read(in);
+          }
+          console.printf(Locale.ROOT, "read %d initializers and %d nodes in %.1f s; mapping to a bert base%n",
+              graph.initializers().size(), graph.nodes().size(), (System.nanoTime() - t0) / 1e9);
+          imported = BertImporter.fromOnnx(graph, options, baseId, Device.cpu());
+        } else {
+          console.printf(Locale.ROOT, "reading the Hugging Face model in %s%n", hf);
+          console.flush();
+          imported = BertImporter.fromHuggingFace(hf, options, baseId, Device.cpu());
         }
-        console.printf(Locale.ROOT, "read %d initializers and %d nodes in %.1f s; mapping to a bert base%n",
-            graph.initializers().size(), graph.nodes().size(), (System.nanoTime() - t0) / 1e9);
-        try (BaseModel base = BertImporter.fromOnnx(graph,
-            new BertImporter.Options(heads, seqLen, classes, pooling, seed), baseId, Device.cpu())) {
+        try (BaseModel base = imported) {
           Path parent = out.toAbsolutePath().getParent();
           if (parent != null) {
             Files.createDirectories(parent);
@@ -101,13 +122,13 @@ final class BaseCommand implements Runnable {
           console.printf(Locale.ROOT, "wrote %s: %s, %d layers, d=%d, %d heads, ffn %d, vocab %d, window %d, %s pooling, "
                   + "%d classes; %,d parameters; id %s; fingerprint %s; source %s (%.1f s)%n", out, s.kind(), s.layers(),
               s.dModel(), s.heads(), s.ffnSize(), s.vocabSize(), s.seqLen(), s.pooling(), s.numClasses(),
-              base.parameterCount(), base.id(), base.fingerprint(), onnx.toAbsolutePath(), (System.nanoTime() - t0) / 1e9);
+              base.parameterCount(), base.id(), base.fingerprint(), source.toAbsolutePath(), (System.nanoTime() - t0) / 1e9);
         }
         return 0;
       } catch (IllegalArgumentException e) {
-        return refuse(err, onnx + " cannot be imported: " + e.getMessage());
+        return refuse(err, source + " cannot be imported: " + e.getMessage());
       } catch (IOException e) {
-        return refuse(err, "reading " + onnx + " failed: " + e.getMessage());
+        return refuse(err, "reading " + source + " failed: " + e.getMessage());
       }
     }
 

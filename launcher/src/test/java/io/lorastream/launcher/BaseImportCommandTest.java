@@ -89,6 +89,17 @@ class BaseImportCommandTest {
     assertThat(r.exit()).isEqualTo(2);
     assertThat(r.err()).contains("cannot be imported").contains("embeddings.word_embeddings.weight");
     assertThat(tmp.resolve("x.lsbase")).doesNotExist();
+    Run both = run("base", "import", "--onnx", notBert.toString(), "--hf", tmp.toString(), "--classes", "2", "--out",
+        tmp.resolve("z.lsbase").toString());
+    assertThat(both.exit()).isEqualTo(2);
+    assertThat(both.err()).contains("exactly one of --onnx FILE and --hf DIR");
+    Run noHeads = run("base", "import", "--onnx", notBert.toString(), "--classes", "2", "--out",
+        tmp.resolve("z.lsbase").toString());
+    assertThat(noHeads.exit()).isEqualTo(2);
+    assertThat(noHeads.err()).contains("--heads is required with --onnx");
+    Run notHf = run("base", "import", "--hf", tmp.toString(), "--classes", "2", "--out", tmp.resolve("z.lsbase").toString());
+    assertThat(notHf.exit()).isEqualTo(2);
+    assertThat(notHf.err()).contains("needs config.json and model.safetensors");
     Run pooling = run("base", "import", "--onnx", notBert.toString(), "--heads", "12", "--classes", "2", "--pooling",
         "max", "--out", tmp.resolve("y.lsbase").toString());
     assertThat(pooling.exit()).isEqualTo(2);

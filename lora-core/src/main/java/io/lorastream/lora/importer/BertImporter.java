@@ -1,8 +1,13 @@
 package io.lorastream.lora.importer;
 
 import ai.djl.Device;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.lorastream.lora.model.BaseModel;
 import io.lorastream.lora.model.ModelSpec;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -11,7 +16,8 @@ import java.util.Map;
 import java.util.Random;
 
 /**
- * Builds a {@code bert} base from a BERT-family encoder exported to ONNX (BERT, MiniLM and any
+ * Builds a {@code bert} base from a BERT-family encoder, exported to ONNX or as a Hugging Face model
+ * directory (BERT, MiniLM and any
  * model with the same layout: word, position and token-type embeddings with a LayerNorm, post-LN
  * encoder layers with a GELU feed-forward), plus a new classification head.
  *
@@ -38,7 +44,13 @@ public final class BertImporter {
 
   /** The base, on {@code device}; its id names the source ({@code id}) and the weights' fingerprint. */
   public static BaseModel fromOnnx(OnnxGraph g, Options o, String id, Device device) {
-    Map<String, OnnxGraph.Tensor> t = byModuleName(g);
+    Map<String, OnnxGraph.Tensor> t = byModuleName(g.initializers().values());
+    return build(t, linearWeights(g, t), o, id, device);
+  }
+
+  /** The base from tensors by module name and linear weights (out, in) by module. */
+  private static BaseModel build(Map<String, OnnxGraph.Tensor> t, Map<String, float[]> weights, Options o, String id,
+      Device device) {
     OnnxGraph.Tensor word = require(t, "embeddings.word_embeddings.weight");
     OnnxGraph.Tensor position = require(t, "embeddings.position_embeddings.weight");
     OnnxGraph.Tensor type = require(t, "embeddings.token_type_embeddings.weight");
@@ -61,7 +73,6 @@ public final class BertImporter {
       throw new IllegalArgumentException("heads must divide the model width " + d + ", got " + o.heads());
     }
     ModelSpec spec = ModelSpec.bert(vocab, o.seqLen(), d, o.heads(), layers, ffn, o.classes(), o.pooling(), o.seed());
-    Map<String, float[]> weights = linearWeights(g, t);
     Map<String, float[]> out = new LinkedHashMap<>();
     out.put("tok_emb", word.values());
     out.put("pos_emb", java.util.Arrays.copyOf(position.values(), o.seqLen() * d));
@@ -92,10 +103,59 @@ public final class BertImporter {
     return BaseModel.fromTensors(spec, out, id, device);
   }
 
+  /**
+   * The base of a Hugging Face model directory of the BERT family: {@code config.json} (its
+   * {@code model_type}, sizes, {@code hidden_act} and {@code layer_norm_eps} are checked) and
+   * {@code model.safetensors} (float32). The head count comes from the config; {@code o.heads()} is
+   * ignored unless the config lacks it.
+   */
+  public static BaseModel fromHuggingFace(Path dir, Options o, String id, Device device) throws IOException {
+    Path configFile = dir.resolve("config.json");
+    Path weightsFile = dir.resolve("model.safetensors");
+    if (!Files.isRegularFile(configFile) || !Files.isRegularFile(weightsFile)) {
+      throw new IllegalArgumentException(dir + " needs config.json and model.safetensors (a Hugging Face model "
+          + "directory); found " + (Files.isDirectory(dir) ? listing(dir) : "no such directory"));
+    }
+    JsonNode c = new ObjectMapper().readTree(configFile.toFile());
+    String type = c.path("model_type").asText("");
+    if (!type.equals("bert")) {
+      throw new IllegalArgumentException(configFile + ": model_type is '" + type + "'; only the BERT family (model_type "
+          + "bert, e.g. BERT and MiniLM) is supported");
+    }
+    String act = c.path("hidden_act").asText("gelu");
+    if (!act.equals("gelu")) {
+      throw new IllegalArgumentException(configFile + ": hidden_act is '" + act + "'; only gelu (erf) is supported");
+    }
+    double eps = c.path("layer_norm_eps").asDouble(1e-12);
+    if (Math.abs(eps - 1e-12) > 1e-15) {
+      throw new IllegalArgumentException(configFile + ": layer_norm_eps is " + eps + "; the bert kind uses 1e-12");
+    }
+    int heads = c.path("num_attention_heads").asInt(o.heads());
+    Map<String, OnnxGraph.Tensor> t = new LinkedHashMap<>();
+    for (Map.Entry<String, io.lorastream.lora.peft.Safetensors.Tensor> e
+        : io.lorastream.lora.peft.Safetensors.read(weightsFile).entrySet()) {
+      t.put(e.getKey(), new OnnxGraph.Tensor(e.getKey(), e.getValue().shape(), e.getValue().values()));
+    }
+    Map<String, OnnxGraph.Tensor> byModule = byModuleName(t.values());
+    Map<String, float[]> weights = new HashMap<>(); // HF stores linear weights as (out, in) already
+    for (Map.Entry<String, OnnxGraph.Tensor> e : byModule.entrySet()) {
+      if (e.getKey().endsWith(".weight") && e.getValue().dims().length == 2 && e.getKey().startsWith("encoder.")) {
+        weights.put(e.getKey().substring(0, e.getKey().length() - ".weight".length()), e.getValue().values());
+      }
+    }
+    return build(byModule, weights, new Options(heads, o.seqLen(), o.classes(), o.pooling(), o.seed()), id, device);
+  }
+
+  private static String listing(Path dir) throws IOException {
+    try (var s = Files.list(dir)) {
+      return s.map(p -> p.getFileName().toString()).sorted().toList().toString();
+    }
+  }
+
   /** Initializers by Hugging Face module name, without a model prefix such as {@code bert.}. */
-  private static Map<String, OnnxGraph.Tensor> byModuleName(OnnxGraph g) {
+  private static Map<String, OnnxGraph.Tensor> byModuleName(java.util.Collection<OnnxGraph.Tensor> tensors) {
     Map<String, OnnxGraph.Tensor> m = new LinkedHashMap<>();
-    for (OnnxGraph.Tensor t : g.initializers().values()) {
+    for (OnnxGraph.Tensor t : tensors) {
       String n = t.name();
       int at = n.indexOf("embeddings.");
       int enc = n.indexOf("encoder.layer.");

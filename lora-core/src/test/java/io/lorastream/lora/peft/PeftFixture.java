@@ -82,7 +82,7 @@ public final class PeftFixture {
   }
 
   /** The base in Hugging Face BertModel names and layouts, with a config.json transformers reads. */
-  static void writeBase(Path dir, BaseModel base) throws Exception {
+  public static void writeBase(Path dir, BaseModel base) throws Exception {
     ModelSpec s = base.spec();
     Map<String, String> names = new LinkedHashMap<>();
     names.put("tok_emb", "embeddings.word_embeddings.weight");
