@@ -72,11 +72,9 @@ final class AdaptersCommand implements Runnable {
 
     @Override
     public Integer call() {
-      Map<String, String> defaults = new HashMap<>(CommonConfig.DEFAULTS);
-      defaults.putAll(TrainerConfig.DEFAULTS);
-      LayeredConfig cfg = service.load(defaults, Map.of(TrainerConfig.ADAPTER_ID, adapter));
-      CommonConfig common = new CommonConfig(cfg);
-      byte[] key = TrainerConfig.from(cfg).hmacKey().orElse(null);
+      Settings settings = Settings.load(service, adapter);
+      CommonConfig common = settings.common();
+      byte[] key = settings.key();
       PrintWriter out = spec.commandLine().getOut();
       PrintWriter err = spec.commandLine().getErr();
       String topic = common.catalog().adapters.name();
@@ -155,11 +153,9 @@ final class AdaptersCommand implements Runnable {
         err.println("lorastream adapters export: --format must be peft, got " + format);
         return 2;
       }
-      Map<String, String> defaults = new HashMap<>(CommonConfig.DEFAULTS);
-      defaults.putAll(TrainerConfig.DEFAULTS);
-      LayeredConfig cfg = service.load(defaults, Map.of(TrainerConfig.ADAPTER_ID, adapter));
-      CommonConfig common = new CommonConfig(cfg);
-      byte[] key = TrainerConfig.from(cfg).hmacKey().orElse(null);
+      Settings settings = Settings.load(service, adapter);
+      CommonConfig common = settings.common();
+      byte[] key = settings.key();
       var versions = CommittedAdapterReader.read(common, adapter, timeout, "lorastream-adapters-export");
       AdapterSnapshot s = version == null ? (versions.isEmpty() ? null : versions.lastEntry().getValue())
           : versions.get(version);
@@ -180,13 +176,20 @@ final class AdaptersCommand implements Runnable {
         err.println("lorastream adapters export: v" + s.getVersion() + " does not verify against " + baseFile + ": "
             + e.getMessage());
         return 2;
-      } catch (IllegalArgumentException e) {
-        err.println("lorastream adapters export: " + e.getMessage());
-        return 2;
-      } catch (IOException e) {
+      } catch (IllegalArgumentException | IOException e) {
         err.println("lorastream adapters export: " + e.getMessage());
         return 2;
       }
+    }
+  }
+
+  /** The settings every adapters command reads: the cluster and the trainer's signing key. */
+  private record Settings(CommonConfig common, byte[] key) {
+    static Settings load(ServiceOptions service, String adapter) {
+      Map<String, String> defaults = new HashMap<>(CommonConfig.DEFAULTS);
+      defaults.putAll(TrainerConfig.DEFAULTS);
+      LayeredConfig cfg = service.load(defaults, Map.of(TrainerConfig.ADAPTER_ID, adapter));
+      return new Settings(new CommonConfig(cfg), TrainerConfig.from(cfg).hmacKey().orElse(null));
     }
   }
 }
