@@ -78,15 +78,17 @@ final class AdaptersCommand implements Runnable {
       PrintWriter out = spec.commandLine().getOut();
       PrintWriter err = spec.commandLine().getErr();
       String topic = common.catalog().adapters.name();
+      if (through != null && through < 1) {
+        err.println("lorastream: --through must be a version >= 1, got " + through);
+        return 2;
+      }
+      // Read even with --through: the parts of large snapshots are deleted with them.
+      var found = CommittedAdapterReader.read(common, adapter, timeout, "lorastream-adapters-delete");
       long n;
       if (through != null) {
-        if (through < 1) {
-          err.println("lorastream: --through must be a version >= 1, got " + through);
-          return 2;
-        }
         n = through;
       } else {
-        var versions = CommittedAdapterReader.read(common, adapter, timeout, "lorastream-adapters-delete");
+        var versions = found.versions();
         n = versions.isEmpty() ? 0 : versions.lastKey();
         if (n == 0) {
           err.println("lorastream: adapter '" + adapter + "' has no committed snapshot on '" + topic
@@ -103,6 +105,9 @@ final class AdaptersCommand implements Runnable {
       p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, String.valueOf(Math.max(timeout.toMillis(), request + 1_000)));
       try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(p, new StringSerializer(),
           new ByteArraySerializer())) {
+        for (String part : found.partKeys()) {
+          producer.send(new ProducerRecord<>(topic, part, null));
+        }
         RecordMetadata md = producer.send(new ProducerRecord<>(topic, null, adapter, null,
             AdapterDeletion.headers(adapter, n, key))).get();
         out.println("deleted adapter " + adapter + " through v" + n + " (" + (key == null ? "unsigned: signing is off"
@@ -156,7 +161,7 @@ final class AdaptersCommand implements Runnable {
       Settings settings = Settings.load(service, adapter);
       CommonConfig common = settings.common();
       byte[] key = settings.key();
-      var versions = CommittedAdapterReader.read(common, adapter, timeout, "lorastream-adapters-export");
+      var versions = CommittedAdapterReader.read(common, adapter, timeout, "lorastream-adapters-export").versions();
       AdapterSnapshot s = version == null ? (versions.isEmpty() ? null : versions.lastEntry().getValue())
           : versions.get(version);
       if (s == null) {

@@ -2,6 +2,7 @@ package io.lorastream.launcher;
 
 import io.lorastream.avro.AdapterSnapshot;
 import io.lorastream.config.CommonConfig;
+import io.lorastream.kafka.ChunkedValues;
 import io.lorastream.registry.RegistryException;
 import io.lorastream.serde.LorastreamSerdes;
 import java.nio.charset.StandardCharsets;
@@ -9,7 +10,9 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -20,15 +23,25 @@ import org.apache.kafka.common.serialization.Deserializer;
 
 /**
  * Reads the {@code adapters} topic to its end (read_committed) and keeps one adapter's snapshots
- * by version, for the {@code adapters} commands. Records that do not decode are skipped; a
- * registry outage is not (without the registry nothing can be said about the versions).
+ * by version, for the {@code adapters} commands; snapshots published in parts are put back together
+ * first. Records that do not decode are skipped; a registry outage is not (without the registry
+ * nothing can be said about the versions).
  */
 final class CommittedAdapterReader {
   private CommittedAdapterReader() {
   }
 
-  /** Every decodable committed snapshot of {@code adapter}, by version (the newest copy of each). */
-  static TreeMap<Long, AdapterSnapshot> read(CommonConfig common, String adapter, Duration timeout, String clientId) {
+  /**
+   * What the topic holds for one adapter.
+   *
+   * @param versions every decodable committed snapshot, by version (the newest copy of each)
+   * @param partKeys keys of the parts of its snapshots that are still on the topic (a deletion
+   *     tombstones them too, so that compaction removes them)
+   */
+  record Found(TreeMap<Long, AdapterSnapshot> versions, Set<String> partKeys) {
+  }
+
+  static Found read(CommonConfig common, String adapter, Duration timeout, String clientId) {
     String topic = common.catalog().adapters.name();
     Map<String, Object> p = new HashMap<>(common.kafkaProperties());
     p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
@@ -37,6 +50,8 @@ final class CommittedAdapterReader {
     p.remove(ConsumerConfig.GROUP_ID_CONFIG);
     Deserializer<AdapterSnapshot> d = LorastreamSerdes.create(common.registryConfig()).adapterSnapshot().deserializer();
     TreeMap<Long, AdapterSnapshot> out = new TreeMap<>();
+    Set<String> partKeys = new TreeSet<>();
+    ChunkedValues.Assembler parts = new ChunkedValues.Assembler();
     try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(),
         new ByteArrayDeserializer())) {
       List<TopicPartition> tps = c.partitionsFor(topic, timeout).stream()
@@ -49,8 +64,20 @@ final class CommittedAdapterReader {
         if (System.nanoTime() > deadline) {
           throw new TimeoutException("could not read '" + topic + "' within " + timeout);
         }
-        for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
-          if (r.key() == null || r.value() == null || !adapter.equals(new String(r.key(), StandardCharsets.UTF_8))) {
+        for (ConsumerRecord<byte[], byte[]> raw : c.poll(Duration.ofMillis(200))) {
+          if (!adapter.equals(ChunkedValues.valueKey(raw.key()))) {
+            continue;
+          }
+          String key = new String(raw.key(), StandardCharsets.UTF_8);
+          if (!key.equals(adapter)) {
+            if (raw.value() == null) {
+              partKeys.remove(key);
+            } else {
+              partKeys.add(key);
+            }
+          }
+          ConsumerRecord<byte[], byte[]> r = parts.offer(raw).record();
+          if (r == null || r.value() == null) {
             continue;
           }
           try {
@@ -64,6 +91,6 @@ final class CommittedAdapterReader {
         }
       }
     }
-    return out;
+    return new Found(out, partKeys);
   }
 }

@@ -133,7 +133,8 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
     this.status = TrainerStatus.initial(cfg.adapterId());
     this.stalls = new Stalls(cfg.adapterId(), this::updateStatus);
     this.transactions = new SnapshotTransactions(cfg.adapterId(), adaptersTopic, metricsTopic,
-        TrainerClients.producer(kafka, cfg), TrainerClients.maxBlock(kafka).toMillis(), closing, stalls, this.faults);
+        TrainerClients.producer(kafka, cfg), TrainerClients.maxBlock(kafka).toMillis(), cfg.snapshotPartBytes(), closing, stalls,
+        this.faults);
     this.committedState = new CommittedStateReader(cfg.adapterId(), inputTopic, adaptersTopic,
         TrainerClients.snapshotReader(kafka, cfg, true), TrainerClients.snapshotReader(kafka, cfg, false),
         TrainerClients.apiTimeout(kafka), serdes.adapterSnapshot().deserializer(), base, hmacKey, closing, stalls);

@@ -1,6 +1,7 @@
 package io.lorastream.trainer;
 
 import io.lorastream.avro.AdapterSnapshot;
+import io.lorastream.kafka.ChunkedValues;
 import io.lorastream.lora.model.BaseModel;
 import io.lorastream.lora.snapshot.AdapterDeletion;
 import io.lorastream.lora.snapshot.DecodedAdapter;
@@ -89,6 +90,7 @@ final class CommittedSnapshots {
     int forgedDeletions = 0;
     boolean ignoredAfterBest = false;
     long deadline = System.nanoTime() + timeout.toNanos();
+    ChunkedValues.Assembler parts = new ChunkedValues.Assembler();
     try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(readCommittedProps)) {
       c.assign(partitions);
       c.seekToBeginning(partitions);
@@ -104,10 +106,19 @@ final class CommittedSnapshots {
               + " (stuck at " + positions(c, partitions) + "): the broker is unreachable or another producer holds "
               + "a transaction open on it (it ends by itself within that producer's transaction.timeout.ms)");
         }
-        for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
-          if (r.key() == null || !adapterId.equals(new String(r.key(), StandardCharsets.UTF_8))) {
+        for (ConsumerRecord<byte[], byte[]> raw : c.poll(Duration.ofMillis(200))) {
+          if (!adapterId.equals(ChunkedValues.valueKey(raw.key()))) {
             continue;
           }
+          ChunkedValues.Assembler.Offered whole = parts.offer(raw);
+          if (whole.record() == null) {
+            if (whole.missing() != null) {
+              log.info("adapter {}: snapshot at {}-{}@{} skipped: {}", adapterId, raw.topic(), raw.partition(),
+                  raw.offset(), whole.missing());
+            }
+            continue;
+          }
+          ConsumerRecord<byte[], byte[]> r = whole.record();
           if (r.value() == null) {
             AdapterDeletion.Verdict v = AdapterDeletion.classify(adapterId, r.headers(), hmacKeyOrNull);
             String where = r.topic() + "-" + r.partition() + "@" + r.offset();

@@ -14,6 +14,7 @@ import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
+import io.lorastream.kafka.ChunkedValues;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
@@ -71,6 +72,7 @@ final class SnapshotTransactions {
 
   private final String adapterId;
   private final String adaptersTopic;
+  private final int partBytes;
   private final String metricsTopic;
   private final Map<String, Object> producerProps;
   /** The producer's max.block.ms: how long a closing trainer still waits for acknowledgements. */
@@ -83,11 +85,14 @@ final class SnapshotTransactions {
   private volatile Producer<String, byte[]> producer;
   // Trainer thread only: the transaction in flight, if any, and its future commit wall time.
   private Pending pending;
+  // Publisher thread only: the adapters topic's partition count, looked up once.
+  private int adapterPartitions;
   private Future<Long> outcome;
 
   SnapshotTransactions(String adapterId, String adaptersTopic, String metricsTopic, Map<String, Object> producerProps,
-      long maxBlockMs, CloseSignal closing, Stalls stalls, FaultPoints faults) {
+      long maxBlockMs, int partBytes, CloseSignal closing, Stalls stalls, FaultPoints faults) {
     this.adapterId = adapterId;
+    this.partBytes = partBytes;
     this.adaptersTopic = adaptersTopic;
     this.metricsTopic = metricsTopic;
     this.producerProps = producerProps;
@@ -260,7 +265,13 @@ final class SnapshotTransactions {
     producer.beginTransaction();
     faults.at(FaultInjector.BEFORE_SEND);
     List<Future<RecordMetadata>> acks = new ArrayList<>();
-    acks.add(send(new ProducerRecord<>(adaptersTopic, adapterId, b.snapshot())));
+    if (adapterPartitions == 0) {
+      adapterPartitions = producer.partitionsFor(adaptersTopic).size();
+    }
+    for (ProducerRecord<String, byte[]> part : ChunkedValues.records(adaptersTopic, adapterId, b.snapshot(), partBytes,
+        adapterPartitions)) {
+      acks.add(send(part));
+    }
     for (byte[] m : b.metrics()) {
       acks.add(send(new ProducerRecord<>(metricsTopic, adapterId, m)));
     }

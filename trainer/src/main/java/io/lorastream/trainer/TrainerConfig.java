@@ -42,6 +42,7 @@ public final class TrainerConfig {
   public static final String PUBLISH_STEPS = "trainer.publish.steps";
   public static final String PUBLISH_INTERVAL_MS = "trainer.publish.interval.ms";
   public static final String POLL_TIMEOUT_MS = "trainer.poll.timeout.ms";
+  public static final String SNAPSHOT_PART_BYTES = "trainer.snapshot.part.bytes";
   public static final String HMAC_KEY = "trainer.hmac.key";
   public static final String METRICS_INTERVAL_MS = "trainer.metrics.interval.ms";
   public static final String SEED = "trainer.seed";
@@ -67,6 +68,7 @@ public final class TrainerConfig {
       Map.entry(PUBLISH_STEPS, "50"),
       Map.entry(PUBLISH_INTERVAL_MS, "5000"),
       Map.entry(POLL_TIMEOUT_MS, "100"),
+      Map.entry(SNAPSHOT_PART_BYTES, String.valueOf(io.lorastream.kafka.ChunkedValues.DEFAULT_PART_BYTES)),
       Map.entry(HMAC_KEY, ""),
       Map.entry(METRICS_INTERVAL_MS, "5000"),
       Map.entry(SEED, "42"),
@@ -94,6 +96,7 @@ public final class TrainerConfig {
   private final long publishSteps;
   private final long publishIntervalMs;
   private final long pollTimeoutMs;
+  private final int snapshotPartBytes;
   private final byte[] hmacKey;
   private final long metricsIntervalMs;
   private final long seed;
@@ -156,6 +159,9 @@ public final class TrainerConfig {
     publishSteps = integer(c, PUBLISH_STEPS, 1, 1_000_000_000L);
     publishIntervalMs = integer(c, PUBLISH_INTERVAL_MS, 100, 86_400_000L);
     pollTimeoutMs = integer(c, POLL_TIMEOUT_MS, 1, 60_000);
+    // Below the broker's and the producer's limits (message.max.bytes / max.message.bytes, max.request.size).
+    snapshotPartBytes = (int) integer(c, SNAPSHOT_PART_BYTES, 16 * 1024, TrainerClients.MAX_SNAPSHOT_REQUEST_BYTES
+        - 64 * 1024);
     metricsIntervalMs = integer(c, METRICS_INTERVAL_MS, 100, 86_400_000L);
     seed = integer(c, SEED, Long.MIN_VALUE, Long.MAX_VALUE);
     hmacKey = SigningKey.fromConfig(c, HMAC_KEY, "every inference consumer (inference.hmac.key)").orElse(null);
@@ -306,6 +312,11 @@ public final class TrainerConfig {
 
   public long pollTimeoutMs() {
     return pollTimeoutMs;
+  }
+
+  /** Largest snapshot record value; a bigger snapshot is published in parts ({@link io.lorastream.kafka.ChunkedValues}). */
+  public int snapshotPartBytes() {
+    return snapshotPartBytes;
   }
 
   /** The HMAC-SHA256 key used to sign snapshots ({@link SigningKey}), if configured. */

@@ -142,9 +142,11 @@ public record AdapterConfig(
   }
 
   /**
-   * Resolves the adapted layers against a list of linear layers. Each target is an exact layer
+   * Resolves the adapted layers against a list of adaptable layers. Each target is an exact layer
    * name or a glob where {@code *} matches any characters (e.g. {@code *.q}, {@code l0.*}); every
-   * target must match at least one layer. Empty targets mean every layer (the mlp default; use
+   * target must match at least one layer. A glob matches linear layers only: the embedding table
+   * ({@link ModelSpec#EMBEDDING_LAYER}) multiplies the trainable parameters by about vocab/d, so
+   * it is adapted only when named. Empty targets mean every linear layer (the mlp default; use
    * {@link #resolveTargets(ModelSpec)} for the default of each model kind).
    *
    * @throws IllegalArgumentException naming an unknown target or override layer
@@ -154,14 +156,14 @@ public record AdapterConfig(
   }
 
   /**
-   * Resolves the adapted layers of a model kind, in forward order. Empty targets mean
+   * Resolves the adapted layers of a model kind, in {@link ModelSpec#adaptableLayers()} order. Empty targets mean
    * {@link #defaultTargets(String)} of the kind: every linear layer for mlp and embbag, the
    * attention {@code *.q} and {@code *.v} projections for the transformer (the LoRA paper's choice).
    *
    * @throws IllegalArgumentException naming an unknown target or override layer
    */
   public List<LayerInfo> resolveTargets(ModelSpec spec) {
-    return resolve(spec.linearLayers(), targets.isEmpty() ? defaultTargets(spec.kind()) : targets);
+    return resolve(spec.adaptableLayers(), targets.isEmpty() ? defaultTargets(spec.kind()) : targets);
   }
 
   /** Targets used when {@link #targets()} is empty: {@code [*]} (all), or {@code [*.q, *.v]} for transformers. */
@@ -172,7 +174,7 @@ public record AdapterConfig(
   private List<LayerInfo> resolve(List<LayerInfo> baseLayers, List<String> patterns) {
     List<String> names = baseLayers.stream().map(LayerInfo::name).toList();
     for (String t : patterns) {
-      if (names.stream().noneMatch(n -> matches(t, n))) {
+      if (names.stream().noneMatch(n -> targets(t, n))) {
         throw new IllegalArgumentException("AdapterConfig.targets: " + (t.indexOf('*') < 0 ? "unknown layer '" + t + "'"
             : "pattern '" + t + "' matches no layer") + "; base has " + names);
       }
@@ -182,7 +184,12 @@ public record AdapterConfig(
         throw new IllegalArgumentException("AdapterConfig.overrides: unknown layer '" + t + "'; base has " + names);
       }
     }
-    return baseLayers.stream().filter(l -> patterns.stream().anyMatch(t -> matches(t, l.name()))).toList();
+    return baseLayers.stream().filter(l -> patterns.stream().anyMatch(t -> targets(t, l.name()))).toList();
+  }
+
+  /** Whether a target selects a layer: a glob never selects the embedding table, only its exact name does. */
+  private static boolean targets(String pattern, String layer) {
+    return layer.equals(ModelSpec.EMBEDDING_LAYER) ? pattern.equals(layer) : matches(pattern, layer);
   }
 
   /** Exact name, or a glob where {@code *} matches any (possibly empty) run of characters. */

@@ -22,8 +22,10 @@ import java.util.Map;
 import java.util.Random;
 
 /**
- * A frozen {@link BaseModel} of any kind plus one LoRA adapter per target linear layer:
+ * A frozen {@link BaseModel} of any kind plus one LoRA adapter per target layer:
  * {@code y = W x + b + s * B (A x)} with A (r x in), B (out x r), s = alpha/r or alpha/sqrt(r).
+ * A target is a linear layer or, for text kinds, the token-embedding table
+ * ({@link io.lorastream.lora.model.ModelSpec#EMBEDDING_LAYER}, W = E^T on one-hot tokens).
  * The forward pass is the shared {@link Forward} (MLP, embedding bag or transformer); a layer name
  * is just a string here, so growth, merge and snapshots work the same for every kind.
  *
@@ -85,7 +87,7 @@ public final class LoraModel implements AutoCloseable {
     this.base = base;
     this.config = config;
     this.dtype = dtype;
-    this.layers = base.linearLayers();
+    this.layers = base.adaptableLayers();
     List<LayerInfo> targets = config.resolveTargets(base.spec());
     this.forwardPass = base.forwardPass();
     this.manager = NDManager.newBaseManager(base.device());
@@ -105,7 +107,7 @@ public final class LoraModel implements AutoCloseable {
         }
       }
       for (LayerInfo t : targets) {
-        int i = base.layerIndex(t.name());
+        int i = base.adaptableIndex(t.name());
         Adapter ad = new Adapter(t, i, config.alphaFor(t.name()), config.scalingFor(t.name()));
         int r = Math.min(config.rank(), config.maxRankFor(t.name()));
         double[] a = gaussian(new Random(mix(config.seed(), i, 0)), r * t.in(), config.initStd());
@@ -462,7 +464,7 @@ public final class LoraModel implements AutoCloseable {
   }
 
   public Adapter adapter(String layer) {
-    int i = base.layerIndex(layer);
+    int i = base.adaptableIndex(layer);
     Adapter ad = adapters[i];
     if (ad == null) {
       throw new IllegalArgumentException("layer '" + layer + "' has no adapter; adapted layers: " + ranks().keySet());

@@ -29,8 +29,7 @@ import java.util.Random;
  * refused with a message that says what was found.
  */
 public final class BertImporter {
-  private static final String[] QKVO = {"attention.self.query", "attention.self.key", "attention.self.value",
-      "attention.output.dense"};
+  private static final String[] BLOCK_LINEARS = {"q", "k", "v", "o"};
 
   /**
    * What the ONNX graph does not say: the head count (a reshape constant, not a tensor), the
@@ -51,20 +50,20 @@ public final class BertImporter {
   /** The base from tensors by module name and linear weights (out, in) by module. */
   private static BaseModel build(Map<String, OnnxGraph.Tensor> t, Map<String, float[]> weights, Options o, String id,
       Device device) {
-    OnnxGraph.Tensor word = require(t, "embeddings.word_embeddings.weight");
-    OnnxGraph.Tensor position = require(t, "embeddings.position_embeddings.weight");
-    OnnxGraph.Tensor type = require(t, "embeddings.token_type_embeddings.weight");
+    OnnxGraph.Tensor word = require(t, BertNames.parameter("tok_emb"));
+    OnnxGraph.Tensor position = require(t, BertNames.parameter("pos_emb"));
+    OnnxGraph.Tensor type = require(t, BertNames.parameter("type_emb"));
     int vocab = (int) word.dims()[0];
     int d = (int) word.dims()[1];
     int layers = 0;
-    while (t.containsKey("encoder.layer." + layers + ".attention.self.query.bias")) {
+    while (t.containsKey(BertNames.parameter("l" + layers + ".q.bias"))) {
       layers++;
     }
     if (layers == 0) {
       throw new IllegalArgumentException("no encoder.layer.0.attention.self.query.bias in the graph: not a BERT-family "
           + "encoder (initializers: " + preview(t.keySet()) + ")");
     }
-    int ffn = (int) require(t, "encoder.layer.0.intermediate.dense.bias").dims()[0];
+    int ffn = (int) require(t, BertNames.parameter("l0.ff1.bias")).dims()[0];
     if (o.seqLen() > position.dims()[0]) {
       throw new IllegalArgumentException("the model has " + position.dims()[0] + " positions; a token window of "
           + o.seqLen() + " does not fit");
@@ -77,20 +76,16 @@ public final class BertImporter {
     out.put("tok_emb", word.values());
     out.put("pos_emb", java.util.Arrays.copyOf(position.values(), o.seqLen() * d));
     out.put("type_emb", java.util.Arrays.copyOf(type.values(), d)); // token type 0
-    out.put("emb_ln.gamma", require(t, "embeddings.LayerNorm.weight").values());
-    out.put("emb_ln.beta", require(t, "embeddings.LayerNorm.bias").values());
-    String[] ours = {"q", "k", "v", "o"};
+    copy(out, t, "emb_ln.gamma", "emb_ln.beta");
     for (int i = 0; i < layers; i++) {
-      String hf = "encoder.layer." + i + ".";
-      for (int j = 0; j < 4; j++) {
-        linear(out, "l" + i + "." + ours[j], hf + QKVO[j], t, weights);
+      String l = "l" + i + ".";
+      for (String q : BLOCK_LINEARS) {
+        linear(out, l + q, t, weights);
       }
-      out.put("l" + i + ".ln1.gamma", require(t, hf + "attention.output.LayerNorm.weight").values());
-      out.put("l" + i + ".ln1.beta", require(t, hf + "attention.output.LayerNorm.bias").values());
-      linear(out, "l" + i + ".ff1", hf + "intermediate.dense", t, weights);
-      linear(out, "l" + i + ".ff2", hf + "output.dense", t, weights);
-      out.put("l" + i + ".ln2.gamma", require(t, hf + "output.LayerNorm.weight").values());
-      out.put("l" + i + ".ln2.beta", require(t, hf + "output.LayerNorm.bias").values());
+      copy(out, t, l + "ln1.gamma", l + "ln1.beta");
+      linear(out, l + "ff1", t, weights);
+      linear(out, l + "ff2", t, weights);
+      copy(out, t, l + "ln2.gamma", l + "ln2.beta");
     }
     Random rnd = new Random(o.seed());
     float[] head = new float[o.classes() * d];
@@ -202,8 +197,16 @@ public final class BertImporter {
     return out;
   }
 
-  private static void linear(Map<String, float[]> out, String ours, String module, Map<String, OnnxGraph.Tensor> t,
+  /** Base tensors taken as they are from their Hugging Face parameters. */
+  private static void copy(Map<String, float[]> out, Map<String, OnnxGraph.Tensor> t, String... tensors) {
+    for (String n : tensors) {
+      out.put(n, require(t, BertNames.parameter(n)).values());
+    }
+  }
+
+  private static void linear(Map<String, float[]> out, String ours, Map<String, OnnxGraph.Tensor> t,
       Map<String, float[]> weights) {
+    String module = BertNames.module(ours);
     float[] w = weights.get(module);
     if (w == null) {
       throw new IllegalArgumentException("no MatMul weight feeds the Add of " + module + ".bias; the graph is not laid "

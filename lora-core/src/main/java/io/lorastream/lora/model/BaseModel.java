@@ -73,6 +73,7 @@ public final class BaseModel implements AutoCloseable {
   private final float[][] host; // [tensor] contract layout (linear weights row-major (out, in)); never exposed
   private final int[] weightIdx; // [linear layer] -> tensor index
   private final int[] biasIdx;
+  private final List<LayerInfo> adaptable;
   private final Device device;
   private final NDManager manager;
   private final NDArray[] dev; // [tensor] float32 on device; linear weights (in, out): x @ W^T without a transpose per call
@@ -82,6 +83,7 @@ public final class BaseModel implements AutoCloseable {
   private BaseModel(ModelSpec spec, String idOrNull, float[][] host, Device device) {
     this.spec = spec;
     this.layers = spec.linearLayers();
+    this.adaptable = spec.adaptableLayers();
     this.tensors = spec.tensors();
     this.host = host;
     this.weightIdx = new int[layers.size()];
@@ -378,7 +380,23 @@ public final class BaseModel implements AutoCloseable {
     return layers;
   }
 
-  /** Index of a layer by name. */
+  /** Layers a LoRA adapter can target: the linear layers, then the embedding table of a text kind. */
+  public List<LayerInfo> adaptableLayers() {
+    return adaptable;
+  }
+
+  /** Index of an adaptable layer by name ({@link #adaptableLayers()} order; linear layers keep their index). */
+  public int adaptableIndex(String name) {
+    for (int i = 0; i < adaptable.size(); i++) {
+      if (adaptable.get(i).name().equals(name)) {
+        return i;
+      }
+    }
+    throw new IllegalArgumentException("unknown layer '" + name + "'; base has "
+        + adaptable.stream().map(LayerInfo::name).toList());
+  }
+
+  /** Index of a linear layer by name. */
   public int layerIndex(String name) {
     for (int i = 0; i < layers.size(); i++) {
       if (layers.get(i).name().equals(name)) {
@@ -470,6 +488,17 @@ public final class BaseModel implements AutoCloseable {
   // No copies: the adapter, the merged model and full fine-tuning read these shared, never-written arrays.
   float[] hostWeight(int layer) {
     return host[weightIdx[layer]];
+  }
+
+  /** Tensor index of the token-embedding table ({@code emb} or {@code tok_emb}); -1 for mlp. */
+  int embeddingTensor() {
+    for (int i = 0; i < tensors.size(); i++) {
+      String n = tensors.get(i).name();
+      if (n.equals("emb") || n.equals("tok_emb")) {
+        return i;
+      }
+    }
+    return -1;
   }
 
   float[] hostBias(int layer) {

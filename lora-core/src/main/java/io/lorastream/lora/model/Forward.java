@@ -42,6 +42,7 @@ public final class Forward {
   private final int[] weightIdx; // [linear layer] tensor index of its weight
   private final int[] biasIdx;
   private final int tokEmb; // -1 when absent
+  private final int embLayer; // adaptable-layer index of the embedding table, -1 for mlp
   private final int posEmb;
   private final int typeEmb; // bert only, else -1
   private final int embLnG;
@@ -67,6 +68,7 @@ public final class Forward {
     this.spec = spec;
     List<TensorSpec> ts = spec.tensors();
     int nl = spec.linearLayers().size();
+    this.embLayer = spec.tokenInput() ? nl : -1;
     weightIdx = new int[nl];
     biasIdx = new int[nl];
     int blocks = spec.layers();
@@ -116,9 +118,10 @@ public final class Forward {
    * Logits (n, C) for x (n, inputSize) of the parameters' dtype.
    *
    * @param p parameters in tensor order, device layout
-   * @param at per linear layer A^T (in, r), or null entries / null array for no adapter
-   * @param bt per linear layer B^T (r, out)
-   * @param scale per linear layer 0-d LoRA scale s
+   * @param at per adaptable layer ({@link ModelSpec#adaptableLayers()}) A^T (in, r), or null
+   *     entries / null array for no adapter
+   * @param bt per adaptable layer B^T (r, out)
+   * @param scale per adaptable layer 0-d LoRA scale s
    */
   public NDArray logits(NDArray x, NDArray[] p, NDArray[] at, NDArray[] bt, NDArray[] scale, Consts c) {
     Shape s = x.getShape();
@@ -129,7 +132,7 @@ public final class Forward {
     Lin lin = new Lin(p, at, bt, scale);
     return switch (spec.kind()) {
       case ModelSpec.MLP -> mlp(x, lin, 0, c);
-      case ModelSpec.EMBBAG -> mlp(embeddingBag(x, p, n, c), lin, 0, c);
+      case ModelSpec.EMBBAG -> mlp(embeddingBag(x, lin, n, c), lin, 0, c);
       default -> lin.apply(weightIdx.length - 1, encode(x, p, lin, n, c));
     };
   }
@@ -158,10 +161,20 @@ public final class Forward {
   }
 
   /** Masked mean of the rows' token embeddings: (n, d). */
-  private NDArray embeddingBag(NDArray x, NDArray[] p, int n, Consts c) {
+  private NDArray embeddingBag(NDArray x, Lin lin, int n, Consts c) {
+    return maskedMean(x, embed(x, lin), n, c);
+  }
+
+  /** Token embeddings (n, L, d) of x's ids, with the embedding table's LoRA branch when it has one. */
+  private NDArray embed(NDArray x, Lin lin) {
     NDArray ids = x.toType(DataType.INT64, false); // (n, L)
-    NDArray e = x.getNDArrayInternal().embedding(ids, p[tokEmb], SparseFormat.DENSE).head(); // (n, L, d)
-    return maskedMean(x, e, n, c);
+    NDArray e = x.getNDArrayInternal().embedding(ids, lin.p[tokEmb], SparseFormat.DENSE).head(); // (n, L, d)
+    if (lin.adapted(embLayer)) {
+      // A^T is (vocab, r): its rows are looked up like the table's, then (n, L, r) @ B^T (r, d)
+      NDArray low = x.getNDArrayInternal().embedding(ids, lin.at[embLayer], SparseFormat.DENSE).head();
+      e = e.add(low.matMul(lin.bt[embLayer]).mul(lin.scale[embLayer]));
+    }
+    return e;
   }
 
   /** (n, L, d) -> (n, d): sum over non-PAD positions / max(1, #non-PAD). */
@@ -178,8 +191,7 @@ public final class Forward {
     int d = spec.dModel();
     int heads = spec.heads();
     int dh = d / heads;
-    NDArray ids = x.toType(DataType.INT64, false); // (n, L)
-    NDArray h = x.getNDArrayInternal().embedding(ids, p[tokEmb], SparseFormat.DENSE).head().add(p[posEmb]); // (n, L, d)
+    NDArray h = embed(x, lin).add(p[posEmb]); // (n, L, d)
     if (bert) {
       h = layerNorm(h.add(p[typeEmb]), p[embLnG], p[embLnB]); // + type 0 row, then the embeddings' LayerNorm
     }
@@ -223,9 +235,13 @@ public final class Forward {
       this.scale = scale;
     }
 
+    boolean adapted(int layer) {
+      return layer >= 0 && at != null && layer < at.length && at[layer] != null;
+    }
+
     NDArray apply(int layer, NDArray h) {
       NDArray y = h.matMul(p[weightIdx[layer]]).add(p[biasIdx[layer]]); // (..., out)
-      if (at != null && at[layer] != null) {
+      if (adapted(layer)) {
         y = y.add(h.matMul(at[layer]).matMul(bt[layer]).mul(scale[layer])); // (...,in)@(in,r)@(r,out)
       }
       return y;

@@ -131,18 +131,27 @@ public final class MergedModel {
 
   /**
    * Folds the deltas into copies of the base weights. W'[o][i] = W[o][i] + s * sum_r B[o][r] A[r][i],
-   * accumulated in double so the merged weights are as close as float32 allows.
+   * accumulated in double so the merged weights are as close as float32 allows. The embedding
+   * table's delta is folded the same way into E' = E + s (B A)^T.
    */
   public static MergedModel merge(BaseModel base, List<Delta> deltas) {
     float[][] merged = new float[base.linearLayers().size()][];
+    float[][] tensors = hostTensors(base);
     Map<String, Integer> ranks = new TreeMap<>();
     for (Delta d : deltas) {
-      int li = base.layerIndex(d.layer());
-      LayerInfo l = base.linearLayers().get(li);
+      int ai = base.adaptableIndex(d.layer());
+      LayerInfo l = base.adaptableLayers().get(ai);
       int r = d.rank();
       if (d.a().length != r * l.in() || d.b().length != l.out() * r) {
         throw new IllegalArgumentException("layer " + d.layer() + ": A/B lengths do not match rank " + r);
       }
+      ranks.put(d.layer(), r);
+      if (ai >= merged.length) {
+        int t = base.embeddingTensor();
+        tensors[t] = mergedEmbedding(tensors[t], l, d);
+        continue;
+      }
+      int li = ai;
       float[] wl = base.hostWeight(li).clone();
       double[] row = new double[l.in()];
       for (int o = 0; o < l.out(); o++) {
@@ -163,9 +172,34 @@ public final class MergedModel {
         }
       }
       merged[li] = wl;
-      ranks.put(d.layer(), r);
     }
-    return new MergedModel(base.spec(), base.id(), base.fingerprint(), hostTensors(base), merged, ranks);
+    return new MergedModel(base.spec(), base.id(), base.fingerprint(), tensors, merged, ranks);
+  }
+
+  /** E' (vocab, d) = E + s (B A)^T: row v gains s * sum_k A[k][v] B[:, k]. */
+  private static float[] mergedEmbedding(float[] e, LayerInfo l, Delta d) {
+    int vocab = l.in();
+    int dm = l.out();
+    int r = d.rank();
+    float[] out = e.clone();
+    double[] row = new double[dm];
+    for (int v = 0; v < vocab; v++) {
+      java.util.Arrays.fill(row, 0.0);
+      for (int k = 0; k < r; k++) {
+        double a = d.a()[k * vocab + v];
+        if (a == 0.0) {
+          continue;
+        }
+        for (int j = 0; j < dm; j++) {
+          row[j] += a * d.b()[j * r + k];
+        }
+      }
+      int off = v * dm;
+      for (int j = 0; j < dm; j++) {
+        out[off + j] = (float) (out[off + j] + d.scale() * row[j]);
+      }
+    }
+    return out;
   }
 
   /**

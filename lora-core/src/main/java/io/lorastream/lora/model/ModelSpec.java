@@ -242,6 +242,26 @@ public record ModelSpec(
     return List.copyOf(out);
   }
 
+  /**
+   * The token-embedding table as a LoRA target (text kinds): it acts as a linear layer on one-hot
+   * token vectors, so W = E^T has in = vocabSize and out = dModel, A is (r, vocabSize) and B
+   * (dModel, r), PEFT's {@code lora_embedding_A/B} layouts. The forward adds
+   * {@code s * A^T[id] B^T} to each token's embedding.
+   */
+  public static final String EMBEDDING_LAYER = "emb";
+
+  /**
+   * Layers a LoRA adapter can target: {@link #linearLayers()} in forward order, then, for text
+   * kinds, the token-embedding table {@link #EMBEDDING_LAYER} (vocabSize -> dModel).
+   */
+  public List<LayerInfo> adaptableLayers() {
+    List<LayerInfo> out = new ArrayList<>(linearLayers());
+    if (tokenInput()) {
+      out.add(new LayerInfo(EMBEDDING_LAYER, vocabSize, dModel));
+    }
+    return List.copyOf(out);
+  }
+
   private static final String[] ATTENTION = {"q", "k", "v", "o"};
 
   /** Linear layers per transformer encoder layer, in {@link #linearLayers()} order. */

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.lorastream.lora.adapter.LayerWeights;
 import io.lorastream.lora.adapter.Scaling;
+import io.lorastream.lora.importer.BertNames;
 import io.lorastream.lora.model.ModelSpec;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -17,7 +18,8 @@ import java.util.Map;
 /**
  * Writes an adapter in the format Hugging Face PEFT loads with {@code PeftModel.from_pretrained}:
  * {@code adapter_model.safetensors} with {@code base_model.model.<module>.lora_A.weight} (r, in)
- * and {@code .lora_B.weight} (out, r) per adapted layer, and {@code adapter_config.json}
+ * and {@code .lora_B.weight} (out, r) per adapted linear layer ({@code lora_embedding_A} (r, vocab)
+ * and {@code lora_embedding_B} (d, r) for the word embeddings), and {@code adapter_config.json}
  * ({@code peft_type} LORA, {@code r}, {@code lora_alpha}, {@code target_modules},
  * {@code rank_pattern}, {@code alpha_pattern}, {@code use_rslora}, {@code base_model_name_or_path}).
  * The module names are those of the Hugging Face model the base was imported from (BertModel:
@@ -29,31 +31,33 @@ import java.util.Map;
 public final class PeftExport {
   public static final String WEIGHTS = "adapter_model.safetensors";
   public static final String CONFIG = "adapter_config.json";
+  static final String PREFIX = "base_model.model.";
 
   private PeftExport() {
   }
 
-  /** The Hugging Face module of a lorastream layer of a {@code bert} base. */
+  /** The Hugging Face module of a lorastream layer of a {@code bert} base ({@link BertNames}). */
   public static String moduleOf(ModelSpec spec, String layer) {
     if (!ModelSpec.BERT.equals(spec.kind())) {
       throw new IllegalArgumentException("PEFT export needs a base imported from Hugging Face (kind bert), not "
           + spec.kind());
     }
-    int dot = layer.indexOf('.');
-    if (!layer.startsWith("l") || dot < 0) {
-      throw new IllegalArgumentException("layer " + layer + " has no Hugging Face counterpart (lorastream's own "
+    if (layer.equals("head")) {
+      throw new IllegalArgumentException("layer head has no Hugging Face counterpart (lorastream's own "
           + "classification head); train the adapter without it to export it for PEFT");
     }
-    String block = "encoder.layer." + Integer.parseInt(layer.substring(1, dot)) + ".";
-    return block + switch (layer.substring(dot + 1)) {
-      case "q" -> "attention.self.query";
-      case "k" -> "attention.self.key";
-      case "v" -> "attention.self.value";
-      case "o" -> "attention.output.dense";
-      case "ff1" -> "intermediate.dense";
-      case "ff2" -> "output.dense";
-      default -> throw new IllegalArgumentException("unknown layer " + layer);
-    };
+    return BertNames.module(layer);
+  }
+
+  /**
+   * The state-dict keys of a module's A and B: {@code base_model.model.<module>.lora_A.weight} for
+   * a linear layer, {@code base_model.model.<module>.lora_embedding_A} for an embedding (PEFT keeps
+   * those as bare parameters, not as Linear modules).
+   */
+  static String[] keys(String module, boolean embedding) {
+    String key = PREFIX + module;
+    return embedding ? new String[] {key + ".lora_embedding_A", key + ".lora_embedding_B"}
+        : new String[] {key + ".lora_A.weight", key + ".lora_B.weight"};
   }
 
   /** Writes both files into {@code dir} (created if needed). */
@@ -77,9 +81,9 @@ public final class PeftExport {
       modules.add(module);
       ranks.put(module, l.rank());
       alphas.put(module, l.alpha());
-      String key = "base_model.model." + module;
-      tensors.put(key + ".lora_A.weight", new Safetensors.Tensor(new long[] {l.rank(), l.in()}, l.a()));
-      tensors.put(key + ".lora_B.weight", new Safetensors.Tensor(new long[] {l.out(), l.rank()}, l.b()));
+      String[] keys = keys(module, l.name().equals(ModelSpec.EMBEDDING_LAYER));
+      tensors.put(keys[0], new Safetensors.Tensor(new long[] {l.rank(), l.in()}, l.a()));
+      tensors.put(keys[1], new Safetensors.Tensor(new long[] {l.out(), l.rank()}, l.b()));
     }
     Files.createDirectories(dir);
     Safetensors.write(dir.resolve(WEIGHTS), tensors, Map.of("format", "pt"));

@@ -15,9 +15,10 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
- * The safetensors file format for float32 tensors: an 8-byte little-endian header length, a JSON
- * header naming each tensor's dtype, shape and byte range, then the raw little-endian data. The
- * header is padded with spaces to a multiple of 8 bytes, as the reference implementation does.
+ * The safetensors file format (float32 written; float32, float16 and bfloat16 read): an 8-byte
+ * little-endian header length, a JSON header naming each tensor's dtype, shape and byte range, then
+ * the raw little-endian data. The header is padded with spaces to a multiple of 8 bytes, as the
+ * reference implementation does.
  */
 public final class Safetensors {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -74,7 +75,25 @@ public final class Safetensors {
     }
   }
 
-  /** Reads every F32 tensor of a file (refusing other dtypes), in header order. */
+  /** IEEE 754 binary16 to float32 (exact: every half is a float). */
+  static float halfToFloat(short h) {
+    int sign = (h & 0x8000) << 16;
+    int exp = (h >>> 10) & 0x1f;
+    int mant = h & 0x3ff;
+    if (exp == 0x1f) {
+      return Float.intBitsToFloat(sign | 0x7f800000 | mant << 13); // inf or NaN
+    }
+    if (exp == 0) {
+      float sub = mant * 0x1p-24f; // subnormal (or zero): mant * 2^-24, exact in float
+      return sign != 0 ? -sub : sub;
+    }
+    return Float.intBitsToFloat(sign | (exp + 112) << 23 | mant << 13);
+  }
+
+  /**
+   * Reads every tensor of a file, in header order, as float32: F32 as it is, F16 and BF16 widened
+   * exactly (adapters trained in half precision); any other dtype is refused.
+   */
   public static Map<String, Tensor> read(Path file) throws IOException {
     byte[] all = Files.readAllBytes(file);
     if (all.length < 8) {
@@ -93,21 +112,36 @@ public final class Safetensors {
         continue;
       }
       JsonNode t = e.getValue();
-      if (!"F32".equals(t.path("dtype").asText())) {
-        throw new IOException(file + ": tensor " + e.getKey() + " is " + t.path("dtype").asText() + ", only F32 is read");
-      }
+      String dtype = t.path("dtype").asText();
+      int width = switch (dtype) {
+        case "F32" -> 4;
+        case "F16", "BF16" -> 2;
+        default -> throw new IOException(file + ": tensor " + e.getKey() + " is " + dtype + "; F32, F16 and BF16 are read");
+      };
       long[] shape = new long[t.path("shape").size()];
       for (int i = 0; i < shape.length; i++) {
         shape[i] = t.path("shape").get(i).asLong();
       }
       long from = dataStart + t.path("data_offsets").get(0).asLong();
       long to = dataStart + t.path("data_offsets").get(1).asLong();
-      if (from < dataStart || to > all.length || (to - from) % 4 != 0) {
+      if (from < dataStart || to > all.length || to < from || (to - from) % width != 0) {
         throw new IOException(file + ": tensor " + e.getKey() + " has byte range outside the file");
       }
-      float[] v = new float[(int) ((to - from) / 4)];
-      ByteBuffer.wrap(all, (int) from, (int) (to - from)).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(v);
-      out.put(e.getKey(), new Tensor(shape, v));
+      float[] v = new float[(int) ((to - from) / width)];
+      ByteBuffer buf = ByteBuffer.wrap(all, (int) from, (int) (to - from)).order(ByteOrder.LITTLE_ENDIAN);
+      if (width == 4) {
+        buf.asFloatBuffer().get(v);
+      } else {
+        for (int i = 0; i < v.length; i++) {
+          short h = buf.getShort();
+          v[i] = dtype.equals("BF16") ? Float.intBitsToFloat((h & 0xffff) << 16) : halfToFloat(h);
+        }
+      }
+      try {
+        out.put(e.getKey(), new Tensor(shape, v));
+      } catch (IllegalArgumentException bad) {
+        throw new IOException(file + ": tensor " + e.getKey() + ": " + bad.getMessage(), bad);
+      }
     }
     return out;
   }

@@ -243,10 +243,10 @@ public final class SnapshotCodec {
 
   private static LayerWeights checkLayer(String who, LayerAdapter l, BaseModel base, Set<String> seen) {
     String name = l.getName();
-    LayerInfo info = base.linearLayers().stream().filter(x -> x.name().equals(name)).findFirst().orElse(null);
+    LayerInfo info = base.adaptableLayers().stream().filter(x -> x.name().equals(name)).findFirst().orElse(null);
     if (info == null) {
       throw new SnapshotRejectedException(Reason.SHAPE, who + ": layer '" + name + "' does not exist in base "
-          + base.linearLayers().stream().map(LayerInfo::name).toList());
+          + base.adaptableLayers().stream().map(LayerInfo::name).toList());
     }
     if (!seen.add(name)) {
       throw new SnapshotRejectedException(Reason.SHAPE, who + ": layer '" + name + "' appears twice");

@@ -54,7 +54,7 @@ class TextLoraTest {
    */
   @ParameterizedTest
   @ValueSource(strings = {"transformer:", "transformer:*.ff1,head", "transformer:*", "embbag:", "bert:",
-      "bert:*.ff1,*.ff2,head", "bert-cls:*"})
+      "bert:*.ff1,*.ff2,head", "bert-cls:*", "embbag:emb,head", "transformer:emb,*.q", "bert:emb,*.v"})
   void loraGradientsMatchCentralDifferencesInFloat64(String variant) {
     String[] kv = variant.split(":", -1);
     ModelSpec spec = spec(kv[0]);
@@ -150,7 +150,7 @@ class TextLoraTest {
     float[] x = Fixtures.tokenRows(rnd, n, 8, 50, true);
     for (DataType dtype : new DataType[] {DataType.FLOAT32, DataType.FLOAT64}) {
       try (BaseModel base = BaseModel.create(spec, Device.cpu());
-          LoraModel m = LoraModel.create(base, AdapterConfig.defaults().withTargets(List.of("*.q", "*.v", "head"))
+          LoraModel m = LoraModel.create(base, AdapterConfig.defaults().withTargets(List.of("*.q", "*.v", "head", "emb"))
               .withRank(2).withScaling(mode), dtype)) {
         Fixtures.randomizeB(m, new Random(2), 0.3);
         double[] before = m.logits(x, n);
@@ -160,7 +160,8 @@ class TextLoraTest {
         m.grow("l1.v", 16);
         m.grow("head", 8);
         m.grow("l0.q", 16);
-        assertThat(m.ranks()).isEqualTo(Map.of("l0.q", 16, "l0.v", 2, "l1.q", 2, "l1.v", 16, "head", 8));
+        m.grow("emb", 5);
+        assertThat(m.ranks()).isEqualTo(Map.of("l0.q", 16, "l0.v", 2, "l1.q", 2, "l1.v", 16, "head", 8, "emb", 5));
         double tol = dtype == DataType.FLOAT32 ? 1e-5 : 1e-12;
         assertThat(Fixtures.maxAbsDiff(before, m.logits(x, n))).as(dtype.toString()).isLessThanOrEqualTo(tol);
       }
@@ -169,12 +170,13 @@ class TextLoraTest {
 
   /** Trains real adapters (B far from 0), then compares the pure-Java merged forward with the device one. */
   @ParameterizedTest
-  @ValueSource(strings = {"transformer:", "transformer:*", "embbag:", "bert:", "bert:*", "bert-cls:*"})
+  @ValueSource(strings = {"transformer:", "transformer:*", "embbag:", "bert:", "bert:*", "bert-cls:*", "embbag:emb",
+      "transformer:emb,*.v", "bert:emb,*"})
   void mergedJavaForwardEqualsUnmergedDeviceForward(String variant) {
     String[] kv = variant.split(":", -1);
     ModelSpec spec = spec(kv[0]);
     Random rnd = new Random(4);
-    List<String> targets = kv[1].isEmpty() ? List.of() : List.of(kv[1]);
+    List<String> targets = kv[1].isEmpty() ? List.of() : List.of(kv[1].split(","));
     LearnerConfig tc = LearnerConfig.defaults().withLr(0.05).withSchedule(RankSchedule.parse("steps:2@0,4@5"));
     try (BaseModel base = BaseModel.create(spec, Device.cpu());
         OnlineLearner learner = OnlineLearner.create(base, AdapterConfig.defaults().withTargets(targets), tc)) {

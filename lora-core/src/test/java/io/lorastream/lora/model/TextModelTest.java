@@ -286,6 +286,22 @@ class TextModelTest {
         .hasMessageContaining("*.z");
     assertThatThrownBy(() -> ac.withTargets(List.of("fc9")).resolveTargets(ModelSpec.demoDefault(1)))
         .hasMessageContaining("unknown layer 'fc9'");
+    // the embedding table is adapted only when named: a glob would multiply the parameters by vocab/d
+    assertThat(ac.withTargets(List.of("*")).resolveTargets(Fixtures.tinyEmbeddingBag(1))).extracting(LayerInfo::name)
+        .containsExactly("fc0", "head");
+    assertThat(ac.withTargets(List.of("emb", "*.q")).resolveTargets(Fixtures.tinyTransformer(1)))
+        .extracting(LayerInfo::name).containsExactly("l0.q", "l1.q", "emb");
+    assertThatThrownBy(() -> ac.withTargets(List.of("e*")).resolveTargets(Fixtures.tinyTransformer(1)))
+        .hasMessageContaining("pattern 'e*' matches no layer");
+    assertThatThrownBy(() -> ac.withTargets(List.of("emb")).resolveTargets(ModelSpec.demoDefault(1)))
+        .hasMessageContaining("unknown layer 'emb'");
+    try (BaseModel base = BaseModel.create(Fixtures.tinyEmbeddingBag(1), Device.cpu());
+        LoraModel m = LoraModel.create(base, ac.withTargets(List.of("emb")).withRank(3))) {
+      LayerInfo emb = base.adaptableLayers().get(base.adaptableLayers().size() - 1);
+      assertThat(emb).isEqualTo(new LayerInfo("emb", Fixtures.tinyEmbeddingBag(1).vocabSize(),
+          Fixtures.tinyEmbeddingBag(1).dModel()));
+      assertThat(m.trainableParameters()).isEqualTo(3L * (emb.in() + emb.out()));
+    }
     try (BaseModel base = BaseModel.create(Fixtures.tinyTransformer(1), Device.cpu());
         LoraModel m = LoraModel.create(base, ac.withRank(4))) {
       assertThat(m.ranks().keySet()).containsExactly("l0.q", "l0.v", "l1.q", "l1.v");

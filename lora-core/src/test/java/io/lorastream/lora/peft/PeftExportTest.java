@@ -63,6 +63,9 @@ class PeftExportTest {
 
   @Test
   void whatPeftCannotCarryIsRefused() {
+    assertThat(PeftExport.moduleOf(BERT, "emb")).isEqualTo("embeddings.word_embeddings");
+    assertThat(io.lorastream.lora.importer.BertNames.layer("bert.encoder.layer.1.output.dense")).isEqualTo("l1.ff2");
+    assertThat(io.lorastream.lora.importer.BertNames.layer("encoder.layer.1.output.LayerNorm")).isNull();
     assertThatThrownBy(() -> PeftExport.write(tmp, BERT, "b", List.of(layer("head", 2, 32, 3, 8f, Scaling.STANDARD))))
         .hasMessageContaining("no Hugging Face counterpart");
     assertThatThrownBy(() -> PeftExport.write(tmp, BERT, "b", List.of(layer("l0.q", 2, 32, 32, 8f, Scaling.STANDARD),

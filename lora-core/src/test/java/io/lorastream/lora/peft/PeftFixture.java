@@ -9,6 +9,7 @@ import io.lorastream.lora.Fixtures;
 import io.lorastream.lora.adapter.AdapterConfig;
 import io.lorastream.lora.adapter.LayerWeights;
 import io.lorastream.lora.adapter.LoraModel;
+import io.lorastream.lora.importer.BertNames;
 import io.lorastream.lora.model.BaseModel;
 import io.lorastream.lora.model.LayerInfo;
 import io.lorastream.lora.model.MergedModel;
@@ -84,33 +85,14 @@ public final class PeftFixture {
   /** The base in Hugging Face BertModel names and layouts, with a config.json transformers reads. */
   public static void writeBase(Path dir, BaseModel base) throws Exception {
     ModelSpec s = base.spec();
-    Map<String, String> names = new LinkedHashMap<>();
-    names.put("tok_emb", "embeddings.word_embeddings.weight");
-    names.put("pos_emb", "embeddings.position_embeddings.weight");
-    names.put("type_emb", "embeddings.token_type_embeddings.weight");
-    names.put("emb_ln.gamma", "embeddings.LayerNorm.weight");
-    names.put("emb_ln.beta", "embeddings.LayerNorm.bias");
     Map<String, Safetensors.Tensor> t = new LinkedHashMap<>();
     List<TensorSpec> specs = base.tensors();
     for (int i = 0; i < specs.size(); i++) {
       TensorSpec ts = specs.get(i);
-      String n = ts.name();
-      String hf;
-      if (names.containsKey(n)) {
-        hf = names.get(n);
-      } else if (n.startsWith("head.")) {
+      if (ts.name().startsWith("head.")) {
         continue; // lorastream's own head: not part of BertModel
-      } else {
-        String layer = n.substring(0, n.lastIndexOf('.'));
-        String part = n.substring(n.lastIndexOf('.') + 1);
-        if (layer.endsWith(".ln1") || layer.endsWith(".ln2")) {
-          String block = "encoder.layer." + layer.substring(1, layer.indexOf('.')) + ".";
-          hf = block + (layer.endsWith(".ln1") ? "attention.output.LayerNorm." : "output.LayerNorm.")
-              + (part.equals("gamma") ? "weight" : "bias");
-        } else {
-          hf = PeftExport.moduleOf(s, layer) + "." + part;
-        }
       }
+      String hf = BertNames.parameter(ts.name());
       long[] shape = java.util.Arrays.stream(ts.shape()).asLongStream().toArray();
       t.put(hf, new Safetensors.Tensor(shape, base.hostTensor(i).clone()));
     }

@@ -1,6 +1,7 @@
 package io.lorastream.stream.serving;
 
 import io.lorastream.avro.AdapterSnapshot;
+import io.lorastream.kafka.ChunkedValues;
 import io.lorastream.kafka.TopicCatalog;
 import io.lorastream.lora.model.BaseModel;
 import io.lorastream.lora.snapshot.AdapterDeletion;
@@ -51,6 +52,8 @@ public final class AdapterSubscriber implements ActiveModels, ModelHistory, Auto
   private final AdapterSwapper swapper;
   private final String topic;
   private final Deserializer<AdapterSnapshot> deserializer;
+  // Subscriber thread only: snapshots published in parts are put back together before decoding.
+  private final ChunkedValues.Assembler parts = new ChunkedValues.Assembler();
   private final Map<String, Object> consumerProps;
   private final Duration pollTimeout;
   private final String name;
@@ -194,7 +197,16 @@ public final class AdapterSubscriber implements ActiveModels, ModelHistory, Auto
   }
 
   /** Processes one record; false when it must be retried later (schema registry unreachable). */
-  private boolean handle(ConsumerRecord<byte[], byte[]> r) {
+  private boolean handle(ConsumerRecord<byte[], byte[]> raw) {
+    ChunkedValues.Assembler.Offered whole = parts.offer(raw);
+    if (whole.record() == null) {
+      if (whole.missing() != null) {
+        log.info("Adapter subscriber {}: snapshot at {}-{}@{} skipped: {}", name, raw.topic(), raw.partition(),
+            raw.offset(), whole.missing());
+      }
+      return true;
+    }
+    ConsumerRecord<byte[], byte[]> r = whole.record();
     if (r.value() == null) {
       String id = r.key() == null ? null : new String(r.key(), StandardCharsets.UTF_8);
       swapper.delete(id, AdapterDeletion.classify(id, r.headers(), swapper.hmacKey()));
