@@ -46,6 +46,11 @@ final class BaseCommand implements Runnable {
         description = "A Hugging Face model directory (config.json, model.safetensors) instead of --onnx.")
     Path hf;
 
+    @Option(names = "--tokenizer", paramLabel = "FILE",
+        description = "The model's tokenizer.json, carried in the base so that services can tokenize raw text "
+            + "(with --hf: DIR/tokenizer.json when present).")
+    Path tokenizerFile;
+
     @Option(names = "--heads", defaultValue = "0",
         description = "Attention heads: required with --onnx (no tensor of the export holds it; 12 for "
             + "all-MiniLM-L6-v2), read from config.json with --hf.")
@@ -85,6 +90,12 @@ final class BaseCommand implements Runnable {
       if (onnx != null && heads <= 0) {
         return refuse(err, "--heads is required with --onnx (12 for all-MiniLM-L6-v2)");
       }
+      if (tokenizerFile != null && !Files.isRegularFile(tokenizerFile)) {
+        return refuse(err, "--tokenizer " + tokenizerFile + " is not a file");
+      }
+      if (tokenizerFile != null && hf != null) {
+        return refuse(err, "--tokenizer goes with --onnx; with --hf the directory's tokenizer.json is used");
+      }
       Path source = onnx != null ? onnx : hf;
       if (!ModelSpec.POOL_MEAN.equals(pooling) && !ModelSpec.POOL_CLS.equals(pooling)) {
         return refuse(err, "--pooling must be mean or cls, got " + pooling);
@@ -106,7 +117,8 @@ final class BaseCommand implements Runnable {
           }
           console.printf(Locale.ROOT, "read %d initializers and %d nodes in %.1f s; mapping to a bert base%n",
               graph.initializers().size(), graph.nodes().size(), (System.nanoTime() - t0) / 1e9);
-          imported = BertImporter.fromOnnx(graph, options, baseId, Device.cpu());
+          byte[] tokenizer = tokenizerFile == null ? null : Files.readAllBytes(tokenizerFile);
+          imported = BertImporter.fromOnnx(graph, options, baseId, tokenizer, Device.cpu());
         } else {
           console.printf(Locale.ROOT, "reading the Hugging Face model in %s%n", hf);
           console.flush();
@@ -123,6 +135,10 @@ final class BaseCommand implements Runnable {
                   + "%d classes; %,d parameters; id %s; fingerprint %s; source %s (%.1f s)%n", out, s.kind(), s.layers(),
               s.dModel(), s.heads(), s.ffnSize(), s.vocabSize(), s.seqLen(), s.pooling(), s.numClasses(),
               base.parameterCount(), base.id(), base.fingerprint(), source.toAbsolutePath(), (System.nanoTime() - t0) / 1e9);
+          console.println(base.tokenizerJson().isPresent()
+              ? "tokenizer: carried in the base (" + base.tokenizerJson().get().length + " bytes); producers may send raw "
+                  + "text"
+              : "tokenizer: none; producers must send token ids (give --tokenizer FILE to accept raw text)");
         }
         return 0;
       } catch (IllegalArgumentException e) {

@@ -3,6 +3,7 @@ package io.lorastream.trainer;
 import io.lorastream.config.CommonConfig;
 import io.lorastream.config.ConfigException;
 import io.lorastream.lora.model.BaseModel;
+import io.lorastream.lora.text.TextTokenizer;
 import io.lorastream.lora.snapshot.DecodedAdapter;
 import io.lorastream.lora.train.OnlineLearner;
 import io.lorastream.lora.train.StepResult;
@@ -81,6 +82,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
   private final TrainerListener listener;
   private final FaultPoints faults;
   private final MicroBatchAssembler assembler;
+  private final TextTokenizer tokenizer; // null when the base carries none
   private final CloseSignal closing = new CloseSignal();
   private final Stalls stalls;
   private final SnapshotTransactions transactions;
@@ -125,7 +127,9 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
     this.faults = new FaultPoints(faults);
     Map<String, String> kafka = common.kafkaProperties();
     this.assembler = MicroBatchAssembler.forModel(cfg.microBatchSize(), base);
-    this.intake = new RecordIntake(cfg.adapterId(), inputTopic, serdes.labeledExample().deserializer(), assembler);
+    this.tokenizer = TrainerBase.tokenizer(cfg, base);
+    this.intake = new RecordIntake(cfg.adapterId(), inputTopic, serdes.labeledExample().deserializer(), assembler,
+        tokenizer, base.id());
     this.encoder = new SnapshotEncoder(cfg.adapterId(), cfg.trainerId(), base, hmacKey, adaptersTopic, metricsTopic,
         serdes.adapterSnapshot().serializer(), serdes.pipelineMetric().serializer());
     this.consumer = new KafkaConsumer<>(TrainerClients.inputConsumer(kafka, cfg));
@@ -626,6 +630,9 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
     if (learner != null) {
       learner.close();
       learner = null;
+    }
+    if (tokenizer != null) {
+      tokenizer.close();
     }
     base.close();
   }

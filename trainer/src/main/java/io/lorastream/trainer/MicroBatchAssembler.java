@@ -56,6 +56,11 @@ public final class MicroBatchAssembler {
         : new MicroBatchAssembler(capacity, base.inputSize(), base.numClasses());
   }
 
+  /** Whether rows are token ids (a text model) rather than dense features. */
+  public boolean readsTokens() {
+    return vocabSize > 0;
+  }
+
   /** Why {@code e} cannot be trained by this base model, or null when it can. */
   public String rejectReason(LabeledExample e) {
     String reason = vocabSize > 0 ? tokensRejectReason(e.getTokens()) : featuresRejectReason(e.getFeatures());

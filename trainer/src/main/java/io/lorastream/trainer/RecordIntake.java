@@ -1,6 +1,7 @@
 package io.lorastream.trainer;
 
 import io.lorastream.avro.LabeledExample;
+import io.lorastream.lora.text.TextTokenizer;
 import io.lorastream.registry.RegistryException;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.serialization.Deserializer;
@@ -9,6 +10,7 @@ import org.apache.kafka.common.serialization.Deserializer;
  * Decides what one input record is to the trainer: an example of its adapter, another task's
  * example (skipped, its offset still claimed), a bad record (dead-lettered with a reason code), or
  * unreadable for now because the schema registry does not answer (re-read later, never dropped).
+ * A text example of a text model is tokenized here, with the tokenizer the base carries.
  */
 final class RecordIntake {
   enum Kind { EXAMPLE, OTHER_TASK, BAD, REGISTRY_UNAVAILABLE }
@@ -24,9 +26,13 @@ final class RecordIntake {
   private final String inputTopic;
   private final Deserializer<LabeledExample> deserializer;
   private final MicroBatchAssembler assembler;
+  private final TextTokenizer tokenizer; // null: the base carries none
+  private final String baseId;
 
   RecordIntake(String adapterId, String inputTopic, Deserializer<LabeledExample> deserializer,
-      MicroBatchAssembler assembler) {
+      MicroBatchAssembler assembler, TextTokenizer tokenizer, String baseId) {
+    this.tokenizer = tokenizer;
+    this.baseId = baseId;
     this.adapterId = adapterId;
     this.inputTopic = inputTopic;
     this.deserializer = deserializer;
@@ -51,6 +57,13 @@ final class RecordIntake {
     }
     if (!adapterId.equals(e.getTask())) {
       return new Outcome(Kind.OTHER_TASK, e, null, null);
+    }
+    if ((e.getTokens() == null || e.getTokens().isEmpty()) && e.getText() != null && assembler.readsTokens()) {
+      if (tokenizer == null) {
+        return Outcome.bad("NO_TOKENIZER", "the example has text but the base " + baseId + " carries no tokenizer; "
+            + "send token ids, or import the base with its tokenizer (lorastream base import --tokenizer)");
+      }
+      e.setTokens(tokenizer.encode(e.getText())); // once, here: the row is packed from these ids
     }
     String reason = assembler.rejectReason(e);
     if (reason != null) {

@@ -3,6 +3,7 @@ package io.lorastream.trainer;
 import ai.djl.Device;
 import io.lorastream.config.ConfigException;
 import io.lorastream.lora.model.BaseModel;
+import io.lorastream.lora.text.TextTokenizer;
 import io.lorastream.lora.model.Devices;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -46,5 +47,18 @@ final class TrainerBase {
           + "it empty for the model's default.");
     }
     return base;
+  }
+
+  /**
+   * The tokenizer the base carries, truncating raw text to {@link TrainerConfig#TEXT_MAX_TOKENS};
+   * null when the base has none (text examples are then dead-lettered with that reason).
+   */
+  static TextTokenizer tokenizer(TrainerConfig cfg, BaseModel base) {
+    try {
+      return TextTokenizer.forBase(base, cfg.textMaxTokens()).orElse(null);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(TrainerConfig.TEXT_MAX_TOKENS, "Invalid setting '" + TrainerConfig.TEXT_MAX_TOKENS
+          + "': " + e.getMessage() + ". Fix: set it to 0 (the base's window) or a length that fits the window.");
+    }
   }
 }

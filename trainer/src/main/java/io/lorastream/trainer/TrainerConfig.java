@@ -43,6 +43,7 @@ public final class TrainerConfig {
   public static final String PUBLISH_INTERVAL_MS = "trainer.publish.interval.ms";
   public static final String POLL_TIMEOUT_MS = "trainer.poll.timeout.ms";
   public static final String SNAPSHOT_PART_BYTES = "trainer.snapshot.part.bytes";
+  public static final String TEXT_MAX_TOKENS = "trainer.text.max.tokens";
   public static final String HMAC_KEY = "trainer.hmac.key";
   public static final String METRICS_INTERVAL_MS = "trainer.metrics.interval.ms";
   public static final String SEED = "trainer.seed";
@@ -68,6 +69,7 @@ public final class TrainerConfig {
       Map.entry(PUBLISH_STEPS, "50"),
       Map.entry(PUBLISH_INTERVAL_MS, "5000"),
       Map.entry(POLL_TIMEOUT_MS, "100"),
+      Map.entry(TEXT_MAX_TOKENS, "0"),
       Map.entry(SNAPSHOT_PART_BYTES, String.valueOf(io.lorastream.kafka.ChunkedValues.DEFAULT_PART_BYTES)),
       Map.entry(HMAC_KEY, ""),
       Map.entry(METRICS_INTERVAL_MS, "5000"),
@@ -97,6 +99,7 @@ public final class TrainerConfig {
   private final long publishIntervalMs;
   private final long pollTimeoutMs;
   private final int snapshotPartBytes;
+  private final int textMaxTokens;
   private final byte[] hmacKey;
   private final long metricsIntervalMs;
   private final long seed;
@@ -160,6 +163,7 @@ public final class TrainerConfig {
     publishIntervalMs = integer(c, PUBLISH_INTERVAL_MS, 100, 86_400_000L);
     pollTimeoutMs = integer(c, POLL_TIMEOUT_MS, 1, 60_000);
     // Below the broker's and the producer's limits (message.max.bytes / max.message.bytes, max.request.size).
+    textMaxTokens = (int) integer(c, TEXT_MAX_TOKENS, 0, 1 << 20); // checked against the base's window at load
     snapshotPartBytes = (int) integer(c, SNAPSHOT_PART_BYTES, 16 * 1024, TrainerClients.MAX_SNAPSHOT_REQUEST_BYTES
         - 64 * 1024);
     metricsIntervalMs = integer(c, METRICS_INTERVAL_MS, 100, 86_400_000L);
@@ -312,6 +316,11 @@ public final class TrainerConfig {
 
   public long pollTimeoutMs() {
     return pollTimeoutMs;
+  }
+
+  /** Truncation length of raw-text examples (0: the base's token window). */
+  public int textMaxTokens() {
+    return textMaxTokens;
   }
 
   /** Largest snapshot record value; a bigger snapshot is published in parts ({@link io.lorastream.kafka.ChunkedValues}). */

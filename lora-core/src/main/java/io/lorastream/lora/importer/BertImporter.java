@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.lorastream.lora.model.BaseModel;
 import io.lorastream.lora.model.ModelSpec;
+import io.lorastream.lora.text.TextTokenizer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -43,13 +44,21 @@ public final class BertImporter {
 
   /** The base, on {@code device}; its id names the source ({@code id}) and the weights' fingerprint. */
   public static BaseModel fromOnnx(OnnxGraph g, Options o, String id, Device device) {
+    return fromOnnx(g, o, id, null, device);
+  }
+
+  /**
+   * As {@link #fromOnnx(OnnxGraph, Options, String, Device)}, carrying the model's
+   * {@code tokenizer.json} (null for none), checked against the vocabulary.
+   */
+  public static BaseModel fromOnnx(OnnxGraph g, Options o, String id, byte[] tokenizerOrNull, Device device) {
     Map<String, OnnxGraph.Tensor> t = byModuleName(g.initializers().values());
-    return build(t, linearWeights(g, t), o, id, device);
+    return build(t, linearWeights(g, t), o, id, tokenizerOrNull, device);
   }
 
   /** The base from tensors by module name and linear weights (out, in) by module. */
   private static BaseModel build(Map<String, OnnxGraph.Tensor> t, Map<String, float[]> weights, Options o, String id,
-      Device device) {
+      byte[] tokenizer, Device device) {
     OnnxGraph.Tensor word = require(t, BertNames.parameter("tok_emb"));
     OnnxGraph.Tensor position = require(t, BertNames.parameter("pos_emb"));
     OnnxGraph.Tensor type = require(t, BertNames.parameter("type_emb"));
@@ -95,14 +104,18 @@ public final class BertImporter {
     }
     out.put("head.weight", head);
     out.put("head.bias", new float[o.classes()]);
-    return BaseModel.fromTensors(spec, out, id, device);
+    if (tokenizer != null) {
+      TextTokenizer.check(tokenizer, vocab);
+    }
+    return BaseModel.fromTensors(spec, out, id, tokenizer, device);
   }
 
   /**
    * The base of a Hugging Face model directory of the BERT family: {@code config.json} (its
    * {@code model_type}, sizes, {@code hidden_act} and {@code layer_norm_eps} are checked) and
    * {@code model.safetensors} (float32). The head count comes from the config; {@code o.heads()} is
-   * ignored unless the config lacks it.
+   * ignored unless the config lacks it. The directory's {@code tokenizer.json}, when there is one,
+   * is carried in the base.
    */
   public static BaseModel fromHuggingFace(Path dir, Options o, String id, Device device) throws IOException {
     Path configFile = dir.resolve("config.json");
@@ -138,7 +151,10 @@ public final class BertImporter {
         weights.put(e.getKey().substring(0, e.getKey().length() - ".weight".length()), e.getValue().values());
       }
     }
-    return build(byModule, weights, new Options(heads, o.seqLen(), o.classes(), o.pooling(), o.seed()), id, device);
+    Path tok = dir.resolve("tokenizer.json");
+    byte[] tokenizer = Files.isRegularFile(tok) ? Files.readAllBytes(tok) : null;
+    return build(byModule, weights, new Options(heads, o.seqLen(), o.classes(), o.pooling(), o.seed()), id, tokenizer,
+        device);
   }
 
   private static String listing(Path dir) throws IOException {

@@ -49,7 +49,8 @@ import java.util.Random;
  *
  * <p><b>File format</b> (one file): 8-byte magic {@code "LSBASE\0\1"}, a big-endian int32 length,
  * a UTF-8 JSON header ({@code format, id, fingerprint, spec, parameters:[{name, shape}]}), then the
- * parameters as float32 little-endian in header order (the same canonical order). Loading
+ * parameters as float32 little-endian in header order (the same canonical order), then, for a model
+ * imported with one, its {@code tokenizer.json} (the header's {@code tokenizer: {bytes, sha256}}). Loading
  * recomputes the fingerprint and rejects a file whose bytes do not match its header.
  *
  * <p><b>Initialization</b> ({@link #create}): one {@code Random(seed)} drawn in canonical order;
@@ -74,14 +75,19 @@ public final class BaseModel implements AutoCloseable {
   private final int[] weightIdx; // [linear layer] -> tensor index
   private final int[] biasIdx;
   private final List<LayerInfo> adaptable;
+  private final byte[] tokenizer; // tokenizer.json bytes, or null
   private final Device device;
   private final NDManager manager;
   private final NDArray[] dev; // [tensor] float32 on device; linear weights (in, out): x @ W^T without a transpose per call
   private final Forward forward;
   private final Forward.Consts consts;
 
-  private BaseModel(ModelSpec spec, String idOrNull, float[][] host, Device device) {
+  private BaseModel(ModelSpec spec, String idOrNull, float[][] host, byte[] tokenizerOrNull, Device device) {
     this.spec = spec;
+    if (tokenizerOrNull != null && !spec.tokenInput()) {
+      throw new IllegalArgumentException("a tokenizer belongs to a text model, not to kind " + spec.kind());
+    }
+    this.tokenizer = tokenizerOrNull == null ? null : tokenizerOrNull.clone();
     this.layers = spec.linearLayers();
     this.adaptable = spec.adaptableLayers();
     this.tensors = spec.tensors();
@@ -133,7 +139,7 @@ public final class BaseModel implements AutoCloseable {
         }
       }
     }
-    return new BaseModel(spec, null, p, device);
+    return new BaseModel(spec, null, p, null, device);
   }
 
   /**
@@ -179,6 +185,16 @@ public final class BaseModel implements AutoCloseable {
 
   /** As {@link #fromTensors(ModelSpec, Map, Device)} with an explicit id (null: derived from the fingerprint). */
   public static BaseModel fromTensors(ModelSpec spec, Map<String, float[]> tensors, String id, Device device) {
+    return fromTensors(spec, tensors, id, null, device);
+  }
+
+  /**
+   * As {@link #fromTensors(ModelSpec, Map, String, Device)}, carrying the model's Hugging Face
+   * {@code tokenizer.json} (text kinds; null for none). It is saved with the parameters but is not
+   * part of the fingerprint, which names the weights.
+   */
+  public static BaseModel fromTensors(ModelSpec spec, Map<String, float[]> tensors, String id, byte[] tokenizerOrNull,
+      Device device) {
     List<TensorSpec> ts = spec.tensors();
     float[][] p = new float[ts.size()][];
     for (int i = 0; i < ts.size(); i++) {
@@ -199,7 +215,7 @@ public final class BaseModel implements AutoCloseable {
       throw new IllegalArgumentException("unknown tensors " + tensors.keySet().stream().filter(k -> !names.contains(k)).toList()
           + " for a " + spec.kind() + " base");
     }
-    return new BaseModel(spec, id, p, device);
+    return new BaseModel(spec, id, p, tokenizerOrNull, device);
   }
 
   private static void requireFinite(String name, float[] v) {
@@ -255,6 +271,19 @@ public final class BaseModel implements AutoCloseable {
         }
         p[i] = readFloats(in, t.size());
       }
+      byte[] tok = null;
+      JsonNode th = h.path("tokenizer");
+      if (th.isObject()) {
+        long n = th.path("bytes").asLong(-1);
+        if (n < 0 || n > (1 << 28)) {
+          throw new IOException(file + ": corrupt tokenizer length " + n + " in the header");
+        }
+        tok = new byte[(int) n];
+        in.readFully(tok);
+        if (!sha256Hex(tok).equals(th.path("sha256").asText())) {
+          throw new IOException(file + ": the tokenizer's bytes do not match its SHA-256 in the header; the file is corrupt");
+        }
+      }
       if (in.read() != -1) {
         throw new IOException(file + ": trailing bytes after the parameters; file does not match its spec");
       }
@@ -265,7 +294,7 @@ public final class BaseModel implements AutoCloseable {
             + expected + ", computed " + actual + "); the file is corrupt");
       }
       String id = h.path("id").asText(null);
-      return new BaseModel(spec, id, p, device);
+      return new BaseModel(spec, id, p, tok, device);
     } catch (EOFException e) {
       throw new IOException(file + ": truncated base-model file", e);
     }
@@ -293,6 +322,9 @@ public final class BaseModel implements AutoCloseable {
         shape.add(d);
       }
     }
+    if (tokenizer != null) {
+      h.putObject("tokenizer").put("bytes", tokenizer.length).put("sha256", sha256Hex(tokenizer));
+    }
     byte[] header = JSON.writeValueAsBytes(h);
     Path abs = file.toAbsolutePath();
     if (abs.getParent() != null) {
@@ -307,6 +339,9 @@ public final class BaseModel implements AutoCloseable {
       for (float[] t : host) {
         out.write(leBytes(t));
       }
+      if (tokenizer != null) {
+        out.write(tokenizer);
+      }
     } catch (IOException e) {
       Files.deleteIfExists(tmp);
       throw e;
@@ -317,6 +352,19 @@ public final class BaseModel implements AutoCloseable {
   /** Human-readable id, e.g. {@code mlp-32-64-64-4-1a2b3c4d5e6f}. */
   public String id() {
     return id;
+  }
+
+  /** The model's Hugging Face {@code tokenizer.json}, when it was imported with one. */
+  public java.util.Optional<byte[]> tokenizerJson() {
+    return java.util.Optional.ofNullable(tokenizer).map(byte[]::clone);
+  }
+
+  private static String sha256Hex(byte[] b) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is required of every JVM", e);
+    }
   }
 
   /** Lower-case hex SHA-256 of the parameters (see the class comment). */

@@ -12,6 +12,7 @@ import ai.onnxruntime.OrtSession;
 import io.lorastream.lora.model.BaseModel;
 import io.lorastream.lora.model.MergedModel;
 import io.lorastream.lora.model.ModelSpec;
+import io.lorastream.lora.text.TextTokenizer;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -81,27 +82,33 @@ class MiniLmImportTest {
 
   @Test
   void importedMiniLmMatchesOnnxRuntimeOnRealSentences() throws Exception {
-    long[][] ids = new long[SENTENCES.size()][LEN];
-    long[][] mask = new long[SENTENCES.size()][LEN];
-    float[] rows = new float[SENTENCES.size() * LEN];
-    Map<String, String> opts = Map.of("padding", "false", "truncation", "true", "maxLength", Integer.toString(LEN));
-    try (HuggingFaceTokenizer tok = HuggingFaceTokenizer.newInstance(tokenizerJson, opts)) {
-      for (int s = 0; s < SENTENCES.size(); s++) {
-        Encoding e = tok.encode(SENTENCES.get(s));
-        long[] t = e.getIds();
-        assertThat(t.length).isBetween(3, LEN);
-        assertThat(t[0]).as("[CLS]").isEqualTo(101);
-        for (int i = 0; i < t.length; i++) {
-          ids[s][i] = t[i];
-          mask[s][i] = 1;
-          rows[s * LEN + i] = t[i];
+    byte[] tokenizer = Files.readAllBytes(tokenizerJson);
+    try (BaseModel base = BertImporter.fromOnnx(graph, new BertImporter.Options(12, LEN, 2, ModelSpec.POOL_MEAN, 1L),
+        "all-minilm-l6-v2", tokenizer, Device.cpu())) {
+      // The ids come from the tokenizer the base carries, through the class the services use;
+      // ONNX Runtime is fed exactly those ids.
+      long[][] ids = new long[SENTENCES.size()][LEN];
+      long[][] mask = new long[SENTENCES.size()][LEN];
+      float[] rows = new float[SENTENCES.size() * LEN];
+      Map<String, String> opts = Map.of("padding", "false", "truncation", "true", "maxLength", Integer.toString(LEN));
+      try (TextTokenizer text = TextTokenizer.forBase(base, 0).orElseThrow();
+          HuggingFaceTokenizer reference = HuggingFaceTokenizer.newInstance(tokenizerJson, opts)) {
+        assertThat(text.encode("hello world")).as("BERT uncased WordPiece ids").containsExactly(101, 7592, 2088, 102);
+        for (int s = 0; s < SENTENCES.size(); s++) {
+          List<Integer> t = text.encode(SENTENCES.get(s));
+          assertThat(t.size()).isBetween(3, LEN);
+          assertThat(t.get(0)).as("[CLS]").isEqualTo(101);
+          assertThat(t.get(t.size() - 1)).as("[SEP]").isEqualTo(102);
+          Encoding e = reference.encode(SENTENCES.get(s));
+          assertThat(t).containsExactlyElementsOf(java.util.Arrays.stream(e.getIds()).mapToObj(v -> (int) v).toList());
+          for (int k = 0; k < t.size(); k++) {
+            ids[s][k] = t.get(k);
+            mask[s][k] = 1;
+            rows[s * LEN + k] = t.get(k);
+          }
         }
       }
-    }
-    float[][] expected = onnxRuntimeMeanPooled(ids, mask);
-
-    try (BaseModel base = BertImporter.fromOnnx(graph, new BertImporter.Options(12, LEN, 2, ModelSpec.POOL_MEAN, 1L),
-        "all-minilm-l6-v2", Device.cpu())) {
+      float[][] expected = onnxRuntimeMeanPooled(ids, mask);
       assertThat(base.spec().kind()).isEqualTo(ModelSpec.BERT);
       assertThat(base.spec().layers()).isEqualTo(6);
       assertThat(base.spec().ffnSize()).isEqualTo(1536);

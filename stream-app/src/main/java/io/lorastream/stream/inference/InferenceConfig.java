@@ -39,6 +39,8 @@ public final class InferenceConfig {
   public static final String METRICS_INTERVAL_MS = "inference.metrics.interval.ms";
   /** {@code answer}: a request for a task this consumer does not serve gets an error; {@code ignore}: no answer. */
   public static final String UNKNOWN_TASK = "inference.unknown.task";
+  /** Truncation length of raw-text requests; 0 means the base's token window. */
+  public static final String TEXT_MAX_TOKENS = "inference.text.max.tokens";
 
 
   public static final Map<String, String> DEFAULTS = Map.ofEntries(
@@ -53,6 +55,7 @@ public final class InferenceConfig {
       Map.entry(STARTUP_CATCHUP_MS, "15000"),
       Map.entry(METRICS_INTERVAL_MS, "1000"),
       Map.entry(UNKNOWN_TASK, "answer"),
+      Map.entry(TEXT_MAX_TOKENS, "0"),
       Map.entry(STATE_DIR, "")); // empty: <data.dir>/inference-<consumer.id>
 
   private final String adapterId;
@@ -70,6 +73,7 @@ public final class InferenceConfig {
   private final Duration startupCatchUp;
   private final Duration metricsInterval;
   private final boolean answerUnknownTasks;
+  private final int textMaxTokens;
 
   private InferenceConfig(LayeredConfig c) {
     this.adapterId = adapterId(c);
@@ -94,6 +98,12 @@ public final class InferenceConfig {
           + "applications share inference.requests, each serving its own adapter)");
     }
     this.answerUnknownTasks = unknown.equals("answer");
+    this.textMaxTokens = c.getInt(TEXT_MAX_TOKENS, 0, 1 << 20); // checked against the base's window at start
+  }
+
+  /** Truncation length of raw-text requests (0: the base's token window). */
+  public int textMaxTokens() {
+    return textMaxTokens;
   }
 
   /** Whether a request for a task this consumer does not serve gets an error answer. */

@@ -5,6 +5,7 @@ import io.lorastream.config.CommonConfig;
 import io.lorastream.config.ConfigException;
 import io.lorastream.config.LayeredConfig;
 import io.lorastream.lora.model.BaseModel;
+import io.lorastream.lora.text.TextTokenizer;
 import io.lorastream.lora.model.Devices;
 import io.lorastream.serde.LorastreamSerdes;
 import io.lorastream.stream.serving.AdapterSubscriber;
@@ -44,9 +45,11 @@ public final class InferenceService implements AutoCloseable {
   private final KafkaStreams streams;
   private final MetricsReporter reporter; // null when disabled
   private final BaseModel ownedBase;
+  private final TextTokenizer tokenizer; // null when the base carries none
 
   private InferenceService(InferenceConfig config, AdapterSubscriber subscriber, InferenceCounters counters,
-      KafkaStreams streams, MetricsReporter reporter, BaseModel ownedBase) {
+      KafkaStreams streams, MetricsReporter reporter, BaseModel ownedBase, TextTokenizer tokenizer) {
+    this.tokenizer = tokenizer;
     this.config = config;
     this.subscriber = subscriber;
     this.counters = counters;
@@ -86,6 +89,7 @@ public final class InferenceService implements AutoCloseable {
       BaseModel base, boolean ownsBase) {
     AdapterSubscriber subscriber = startSubscriber(config, common, serdes.adapterSnapshot().deserializer(), base);
     KafkaStreams streams = null;
+    TextTokenizer tokenizer = null;
     try {
       if (!subscriber.awaitCaughtUp(config.startupCatchUp())) {
         log.warn("Inference consumer {} starts before its subscriber caught up with {} (waited {}); serving {} v{} meanwhile",
@@ -93,7 +97,8 @@ public final class InferenceService implements AutoCloseable {
             subscriber.activeVersion());
       }
       InferenceCounters counters = new InferenceCounters();
-      Topology topology = InferenceTopology.build(config, common.catalog(), serdes, subscriber, counters);
+      tokenizer = tokenizer(config, base);
+      Topology topology = InferenceTopology.build(config, common.catalog(), serdes, subscriber, counters, tokenizer);
       streams = new KafkaStreams(topology, streamsProperties(config, common));
       streams.setUncaughtExceptionHandler(e -> {
         // The topology catches bad input itself; what lands here is transient (registry or broker
@@ -106,7 +111,7 @@ public final class InferenceService implements AutoCloseable {
           : new MetricsReporter(config, common.kafkaProperties(), common.catalog().metrics.name(),
               serdes.pipelineMetric().serializer(), subscriber, counters);
       log.info("Inference consumer {} started: {}", config.consumerId(), config);
-      return new InferenceService(config, subscriber, counters, streams, reporter, ownsBase ? base : null);
+      return new InferenceService(config, subscriber, counters, streams, reporter, ownsBase ? base : null, tokenizer);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       subscriber.close();
@@ -114,6 +119,9 @@ public final class InferenceService implements AutoCloseable {
     } catch (RuntimeException e) {
       if (streams != null) {
         streams.close(Duration.ofSeconds(10));
+      }
+      if (tokenizer != null) {
+        tokenizer.close();
       }
       subscriber.close();
       throw e;
@@ -173,11 +181,24 @@ public final class InferenceService implements AutoCloseable {
         try {
           subscriber.close();
         } finally {
+          if (tokenizer != null) {
+            tokenizer.close(); // after the streams: no request is being tokenized any more
+          }
           if (ownedBase != null) {
             ownedBase.close();
           }
         }
       }
+    }
+  }
+
+  /** The base's tokenizer for raw-text requests, or null when it carries none. */
+  private static TextTokenizer tokenizer(InferenceConfig config, BaseModel base) {
+    try {
+      return TextTokenizer.forBase(base, config.textMaxTokens()).orElse(null);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(InferenceConfig.TEXT_MAX_TOKENS, "Invalid setting '" + InferenceConfig.TEXT_MAX_TOKENS
+          + "': " + e.getMessage() + ". Fix: set it to 0 (the base's window) or a length that fits the window.");
     }
   }
 

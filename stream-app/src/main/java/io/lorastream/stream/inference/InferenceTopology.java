@@ -4,6 +4,7 @@ import io.lorastream.avro.InferenceRequest;
 import io.lorastream.avro.Prediction;
 import io.lorastream.kafka.DlqHeaders;
 import io.lorastream.kafka.TopicCatalog;
+import io.lorastream.lora.text.TextTokenizer;
 import io.lorastream.registry.RegistryException;
 import io.lorastream.serde.LorastreamSerdes;
 import io.lorastream.stream.serving.ActiveModels;
@@ -61,14 +62,20 @@ public final class InferenceTopology {
   /** The topology with the configured consumer id and the system clock. */
   public static Topology build(InferenceConfig config, TopicCatalog topics, LorastreamSerdes serdes, ActiveModels models,
       InferenceCounters counters) {
+    return build(config, topics, serdes, models, counters, null);
+  }
+
+  /** As above, tokenizing raw-text requests with {@code tokenizer} (the base's; null when it has none). */
+  public static Topology build(InferenceConfig config, TopicCatalog topics, LorastreamSerdes serdes, ActiveModels models,
+      InferenceCounters counters, TextTokenizer tokenizer) {
     return build(config.consumerId(), config.answerUnknownTasks(), topics, serdes.inferenceRequest().deserializer(),
-        serdes.prediction(), models, counters, System::currentTimeMillis);
+        serdes.prediction(), models, counters, System::currentTimeMillis, tokenizer);
   }
 
   /** As the full form, answering requests for unknown tasks. */
   public static Topology build(String consumerId, TopicCatalog topics, Deserializer<InferenceRequest> requestDeserializer,
       Serde<Prediction> predictionSerde, ActiveModels models, InferenceCounters counters, LongSupplier clock) {
-    return build(consumerId, true, topics, requestDeserializer, predictionSerde, models, counters, clock);
+    return build(consumerId, true, topics, requestDeserializer, predictionSerde, models, counters, clock, null);
   }
 
   /**
@@ -81,12 +88,13 @@ public final class InferenceTopology {
    * @param models where the active model per task comes from (usually the {@link AdapterSubscriber})
    * @param counters receives prediction and error counts
    * @param clock epoch millis for {@code predictedAt}
+   * @param tokenizer turns a request's text into token ids for a text model; null when the base carries none
    */
   public static Topology build(String consumerId, boolean answerUnknownTasks, TopicCatalog topics,
       Deserializer<InferenceRequest> requestDeserializer, Serde<Prediction> predictionSerde, ActiveModels models,
-      InferenceCounters counters, LongSupplier clock) {
+      InferenceCounters counters, LongSupplier clock, TextTokenizer tokenizer) {
     Predictor predictor = new Predictor(consumerId, answerUnknownTasks, topics.inferenceRequests.name(),
-        requestDeserializer, models, counters, clock);
+        requestDeserializer, models, counters, clock, tokenizer);
     Topology t = new Topology();
     t.addSource(SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), topics.inferenceRequests.name());
     t.addProcessor(PREDICT, () -> new PredictProcessor(predictor), SOURCE);
@@ -141,9 +149,11 @@ public final class InferenceTopology {
     private final ActiveModels models;
     private final InferenceCounters counters;
     private final LongSupplier clock;
+    private final TextTokenizer tokenizer;
 
     Predictor(String consumerId, boolean answerUnknownTasks, String topic, Deserializer<InferenceRequest> deserializer,
-        ActiveModels models, InferenceCounters counters, LongSupplier clock) {
+        ActiveModels models, InferenceCounters counters, LongSupplier clock, TextTokenizer tokenizer) {
+      this.tokenizer = tokenizer;
       this.consumerId = consumerId;
       this.answerUnknownTasks = answerUnknownTasks;
       this.topic = topic;
@@ -181,8 +191,15 @@ public final class InferenceTopology {
       float[] x;
       if (model.tokenInput()) {
         List<Integer> t = req.getTokens();
+        if ((t == null || t.isEmpty()) && req.getText() != null) {
+          if (tokenizer == null) {
+            return error(SkipReason.NO_FEATURES, key, req, model, start, "the request has text but the base "
+                + "carries no tokenizer; send token ids, or import the base with its tokenizer");
+          }
+          t = tokenizer.encode(req.getText());
+        }
         if (t == null || t.isEmpty()) {
-          return error(SkipReason.NO_FEATURES, key, req, model, start, "no tokens for a text model");
+          return error(SkipReason.NO_FEATURES, key, req, model, start, "no tokens or text for a text model");
         }
         int bad = io.lorastream.lora.model.TokenRows.firstInvalid(t, model.vocabSize());
         if (bad >= 0) {

@@ -179,11 +179,18 @@ public final class ExampleValidator {
     if (nt > config.maxTokens()) {
       return invalid(DlqReason.TOO_LARGE, nt + " tokens exceed " + StreamAppConfig.MAX_TOKENS + " = " + config.maxTokens());
     }
-    if (nf == 0 && nt == 0) {
-      return invalid(DlqReason.EMPTY_FEATURES, "both features and tokens are empty");
+    boolean text = ex.getText() != null && !ex.getText().isBlank();
+    if (nf == 0 && nt == 0 && !text) {
+      return invalid(DlqReason.EMPTY_FEATURES, "features, tokens and text are all empty");
     }
-    Verdict v = spec.featureKind() == TaskSpec.FeatureKind.DENSE ? checkDense(task, spec, features, nt)
-        : checkTokens(task, spec, tokens, nf);
+    Verdict v;
+    if (spec.featureKind() == TaskSpec.FeatureKind.DENSE) {
+      v = checkDense(task, spec, features, nt + (text ? 1 : 0));
+    } else if (nt == 0 && nf == 0) {
+      v = null; // raw text: the trainer tokenizes it with its base's tokenizer
+    } else {
+      v = checkTokens(task, spec, tokens, nf);
+    }
     if (v != null) {
       return v;
     }
@@ -198,10 +205,11 @@ public final class ExampleValidator {
     return new Valid(ex, spec);
   }
 
-  private static Verdict checkDense(String task, TaskSpec spec, List<Float> features, int nt) {
-    if (nt > 0 || features.isEmpty()) {
+  /** {@code textOrTokens}: token ids, plus one for a text. */
+  private static Verdict checkDense(String task, TaskSpec spec, List<Float> features, int textOrTokens) {
+    if (textOrTokens > 0 || features.isEmpty()) {
       return invalid(DlqReason.WRONG_FEATURE_KIND, "task '" + abbreviate(task) + "' reads dense features, but the example has "
-          + features.size() + " features and " + nt + " tokens");
+          + features.size() + " features and " + (textOrTokens > 0 ? "tokens or text" : "no tokens"));
     }
     if (features.size() != spec.inputSize()) {
       return invalid(DlqReason.FEATURE_SIZE, "task '" + abbreviate(task) + "' expects " + spec.inputSize()

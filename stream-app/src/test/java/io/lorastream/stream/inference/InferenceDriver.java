@@ -31,9 +31,14 @@ final class InferenceDriver implements AutoCloseable {
   }
 
   InferenceDriver(String consumerId, boolean answerUnknownTasks, AdapterSwapper swapper, long nowMillis) {
+    this(consumerId, answerUnknownTasks, swapper, nowMillis, null);
+  }
+
+  InferenceDriver(String consumerId, boolean answerUnknownTasks, AdapterSwapper swapper, long nowMillis,
+      io.lorastream.lora.text.TextTokenizer tokenizer) {
     TopicCatalog topics = TopicCatalog.defaults(1);
     var topology = InferenceTopology.build(consumerId, answerUnknownTasks, topics, requestSerde.deserializer(),
-        new PlainAvroSerde<>(Prediction.class), swapper, counters, () -> nowMillis);
+        new PlainAvroSerde<>(Prediction.class), swapper, counters, () -> nowMillis, tokenizer);
     Properties p = new Properties();
     p.put(StreamsConfig.APPLICATION_ID_CONFIG, "inference-test-" + consumerId);
     p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");

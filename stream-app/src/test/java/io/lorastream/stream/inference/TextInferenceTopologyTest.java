@@ -70,11 +70,32 @@ class TextInferenceTopologyTest {
     assertThat(out.get("big").getError()).isEqualTo("WRONG_FEATURE_SIZE: token 1 is " + VOCAB + ", vocabulary is [0, "
         + VOCAB + ")");
     assertThat(out.get("negative").getError()).startsWith("WRONG_FEATURE_SIZE: token 0 is -1");
-    assertThat(out.get("empty").getError()).isEqualTo("NO_FEATURES: no tokens for a text model");
-    assertThat(out.get("dense").getError()).isEqualTo("NO_FEATURES: no tokens for a text model");
+    assertThat(out.get("empty").getError()).isEqualTo("NO_FEATURES: no tokens or text for a text model");
+    assertThat(out.get("dense").getError()).isEqualTo("NO_FEATURES: no tokens or text for a text model");
     assertThat(out.values()).allSatisfy(p -> assertThat(p.getPredictedClass()).isEqualTo(-1));
     assertThat(counters.skipped(SkipReason.WRONG_FEATURE_SIZE)).isEqualTo(2);
     assertThat(counters.skipped(SkipReason.NO_FEATURES)).isEqualTo(2);
+  }
+
+  /** Raw text is tokenized with the tokenizer the bert base carries, and scored on exactly those ids. */
+  @Test
+  void textRequestsAreTokenizedWithTheBasesTokenizer() throws Exception {
+    ModelSpec spec = ModelSpec.bert(30_522, SEQ, 16, 2, 1, 32, 2, ModelSpec.POOL_MEAN, 4);
+    try (BaseModel bert = io.lorastream.lora.text.TestTokenizers.withTokenizer(spec, "tiny-bert");
+        var tokenizer = io.lorastream.lora.text.TextTokenizer.forBase(bert, 0).orElseThrow();
+        InferenceDriver d = new InferenceDriver("c", true, new AdapterSwapper(bert, ID, null), 1L, tokenizer);
+        InferenceDriver none = new InferenceDriver("c", true, new AdapterSwapper(bert, ID, null), 1L)) {
+      InferenceRequest text = InferenceRequest.newBuilder().setRequestId("t").setTask(ID).setText("Hello world")
+          .setSentAt(Instant.ofEpochMilli(1)).build();
+      d.send("t", text);
+      Prediction p = d.predictions.readValue();
+      assertThat(p.getError()).isNull();
+      float[] row = {101, 7592, 2088, 102, 0, 0, 0, 0};
+      assertProbabilities(p, MergedModel.ofBase(bert).predictProba(row));
+      none.send("t", text);
+      assertThat(none.predictions.readValue().getError()).startsWith("NO_FEATURES: the request has text but the base "
+          + "carries no tokenizer");
+    }
   }
 
   private static void assertProbabilities(Prediction p, float[] expected) {

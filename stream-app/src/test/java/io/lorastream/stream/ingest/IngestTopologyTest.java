@@ -240,6 +240,10 @@ class IngestTopologyTest {
     add(records, expected, "tokens-out-of-range",
         bytes(example("tokens-out-of-range").setTask("text").setFeatures(List.of()).setTokens(List.of(1, 100)).build()),
         DlqReason.TOKEN_OUT_OF_RANGE);
+    add(records, expected, "dense-with-text", bytes(example("dense-with-text").setFeatures(List.of()).setText("hi")
+        .build()), DlqReason.WRONG_FEATURE_KIND);
+    add(records, expected, "blank-text", bytes(example("blank-text").setTask("text").setFeatures(List.of())
+        .setText("  ").build()), DlqReason.EMPTY_FEATURES);
     add(records, expected, "bad-weight", bytes(example("bad-weight").setWeight(Float.NaN).build()), DlqReason.INVALID_WEIGHT);
     add(records, expected, null, valid, DlqReason.NULL_KEY);
     add(records, expected, "null-value", null, DlqReason.NULL_VALUE);
@@ -252,6 +256,8 @@ class IngestTopologyTest {
     }
     // A valid tokens example proves the tokens path accepts what it should.
     pipe("tokens-ok", example("tokens-ok").setTask("text").setFeatures(List.of()).setTokens(List.of(0, 5, 99)).build());
+    // Raw text for a text task passes through untokenized: the trainer tokenizes with its base's tokenizer.
+    pipe("text-ok", example("text-ok").setTask("text").setFeatures(List.of()).setText("Free entry, win a prize").build());
 
     List<TestRecord<byte[], byte[]>> dead = dlq.readRecordsToList();
     assertThat(dead).hasSize(records.size());
@@ -282,13 +288,14 @@ class IngestTopologyTest {
 
     List<LabeledExample> trainedOrHeld = new ArrayList<>(train.readValuesToList());
     trainedOrHeld.addAll(eval.readValuesToList());
-    assertThat(trainedOrHeld).extracting(LabeledExample::getId).containsExactly("tokens-ok");
+    assertThat(trainedOrHeld).extracting(LabeledExample::getId).containsExactly("tokens-ok", "text-ok");
+    assertThat(trainedOrHeld.get(1).getText()).isEqualTo("Free entry, win a prize");
 
     driver.advanceWallClockTime(config.ingest().metricsInterval());
     Map<String, Long> c = latestCounters();
-    assertThat(c.get(IngestMetrics.PROCESSED)).isEqualTo(records.size() + 1L);
+    assertThat(c.get(IngestMetrics.PROCESSED)).isEqualTo(records.size() + 2L);
     assertThat(c.get(IngestMetrics.DLQ)).isEqualTo(records.size());
-    assertThat(c.get(IngestMetrics.VALID)).isEqualTo(1L);
+    assertThat(c.get(IngestMetrics.VALID)).isEqualTo(2L);
     Map<String, Long> perReason = expected.values().stream()
         .collect(Collectors.groupingBy(DlqReason::name, Collectors.counting()));
     perReason.forEach((reason, n) -> assertThat(c.get(IngestMetrics.DLQ_BY_REASON + "#" + reason)).as(reason).isEqualTo(n));
