@@ -4,18 +4,26 @@ import ai.djl.Device;
 import io.lorastream.avro.AdapterSnapshot;
 import io.lorastream.config.CommonConfig;
 import io.lorastream.config.LayeredConfig;
+import io.lorastream.kafka.ChunkedValues;
+import io.lorastream.lora.adapter.AdapterConfig;
+import io.lorastream.lora.adapter.LayerWeights;
+import io.lorastream.lora.adapter.LoraModel;
 import io.lorastream.lora.model.BaseModel;
 import io.lorastream.lora.peft.PeftExport;
+import io.lorastream.lora.peft.PeftImport;
 import io.lorastream.lora.snapshot.AdapterDeletion;
 import io.lorastream.lora.snapshot.DecodedAdapter;
 import io.lorastream.lora.snapshot.SnapshotCodec;
+import io.lorastream.lora.snapshot.SnapshotMeta;
 import io.lorastream.lora.snapshot.SnapshotRejectedException;
+import io.lorastream.serde.LorastreamSerdes;
 import io.lorastream.trainer.TrainerConfig;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -36,7 +44,7 @@ import picocli.CommandLine.Spec;
  * headers name the deleted versions and carry an HMAC under {@code trainer.hmac.key}
  * ({@link AdapterDeletion}). Without a key the same deletion is written unsigned.
  */
-@Command(name = "adapters", description = "Operate on published adapters.", subcommands = {AdaptersCommand.Delete.class, AdaptersCommand.Export.class})
+@Command(name = "adapters", description = "Operate on published adapters.", subcommands = {AdaptersCommand.Delete.class, AdaptersCommand.Export.class, AdaptersCommand.Import.class})
 final class AdaptersCommand implements Runnable {
   @Spec CommandSpec spec;
 
@@ -183,6 +191,94 @@ final class AdaptersCommand implements Runnable {
         return 2;
       } catch (IllegalArgumentException | IOException e) {
         err.println("lorastream adapters export: " + e.getMessage());
+        return 2;
+      }
+    }
+  }
+
+  /**
+   * {@code lorastream adapters import}: an adapter trained with PEFT, verified against the base and
+   * published as the adapter's next version, so that it rolls out through the same topic.
+   */
+  @Command(name = "import", description = {"Publish an adapter saved by Hugging Face PEFT (adapter_config.json + "
+      + "adapter_model.safetensors) as the next version of an adapter, after checking every tensor against the base. "
+      + "Signed with trainer.hmac.key when set. Use an adapter id no trainer is training: its versions would collide.",
+      "Exit codes: 0 published, 2 refused (message on stderr)."})
+  static final class Import implements Callable<Integer> {
+    @Mixin ServiceOptions service = new ServiceOptions();
+
+    @Option(names = "--peft", required = true, paramLabel = "DIR", description = "Directory written by PEFT's save_pretrained.")
+    Path peftDir;
+
+    @Option(names = "--adapter", required = true, paramLabel = "ID", description = "Adapter id to publish it as.")
+    String adapter;
+
+    @Option(names = "--base", required = true, paramLabel = "FILE",
+        description = "The base-model file of the Hugging Face model it was trained on (from 'lorastream base import').")
+    Path baseFile;
+
+    @Option(names = "--timeout", defaultValue = "PT30S", paramLabel = "DURATION",
+        description = "How long to wait for Kafka, ISO-8601. Default: ${DEFAULT-VALUE}.")
+    Duration timeout;
+
+    @Spec CommandSpec spec;
+
+    @Override
+    public Integer call() {
+      PrintWriter out = spec.commandLine().getOut();
+      PrintWriter err = spec.commandLine().getErr();
+      Settings settings = Settings.load(service, adapter);
+      CommonConfig common = settings.common();
+      byte[] key = settings.key();
+      String topic = common.catalog().adapters.name();
+      AdapterSnapshot snapshot;
+      try (BaseModel base = BaseModel.load(baseFile, Device.cpu())) {
+        List<LayerWeights> layers = PeftImport.read(peftDir, base.spec());
+        var found = CommittedAdapterReader.read(common, adapter, timeout, "lorastream-adapters-import");
+        long version = found.nextVersion();
+        int top = layers.stream().mapToInt(LayerWeights::rank).max().orElse(1);
+        AdapterConfig ac = AdapterConfig.defaults().withMaxRank(Math.max(top, AdapterConfig.DEFAULT_MAX_RANK))
+            .withRank(1).withTargets(layers.stream().map(LayerWeights::name).toList())
+            .withAlpha(layers.get(0).alpha()).withScaling(layers.get(0).scaling());
+        try (LoraModel m = LoraModel.create(base, ac)) {
+          for (LayerWeights l : layers) {
+            m.setAdapter(l.name(), l.rank(), LoraModel.toDouble(l.a()), LoraModel.toDouble(l.b()), l.alpha(),
+                l.scaling());
+          }
+          snapshot = SnapshotCodec.encode(m, SnapshotMeta.of(adapter, version, "peft-import:" + peftDir.getFileName()),
+              key);
+        }
+        SnapshotCodec.decode(snapshot, base, key); // what every consumer will check, before it is published
+      } catch (SnapshotRejectedException | IllegalArgumentException | IllegalStateException e) {
+        err.println("lorastream adapters import: " + peftDir + " cannot be published: " + e.getMessage());
+        return 2;
+      } catch (IOException e) {
+        err.println("lorastream adapters import: " + e.getMessage());
+        return 2;
+      }
+      Map<String, Object> p = new HashMap<>(common.kafkaProperties());
+      p.put(ProducerConfig.ACKS_CONFIG, "all");
+      p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true"); // parts stay in order, the last one after them
+      p.put(ProducerConfig.CLIENT_ID_CONFIG, "lorastream-adapters-import");
+      p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, String.valueOf(timeout.toMillis()));
+      byte[] value = LorastreamSerdes.create(common.registryConfig()).adapterSnapshot().serializer()
+          .serialize(topic, snapshot);
+      try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(p, new StringSerializer(),
+          new ByteArraySerializer())) {
+        var records = ChunkedValues.records(topic, adapter, value, ChunkedValues.DEFAULT_PART_BYTES,
+            producer.partitionsFor(topic).size());
+        RecordMetadata md = null;
+        for (var r : records) {
+          md = producer.send(r).get();
+        }
+        out.println("published adapter " + adapter + " v" + snapshot.getVersion() + " from " + peftDir + " ("
+            + snapshot.getLayers().size() + " layers, " + value.length + " bytes in " + records.size() + " record"
+            + (records.size() == 1 ? "" : "s") + ", " + (key == null ? "unsigned: signing is off" : "signed") + ") at "
+            + md.topic() + "-" + md.partition() + "@" + md.offset());
+        return 0;
+      } catch (Exception e) {
+        Throwable c = e.getCause() == null ? e : e.getCause();
+        err.println("lorastream adapters import: could not write to '" + topic + "': " + c);
         return 2;
       }
     }

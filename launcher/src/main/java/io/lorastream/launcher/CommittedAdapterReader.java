@@ -3,6 +3,7 @@ package io.lorastream.launcher;
 import io.lorastream.avro.AdapterSnapshot;
 import io.lorastream.config.CommonConfig;
 import io.lorastream.kafka.ChunkedValues;
+import io.lorastream.lora.snapshot.AdapterDeletion;
 import io.lorastream.registry.RegistryException;
 import io.lorastream.serde.LorastreamSerdes;
 import java.nio.charset.StandardCharsets;
@@ -37,8 +38,14 @@ final class CommittedAdapterReader {
    * @param versions every decodable committed snapshot, by version (the newest copy of each)
    * @param partKeys keys of the parts of its snapshots that are still on the topic (a deletion
    *     tombstones them too, so that compaction removes them)
+   * @param deletedThrough the highest version a deletion on the topic covers (0 for none); new
+   *     versions must lie above it and above every snapshot
    */
-  record Found(TreeMap<Long, AdapterSnapshot> versions, Set<String> partKeys) {
+  record Found(TreeMap<Long, AdapterSnapshot> versions, Set<String> partKeys, long deletedThrough) {
+    /** The version a new snapshot of the adapter gets. */
+    long nextVersion() {
+      return Math.max(deletedThrough, versions.isEmpty() ? 0 : versions.lastKey()) + 1;
+    }
   }
 
   static Found read(CommonConfig common, String adapter, Duration timeout, String clientId) {
@@ -52,6 +59,7 @@ final class CommittedAdapterReader {
     TreeMap<Long, AdapterSnapshot> out = new TreeMap<>();
     Set<String> partKeys = new TreeSet<>();
     ChunkedValues.Assembler parts = new ChunkedValues.Assembler();
+    long deleted = 0;
     try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(),
         new ByteArrayDeserializer())) {
       List<TopicPartition> tps = c.partitionsFor(topic, timeout).stream()
@@ -77,6 +85,10 @@ final class CommittedAdapterReader {
             }
           }
           ConsumerRecord<byte[], byte[]> r = parts.offer(raw).record();
+          if (r != null && r.value() == null && key.equals(adapter)) {
+            long newest = out.isEmpty() ? 0 : out.lastKey();
+            deleted = Math.max(deleted, AdapterDeletion.classify(adapter, r.headers(), null).coveredThrough(newest));
+          }
           if (r == null || r.value() == null) {
             continue;
           }
@@ -91,6 +103,6 @@ final class CommittedAdapterReader {
         }
       }
     }
-    return new Found(out, partKeys);
+    return new Found(out, partKeys, deleted);
   }
 }

@@ -122,6 +122,79 @@ class AdaptersCommandIT {
     assertThat(missing.toString()).contains("no committed version 9", "[1, 2]");
   }
 
+  /**
+   * A PEFT directory (as Python PEFT saves one, here written by the exporter with LoRA on Q, V and
+   * the word embeddings at unequal ranks) is published as the adapter's next version, signed, in
+   * parts when it is large; exporting that version gives back the same tensors bit for bit. A
+   * directory that does not fit the base is refused and nothing is published.
+   */
+  @Test
+  void importPublishesAPeftAdapterAsTheNextSignedVersionAndExportGivesItBackBitExactly(@TempDir Path tmp)
+      throws Exception {
+    ModelSpec spec = ModelSpec.bert(20_000, 8, 16, 2, 2, 32, 2, ModelSpec.POOL_MEAN, 6);
+    Path baseFile = tmp.resolve("bert.lsbase");
+    java.util.Random rnd = new java.util.Random(3);
+    List<io.lorastream.lora.adapter.LayerWeights> layers = new java.util.ArrayList<>();
+    for (String[] l : new String[][] {{"l0.q", "4", "16", "16"}, {"l1.v", "8", "16", "16"}, {"emb", "16", "20000", "16"}}) {
+      int r = Integer.parseInt(l[1]);
+      int in = Integer.parseInt(l[2]);
+      int o = Integer.parseInt(l[3]);
+      float[] a = new float[r * in];
+      float[] b = new float[o * r];
+      for (int i = 0; i < a.length; i++) {
+        a[i] = (float) rnd.nextGaussian();
+      }
+      for (int i = 0; i < b.length; i++) {
+        b[i] = (float) rnd.nextGaussian() * 0.01f;
+      }
+      layers.add(new io.lorastream.lora.adapter.LayerWeights(l[0], r, in, o, 2f * r, io.lorastream.lora.adapter.Scaling.RSLORA,
+          a, b));
+    }
+    Path peft = tmp.resolve("from-python");
+    try (BaseModel base = BaseModel.create(spec, Device.cpu())) {
+      base.save(baseFile);
+      PeftExport.write(peft, spec, base.id(), layers);
+    }
+    String[] cluster = {"--bootstrap", stack.bootstrapServers(), "--registry", stack.registryUrl(), "--set",
+        "trainer.hmac.key=" + KEY};
+    for (int v = 1; v <= 2; v++) {
+      StringWriter out = new StringWriter();
+      int code = run(out, concat(new String[] {"adapters", "import", "--peft", peft.toString(), "--adapter", "py",
+          "--base", baseFile.toString()}, cluster));
+      assertThat(code).as(out.toString()).isZero();
+      assertThat(out.toString()).contains("published adapter py v" + v, "3 layers", "signed", "records");
+    }
+    Path back = tmp.resolve("back");
+    StringWriter out = new StringWriter();
+    assertThat(run(out, concat(new String[] {"adapters", "export", "--adapter", "py", "--base", baseFile.toString(),
+        "--out", back.toString()}, cluster))).as(out.toString()).isZero();
+    assertThat(out.toString()).contains("exported adapter py v2", "signature verified");
+    Map<String, Safetensors.Tensor> want = Safetensors.read(peft.resolve(PeftExport.WEIGHTS));
+    Map<String, Safetensors.Tensor> got = Safetensors.read(back.resolve(PeftExport.WEIGHTS));
+    assertThat(got.keySet()).isEqualTo(want.keySet());
+    for (String k : want.keySet()) {
+      assertThat(got.get(k).shape()).as(k).containsExactly(want.get(k).shape());
+      assertThat(got.get(k).values()).as(k).containsExactly(want.get(k).values());
+    }
+    assertThat(back.resolve(PeftExport.CONFIG)).content().contains("\"use_rslora\" : true");
+
+    ModelSpec other = ModelSpec.bert(20_000, 8, 32, 2, 2, 32, 2, ModelSpec.POOL_MEAN, 6);
+    Path otherBase = tmp.resolve("other.lsbase");
+    try (BaseModel b = BaseModel.create(other, Device.cpu())) {
+      b.save(otherBase);
+    }
+    StringWriter refused = new StringWriter();
+    assertThat(run(refused, concat(new String[] {"adapters", "import", "--peft", peft.toString(), "--adapter", "py",
+        "--base", otherBase.toString()}, cluster))).isEqualTo(2);
+    assertThat(refused.toString()).contains("cannot be published", "needs A [r, 32]");
+  }
+
+  private static String[] concat(String[] a, String[] b) {
+    String[] out = java.util.Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, out, a.length, b.length);
+    return out;
+  }
+
   private static int run(StringWriter out, String... args) {
     CommandLine cl = Main.commandLine();
     cl.setOut(new PrintWriter(out, true));

@@ -40,7 +40,7 @@ public final class PeftFixture {
     Random rnd = new Random(3);
     try (BaseModel base = BaseModel.create(spec, Device.cpu());
         LoraModel m = LoraModel.create(base, AdapterConfig.defaults()
-            .withTargets(List.of("*.q", "*.v", "*.ff1", "l1.o")).withRank(4).withAlpha(8f), DataType.FLOAT32)) {
+            .withTargets(List.of("*.q", "*.v", "*.ff1", "l1.o", "emb")).withRank(4).withAlpha(8f), DataType.FLOAT32)) {
       m.grow("l0.q", 8); // unequal ranks: rank_pattern must carry them
       Fixtures.randomizeB(m, rnd, 0.5);
       List<LayerWeights> layers = new ArrayList<>();
