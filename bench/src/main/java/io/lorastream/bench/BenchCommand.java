@@ -23,7 +23,7 @@ public final class BenchCommand implements Callable<Integer> {
   boolean quick;
 
   @Option(names = "--sections", split = ",", paramLabel = "LIST",
-      description = "Sections to run (default all): ingest,trainer,flops,rollout,inference,scaling,memory.")
+      description = "Sections to run (default all): ingest,trainer,flops,rollout,inference,scaling,memory,minilm.")
   List<String> sections;
 
   @Option(names = "--fetch-max-wait", split = ",", paramLabel = "MS",
@@ -36,6 +36,10 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(names = "--rollout-gcs", split = ",", paramLabel = "LIST",
       description = "Collectors to compare rollout latency under, each in its own JVM (G1, G1-10ms, ZGC, Parallel, Serial, or none; default: none quick, G1,G1-10ms,ZGC,Parallel full).")
   List<String> rolloutGcs;
+
+  @Option(names = "--minilm", paramLabel = "DIR", defaultValue = MiniLmBench.DEFAULT_DIR,
+      description = "all-MiniLM-L6-v2 as fetched by './lorastream data minilm', for the minilm section. Default: ${DEFAULT-VALUE}.")
+  Path miniLm;
 
   @Option(names = "--seed", defaultValue = "42", description = "Seed of data and base model. Default: ${DEFAULT-VALUE}.")
   long seed;
@@ -75,7 +79,7 @@ public final class BenchCommand implements Callable<Integer> {
     Path dir = out != null ? out
         : Path.of("results", "bench-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
     String command = "lorastream bench" + (quick ? " --quick" : "") + (sections != null ? " --sections " + String.join(",", sections) : "");
-    BenchRun.Outcome o = new BenchRun(plan, dir, gcs, command, System.out, waitQuiet).run(verbose);
+    BenchRun.Outcome o = new BenchRun(plan, dir, gcs, command, System.out, waitQuiet, miniLm).run(verbose);
     return o.failedSections().isEmpty() ? 0 : 1;
   }
 }

@@ -30,7 +30,8 @@ record BenchPlan(String mode, Set<String> sections, int ingestExamples, int trai
     List<Integer> ranks, int rolloutSnapshots, List<Integer> fetchMaxWaits, int inferenceRounds, int e2eRequests,
     long seed) {
 
-  static final List<String> ALL_SECTIONS = List.of("ingest", "trainer", "flops", "rollout", "inference", "scaling", "memory");
+  static final List<String> ALL_SECTIONS = List.of("ingest", "trainer", "flops", "rollout", "inference", "scaling", "memory",
+      "minilm");
 
   /** Input width of the benchmark examples (the issue asks for 64-float examples). */
   static final int INPUT_SIZE = 64;

@@ -38,7 +38,11 @@ final class BenchRun {
   /** Other processes using more than this many cores make a section's figures suspect. */
   static final double QUIET_CORES = 0.25;
 
-  BenchRun(BenchPlan plan, Path out, List<String> rolloutGcs, String command, PrintStream console, int waitQuietSeconds) {
+  private final Path miniLmDir;
+
+  BenchRun(BenchPlan plan, Path out, List<String> rolloutGcs, String command, PrintStream console, int waitQuietSeconds,
+      Path miniLmDir) {
+    this.miniLmDir = miniLmDir;
     this.waitQuietSeconds = waitQuietSeconds;
     this.plan = plan;
     this.out = out;
@@ -82,6 +86,7 @@ final class BenchRun {
         section(ctx, "inference", failed, () -> InferenceBench.run(ctx));
         section(ctx, "scaling", failed, () -> ScalingBench.run(ctx));
         section(ctx, "memory", failed, () -> MemoryBench.run(ctx, out));
+        section(ctx, "minilm", failed, () -> MiniLmBench.run(ctx, miniLmDir));
         report.meta("wallSeconds", Math.round(ctx.elapsedSeconds()));
         report.markdown("Machine load during each section", loadTable());
         report.meta("failedSections", failed);
