@@ -5,7 +5,6 @@ import io.lorastream.avro.AdapterSnapshot;
 import io.lorastream.config.CommonConfig;
 import io.lorastream.config.LayeredConfig;
 import io.lorastream.kafka.ChunkedValues;
-import io.lorastream.lora.adapter.AdapterConfig;
 import io.lorastream.lora.adapter.LayerWeights;
 import io.lorastream.lora.adapter.LoraModel;
 import io.lorastream.lora.model.BaseModel;
@@ -104,15 +103,7 @@ final class AdaptersCommand implements Runnable {
           return 1;
         }
       }
-      Map<String, Object> p = new HashMap<>(common.kafkaProperties());
-      p.put(ProducerConfig.ACKS_CONFIG, "all");
-      p.put(ProducerConfig.CLIENT_ID_CONFIG, "lorastream-adapters-delete");
-      p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, String.valueOf(timeout.toMillis()));
-      long request = Math.max(1_000, Math.min(timeout.toMillis(), 30_000));
-      p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, String.valueOf(request));
-      p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, String.valueOf(Math.max(timeout.toMillis(), request + 1_000)));
-      try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(p, new StringSerializer(),
-          new ByteArraySerializer())) {
+      try (KafkaProducer<String, byte[]> producer = producer(common, "lorastream-adapters-delete", timeout)) {
         for (String part : found.partKeys()) {
           producer.send(new ProducerRecord<>(topic, part, null));
         }
@@ -234,17 +225,8 @@ final class AdaptersCommand implements Runnable {
       AdapterSnapshot snapshot;
       try (BaseModel base = BaseModel.load(baseFile, Device.cpu())) {
         List<LayerWeights> layers = PeftImport.read(peftDir, base.spec());
-        var found = CommittedAdapterReader.read(common, adapter, timeout, "lorastream-adapters-import");
-        long version = found.nextVersion();
-        int top = layers.stream().mapToInt(LayerWeights::rank).max().orElse(1);
-        AdapterConfig ac = AdapterConfig.defaults().withMaxRank(Math.max(top, AdapterConfig.DEFAULT_MAX_RANK))
-            .withRank(1).withTargets(layers.stream().map(LayerWeights::name).toList())
-            .withAlpha(layers.get(0).alpha()).withScaling(layers.get(0).scaling());
-        try (LoraModel m = LoraModel.create(base, ac)) {
-          for (LayerWeights l : layers) {
-            m.setAdapter(l.name(), l.rank(), LoraModel.toDouble(l.a()), LoraModel.toDouble(l.b()), l.alpha(),
-                l.scaling());
-          }
+        long version = CommittedAdapterReader.read(common, adapter, timeout, "lorastream-adapters-import").nextVersion();
+        try (LoraModel m = LoraModel.of(base, layers)) {
           snapshot = SnapshotCodec.encode(m, SnapshotMeta.of(adapter, version, "peft-import:" + peftDir.getFileName()),
               key);
         }
@@ -256,15 +238,9 @@ final class AdaptersCommand implements Runnable {
         err.println("lorastream adapters import: " + e.getMessage());
         return 2;
       }
-      Map<String, Object> p = new HashMap<>(common.kafkaProperties());
-      p.put(ProducerConfig.ACKS_CONFIG, "all");
-      p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true"); // parts stay in order, the last one after them
-      p.put(ProducerConfig.CLIENT_ID_CONFIG, "lorastream-adapters-import");
-      p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, String.valueOf(timeout.toMillis()));
       byte[] value = LorastreamSerdes.create(common.registryConfig()).adapterSnapshot().serializer()
           .serialize(topic, snapshot);
-      try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(p, new StringSerializer(),
-          new ByteArraySerializer())) {
+      try (KafkaProducer<String, byte[]> producer = producer(common, "lorastream-adapters-import", timeout)) {
         var records = ChunkedValues.records(topic, adapter, value, ChunkedValues.DEFAULT_PART_BYTES,
             producer.partitionsFor(topic).size());
         RecordMetadata md = null;
@@ -282,6 +258,23 @@ final class AdaptersCommand implements Runnable {
         return 2;
       }
     }
+  }
+
+  /**
+   * The producer of the commands that write to the adapters topic: every send acknowledged by all
+   * replicas, idempotent (a large snapshot's parts stay in order, the last one after them), and
+   * every wait bounded by {@code --timeout}.
+   */
+  private static KafkaProducer<String, byte[]> producer(CommonConfig common, String clientId, Duration timeout) {
+    Map<String, Object> p = new HashMap<>(common.kafkaProperties());
+    p.put(ProducerConfig.ACKS_CONFIG, "all");
+    p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+    p.put(ProducerConfig.CLIENT_ID_CONFIG, clientId);
+    p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, String.valueOf(timeout.toMillis()));
+    long request = Math.max(1_000, Math.min(timeout.toMillis(), 30_000));
+    p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, String.valueOf(request));
+    p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, String.valueOf(Math.max(timeout.toMillis(), request + 1_000)));
+    return new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
   }
 
   /** The settings every adapters command reads: the cluster and the trainer's signing key. */

@@ -6,7 +6,6 @@ import io.lorastream.kafka.ChunkedValues;
 import io.lorastream.lora.snapshot.AdapterDeletion;
 import io.lorastream.registry.RegistryException;
 import io.lorastream.serde.LorastreamSerdes;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -57,7 +56,6 @@ final class CommittedAdapterReader {
     p.remove(ConsumerConfig.GROUP_ID_CONFIG);
     Deserializer<AdapterSnapshot> d = LorastreamSerdes.create(common.registryConfig()).adapterSnapshot().deserializer();
     TreeMap<Long, AdapterSnapshot> out = new TreeMap<>();
-    Set<String> partKeys = new TreeSet<>();
     ChunkedValues.Assembler parts = new ChunkedValues.Assembler();
     long deleted = 0;
     try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(),
@@ -76,16 +74,8 @@ final class CommittedAdapterReader {
           if (!adapter.equals(ChunkedValues.valueKey(raw.key()))) {
             continue;
           }
-          String key = new String(raw.key(), StandardCharsets.UTF_8);
-          if (!key.equals(adapter)) {
-            if (raw.value() == null) {
-              partKeys.remove(key);
-            } else {
-              partKeys.add(key);
-            }
-          }
           ConsumerRecord<byte[], byte[]> r = parts.offer(raw).record();
-          if (r != null && r.value() == null && key.equals(adapter)) {
+          if (r != null && r.value() == null) { // the adapter's own tombstone (parts never come back as records)
             long newest = out.isEmpty() ? 0 : out.lastKey();
             deleted = Math.max(deleted, AdapterDeletion.classify(adapter, r.headers(), null).coveredThrough(newest));
           }
@@ -103,6 +93,6 @@ final class CommittedAdapterReader {
         }
       }
     }
-    return new Found(out, partKeys, deleted);
+    return new Found(out, new TreeSet<>(parts.partKeys()), deleted);
   }
 }

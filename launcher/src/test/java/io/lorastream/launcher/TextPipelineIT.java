@@ -10,7 +10,6 @@ import io.lorastream.avro.LabeledExample;
 import io.lorastream.avro.Prediction;
 import io.lorastream.config.CommonConfig;
 import io.lorastream.kafka.ChunkedValues;
-import io.lorastream.lora.adapter.AdapterConfig;
 import io.lorastream.lora.adapter.LayerWeights;
 import io.lorastream.lora.adapter.LoraModel;
 import io.lorastream.lora.importer.BertImporter;
@@ -159,10 +158,7 @@ class TextPipelineIT {
     assertThat(newest.layers()).extracting(LayerWeights::name).contains("emb", "l0.q", "l0.v");
     try (BaseModel b = BaseModel.load(base, Device.cpu());
         TextTokenizer tok = TextTokenizer.forBase(b, 0).orElseThrow();
-        LoraModel m = LoraModel.create(b, AdapterConfig.defaults().withTargets(List.of("emb", "*.q", "*.v")))) {
-      for (LayerWeights l : newest.layers()) {
-        m.setAdapter(l.name(), l.rank(), LoraModel.toDouble(l.a()), LoraModel.toDouble(l.b()), l.alpha(), l.scaling());
-      }
+        LoraModel m = LoraModel.of(b, newest.layers())) {
       double worst = 0;
       int correct = 0;
       Map<String, Prediction> byId = new HashMap<>();

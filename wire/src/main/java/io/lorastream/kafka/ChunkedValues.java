@@ -112,6 +112,11 @@ public final class ChunkedValues {
       }
     }
 
+    /** Keys of the parts kept now: parts offered and not yet tombstoned. */
+    public java.util.Set<String> partKeys() {
+      return java.util.Set.copyOf(parts.keySet());
+    }
+
     public Offered offer(ConsumerRecord<byte[], byte[]> r) {
       if (r.key() == null) {
         return new Offered(r, null);

@@ -343,6 +343,36 @@ public final class LoraModel implements AutoCloseable {
     return transpose(toHost(ad.bt), ad.rank, ad.info.out());
   }
 
+  /** Replaces a layer's A, B, rank, alpha and scaling with published ones (snapshot restore, import). */
+  public void setAdapter(LayerWeights l) {
+    setAdapter(l.name(), l.rank(), toDouble(l.a()), toDouble(l.b()), l.alpha(), l.scaling());
+  }
+
+  /**
+   * A float32 model on the base's device holding exactly {@code layers} (ranks, alphas and scaling
+   * as published), for a snapshot or an adapter that did not come from a learner: an imported PEFT
+   * adapter, or a test's independent forward of a committed one.
+   *
+   * @throws IllegalArgumentException if a layer does not exist in the base or does not fit it
+   */
+  public static LoraModel of(BaseModel base, java.util.List<LayerWeights> layers) {
+    if (layers.isEmpty()) {
+      throw new IllegalArgumentException("an adapter needs at least one layer");
+    }
+    int top = layers.stream().mapToInt(LayerWeights::rank).max().orElse(1);
+    AdapterConfig ac = AdapterConfig.defaults().withMaxRank(Math.max(top, AdapterConfig.DEFAULT_MAX_RANK)).withRank(1)
+        .withTargets(layers.stream().map(LayerWeights::name).toList()).withAlpha(layers.get(0).alpha())
+        .withScaling(layers.get(0).scaling());
+    LoraModel m = create(base, ac);
+    try {
+      layers.forEach(m::setAdapter);
+    } catch (RuntimeException e) {
+      m.close();
+      throw e;
+    }
+    return m;
+  }
+
   /** Replaces a layer's A (r x in) and B (out x r) at the given rank, keeping its alpha and scaling. */
   public void setAdapter(String layer, int rank, double[] a, double[] b) {
     Adapter ad = adapter(layer);

@@ -360,11 +360,7 @@ public final class BaseModel implements AutoCloseable {
   }
 
   private static String sha256Hex(byte[] b) {
-    try {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is required of every JVM", e);
-    }
+    return HexFormat.of().formatHex(sha256().digest(b));
   }
 
   /** Lower-case hex SHA-256 of the parameters (see the class comment). */
@@ -435,24 +431,22 @@ public final class BaseModel implements AutoCloseable {
 
   /** Index of an adaptable layer by name ({@link #adaptableLayers()} order; linear layers keep their index). */
   public int adaptableIndex(String name) {
-    for (int i = 0; i < adaptable.size(); i++) {
-      if (adaptable.get(i).name().equals(name)) {
-        return i;
-      }
-    }
-    throw new IllegalArgumentException("unknown layer '" + name + "'; base has "
-        + adaptable.stream().map(LayerInfo::name).toList());
+    return indexIn(adaptable, name);
   }
 
   /** Index of a linear layer by name. */
   public int layerIndex(String name) {
-    for (int i = 0; i < layers.size(); i++) {
-      if (layers.get(i).name().equals(name)) {
+    return indexIn(layers, name);
+  }
+
+  private static int indexIn(List<LayerInfo> list, String name) {
+    for (int i = 0; i < list.size(); i++) {
+      if (list.get(i).name().equals(name)) {
         return i;
       }
     }
     throw new IllegalArgumentException("unknown layer '" + name + "'; base has "
-        + layers.stream().map(LayerInfo::name).toList());
+        + list.stream().map(LayerInfo::name).toList());
   }
 
   /** A copy of a layer's weight, row-major (out, in). */

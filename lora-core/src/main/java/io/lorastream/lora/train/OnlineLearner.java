@@ -333,7 +333,7 @@ public final class OnlineLearner implements Learner {
         LOG.warn("restoring layer {} with the snapshot's alpha={} scaling={} (configured: alpha={} scaling={})",
             l.name(), l.alpha(), l.scaling(), ad.alpha, ad.scaling);
       }
-      model.setAdapter(l.name(), l.rank(), LoraModel.toDouble(l.a()), LoraModel.toDouble(l.b()), l.alpha(), l.scaling());
+      model.setAdapter(l);
     }
     for (Param q : params) {
       if (q.m != null) {

@@ -3,7 +3,6 @@ package io.lorastream.lora.peft;
 import ai.djl.Device;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.lorastream.lora.adapter.AdapterConfig;
 import io.lorastream.lora.adapter.LayerWeights;
 import io.lorastream.lora.adapter.LoraModel;
 import io.lorastream.lora.importer.BertImporter;
@@ -31,13 +30,9 @@ public final class PeftImportCheck {
     try (BaseModel base = BertImporter.fromHuggingFace(dir.resolve("base"),
         new BertImporter.Options(0, seqLen, 2, ModelSpec.POOL_MEAN, 1L), "fixture", Device.cpu())) {
       List<LayerWeights> layers = PeftImport.read(out.resolve("py-adapter"), base.spec());
-      AdapterConfig ac = AdapterConfig.defaults().withRank(1).withTargets(layers.stream().map(LayerWeights::name).toList());
       double worst = 0;
       double moved = 0;
-      try (LoraModel m = LoraModel.create(base, ac)) {
-        for (LayerWeights l : layers) {
-          m.setAdapter(l.name(), l.rank(), LoraModel.toDouble(l.a()), LoraModel.toDouble(l.b()), l.alpha(), l.scaling());
-        }
+      try (LoraModel m = LoraModel.of(base, layers)) {
         MergedModel merged = m.merge();
         MergedModel frozen = MergedModel.ofBase(base);
         for (int s = 0; s < exp.path("input_ids").size(); s++) {

@@ -185,7 +185,7 @@ public final class ExampleValidator {
     }
     Verdict v;
     if (spec.featureKind() == TaskSpec.FeatureKind.DENSE) {
-      v = checkDense(task, spec, features, nt + (text ? 1 : 0));
+      v = checkDense(task, spec, features, nt > 0 || text);
     } else if (nt == 0 && nf == 0) {
       v = null; // raw text: the trainer tokenizes it with its base's tokenizer
     } else {
@@ -205,11 +205,10 @@ public final class ExampleValidator {
     return new Valid(ex, spec);
   }
 
-  /** {@code textOrTokens}: token ids, plus one for a text. */
-  private static Verdict checkDense(String task, TaskSpec spec, List<Float> features, int textOrTokens) {
-    if (textOrTokens > 0 || features.isEmpty()) {
+  private static Verdict checkDense(String task, TaskSpec spec, List<Float> features, boolean tokensOrText) {
+    if (tokensOrText || features.isEmpty()) {
       return invalid(DlqReason.WRONG_FEATURE_KIND, "task '" + abbreviate(task) + "' reads dense features, but the example has "
-          + features.size() + " features and " + (textOrTokens > 0 ? "tokens or text" : "no tokens"));
+          + features.size() + " features and " + (tokensOrText ? "tokens or text" : "no tokens"));
     }
     if (features.size() != spec.inputSize()) {
       return invalid(DlqReason.FEATURE_SIZE, "task '" + abbreviate(task) + "' expects " + spec.inputSize()
