@@ -126,6 +126,7 @@ class TextPipelineIT {
       assertThat(consumer.subscriber().awaitVersion(TASK, finalVersion, LIMIT)).as("consumer reached v%d",
           finalVersion).isTrue();
       assertThat(consumer.subscriber().rejectedTotal()).isZero();
+      assertThat(consumer.subscriber().current(TASK).engine()).isEqualTo("djl:cpu()");
 
       try (KafkaProducer<String, InferenceRequest> p = producer(serdes.inferenceRequest().serializer())) {
         for (int i = 0; i < 40; i++) {
@@ -263,6 +264,7 @@ class TextPipelineIT {
     s.put(TrainerConfig.POLL_TIMEOUT_MS, "50");
     s.put(InferenceConfig.ADAPTER_ID, TASK);
     s.put(InferenceConfig.CONSUMER_ID, "text-consumer");
+    s.put(InferenceConfig.ENGINE, "djl"); // the tiny BERT would get java under auto: cover the device path end to end
     s.put(InferenceConfig.APPLICATION_ID, "text-inference");
     s.put(InferenceConfig.STATE_DIR, tmp.resolve("inference").toString());
     return LocalPipeline.of(s);

@@ -11,7 +11,9 @@ import io.lorastream.lora.model.DeviceBatch;
 import io.lorastream.lora.model.Devices;
 import io.lorastream.lora.model.Forward;
 import io.lorastream.lora.model.LayerInfo;
+import io.lorastream.lora.model.MergedClassifier;
 import io.lorastream.lora.model.MergedModel;
+import io.lorastream.lora.model.ServingEngine;
 import io.lorastream.lora.model.TensorSpec;
 import io.lorastream.lora.model.TokenRows;
 import java.util.ArrayList;
@@ -439,13 +441,22 @@ public final class LoraModel implements AutoCloseable {
 
   /** Merges every adapter into an immutable serving model (W' = W + s*B*A, on the host). */
   public MergedModel merge() {
+    return MergedModel.merge(base, deltas());
+  }
+
+  /** The adapters folded into the base by {@code engine} (host loops, or DJL on the base's device). */
+  public MergedClassifier merge(ServingEngine engine) {
+    return engine.merge(base, deltas());
+  }
+
+  private List<MergedModel.Delta> deltas() {
     List<MergedModel.Delta> deltas = new ArrayList<>();
     for (Adapter ad : adapters) {
       if (ad != null) {
         deltas.add(new MergedModel.Delta(ad.info.name(), ad.rank, ad.scale, toFloat(a(ad.info.name())), toFloat(b(ad.info.name()))));
       }
     }
-    return MergedModel.merge(base, deltas);
+    return deltas;
   }
 
   public BaseModel base() {

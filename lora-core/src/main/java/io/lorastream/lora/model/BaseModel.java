@@ -551,6 +551,20 @@ public final class BaseModel implements AutoCloseable {
     return dev[weightIdx[layer]];
   }
 
+  /** Tensor index of linear layer {@code layer}'s weight. */
+  int weightTensor(int layer) {
+    return weightIdx[layer];
+  }
+
+  /** The manager owning the device tensors; serving models hang their own sub-managers under it. */
+  NDManager manager() {
+    return manager;
+  }
+
+  Forward.Consts consts() {
+    return consts;
+  }
+
   NDArray deviceBias(int layer) {
     return dev[biasIdx[layer]];
   }

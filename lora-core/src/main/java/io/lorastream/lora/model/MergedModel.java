@@ -22,7 +22,7 @@ import java.util.TreeMap;
  * (measured 7x faster on this CPU). Scratch buffers are allocated once per call and reused across
  * layers.
  */
-public final class MergedModel {
+public final class MergedModel implements MergedClassifier {
 
   private final ModelSpec spec;
   private final String baseFingerprint;
@@ -602,8 +602,14 @@ public final class MergedModel {
   }
 
   /** Rank per adapted layer (empty for the frozen base). */
+  @Override
   public Map<String, Integer> ranks() {
     return ranks;
+  }
+
+  @Override
+  public String engine() {
+    return "java";
   }
 
   /** A copy of a merged linear layer weight, row-major (out, in) (for tests and diagnostics). */

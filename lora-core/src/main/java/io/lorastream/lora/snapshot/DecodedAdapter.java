@@ -5,7 +5,9 @@ import io.lorastream.lora.adapter.AdapterState;
 import io.lorastream.lora.adapter.LayerWeights;
 import io.lorastream.lora.adapter.Scaling;
 import io.lorastream.lora.model.BaseModel;
+import io.lorastream.lora.model.MergedClassifier;
 import io.lorastream.lora.model.MergedModel;
+import io.lorastream.lora.model.ServingEngine;
 import io.lorastream.serde.TrustedAvroClasses;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -68,11 +70,24 @@ public final class DecodedAdapter {
    * @throws IllegalArgumentException if base is not the model this adapter was trained for
    */
   public MergedModel merge(BaseModel base) {
+    return MergedModel.merge(checked(base), deltas());
+  }
+
+  /** Folds the adapter into {@code base} with {@code engine}: host loops or the base's DJL device. */
+  public MergedClassifier merge(BaseModel base, ServingEngine engine) {
+    return engine.merge(checked(base), deltas());
+  }
+
+  private BaseModel checked(BaseModel base) {
     if (!base.fingerprint().equals(baseFingerprint)) {
       throw new IllegalArgumentException("adapter " + adapterId + " v" + version + " was trained for base "
           + baseFingerprint + ", not " + base.fingerprint());
     }
-    return MergedModel.merge(base, layers.stream().map(l -> new MergedModel.Delta(l.name(), l.rank(), l.scale(), l.a(), l.b())).toList());
+    return base;
+  }
+
+  private List<MergedModel.Delta> deltas() {
+    return layers.stream().map(l -> new MergedModel.Delta(l.name(), l.rank(), l.scale(), l.a(), l.b())).toList();
   }
 
   public String adapterId() {

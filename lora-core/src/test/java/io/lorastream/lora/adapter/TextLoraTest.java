@@ -8,7 +8,9 @@ import io.lorastream.avro.AdapterSnapshot;
 import io.lorastream.lora.Fixtures;
 import io.lorastream.lora.model.BaseModel;
 import io.lorastream.lora.model.LayerInfo;
+import io.lorastream.lora.model.MergedClassifier;
 import io.lorastream.lora.model.MergedModel;
+import io.lorastream.lora.model.ServingEngine;
 import io.lorastream.lora.model.ModelSpec;
 import io.lorastream.lora.snapshot.DecodedAdapter;
 import io.lorastream.lora.snapshot.SnapshotCodec;
@@ -168,11 +170,14 @@ class TextLoraTest {
     }
   }
 
-  /** Trains real adapters (B far from 0), then compares the pure-Java merged forward with the device one. */
+  /**
+   * Trains real adapters (B far from 0), then compares both serving engines' merged forwards (the
+   * pure-Java one and DJL's on the device) with the unmerged device forward.
+   */
   @ParameterizedTest
   @ValueSource(strings = {"transformer:", "transformer:*", "embbag:", "bert:", "bert:*", "bert-cls:*", "embbag:emb",
       "transformer:emb,*.v", "bert:emb,*"})
-  void mergedJavaForwardEqualsUnmergedDeviceForward(String variant) {
+  void mergedForwardOfEitherEngineEqualsUnmergedDeviceForward(String variant) {
     String[] kv = variant.split(":", -1);
     ModelSpec spec = spec(kv[0]);
     Random rnd = new Random(4);
@@ -194,19 +199,22 @@ class TextLoraTest {
       double[] device = learner.model().logits(x, n);
       double[] frozen = LoraModel.toDouble(base.logits(x, n));
       assertThat(Fixtures.maxAbsDiff(device, frozen)).as("the adapters must matter for this test").isGreaterThan(0.05);
-      MergedModel merged = learner.merged();
-      double worst = 0;
-      for (int i = 0; i < n; i++) {
-        float[] z = merged.logits(Fixtures.row(x, i, 8));
-        for (int c = 0; c < 3; c++) {
-          worst = Math.max(worst, Math.abs(z[c] - device[i * 3 + c]));
+      for (ServingEngine engine : ServingEngine.values()) {
+        MergedClassifier merged = learner.model().merge(engine);
+        double worst = 0;
+        for (int i = 0; i < n; i++) {
+          float[] z = merged.logits(Fixtures.row(x, i, 8));
+          for (int c = 0; c < 3; c++) {
+            worst = Math.max(worst, Math.abs(z[c] - device[i * 3 + c]));
+          }
+          assertThat(merged.predict(Fixtures.row(x, i, 8))).isEqualTo(Fixtures.argMax(device, i, 3));
         }
-        assertThat(merged.predict(Fixtures.row(x, i, 8))).isEqualTo(Fixtures.argMax(device, i, 3));
+        assertThat(worst).as(engine.toString()).isLessThanOrEqualTo(1e-4);
+        assertThat(merged.ranks()).isEqualTo(learner.ranks());
+        assertThat(merged.tokenInput()).isTrue();
+        assertThat(merged.vocabSize()).isEqualTo(50);
+        merged.retire();
       }
-      assertThat(worst).isLessThanOrEqualTo(1e-4);
-      assertThat(merged.ranks()).isEqualTo(learner.ranks());
-      assertThat(merged.tokenInput()).isTrue();
-      assertThat(merged.vocabSize()).isEqualTo(50);
     }
   }
 

@@ -3,6 +3,8 @@ package io.lorastream.stream.inference;
 import io.lorastream.config.CommonConfig;
 import io.lorastream.config.LayeredConfig;
 import io.lorastream.config.SigningKey;
+import io.lorastream.lora.model.BaseModel;
+import io.lorastream.lora.model.ServingEngine;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
@@ -26,6 +28,8 @@ public final class InferenceConfig {
   public static final String ADAPTER_ID = "inference.adapter.id";
   public static final String BASE_PATH = "inference.base.path";
   public static final String DEVICE = "inference.device";
+  /** {@code auto|java|djl}: what merges and serves adapter versions (see {@link ServingEngine}). */
+  public static final String ENGINE = "inference.engine";
   public static final String CONSUMER_ID = "inference.consumer.id";
   public static final String APPLICATION_ID = "inference.application.id";
   public static final String HMAC_KEY = "inference.hmac.key";
@@ -46,6 +50,7 @@ public final class InferenceConfig {
   public static final Map<String, String> DEFAULTS = Map.ofEntries(
       Map.entry(ADAPTER_ID, CommonConfig.DEFAULT_ADAPTER_ID),
       Map.entry(DEVICE, "cpu"),
+      Map.entry(ENGINE, "auto"),
       Map.entry(APPLICATION_ID, "lorastream-inference"),
       Map.entry(FETCH_MAX_WAIT_MS, "5"),
       Map.entry(POLL_TIMEOUT_MS, "100"),
@@ -61,6 +66,7 @@ public final class InferenceConfig {
   private final String adapterId;
   private final Path basePath; // null: the caller supplies an already loaded base
   private final String device;
+  private final String engine;
   private final String consumerId;
   private final String applicationId;
   private final byte[] hmacKey;
@@ -79,6 +85,11 @@ public final class InferenceConfig {
     this.adapterId = adapterId(c);
     this.basePath = c.has(BASE_PATH) ? basePath(c) : null;
     this.device = device(c);
+    this.engine = c.get(ENGINE).trim().toLowerCase(Locale.ROOT);
+    if (!ServingEngine.NAMES.contains(engine)) {
+      throw c.invalid(ENGINE, engine, "must be auto (djl on a GPU or for bases of " + ServingEngine.AUTO_DJL_PARAMETERS
+          + "+ parameters, else java), java (host loops) or djl (the DJL forward on inference.device)");
+    }
     this.consumerId = c.has(CONSUMER_ID)
         ? name(c, CONSUMER_ID, "a short name such as inference-1")
         : "inference-" + ProcessHandle.current().pid();
@@ -140,6 +151,16 @@ public final class InferenceConfig {
   /** DJL device name for loading the base: auto, cpu, gpu or gpu:N. */
   public String device() {
     return device;
+  }
+
+  /** The serving-engine setting: auto, java or djl; resolved against the loaded base by {@link #engine(BaseModel)}. */
+  public String engine() {
+    return engine;
+  }
+
+  /** The serving engine for {@code base}. */
+  public ServingEngine engine(BaseModel base) {
+    return ServingEngine.choose(engine, base);
   }
 
   public String consumerId() {
@@ -252,7 +273,7 @@ public final class InferenceConfig {
 
   @Override
   public String toString() {
-    return "InferenceConfig{adapterId=" + adapterId + ", basePath=" + basePath + ", device=" + device
+    return "InferenceConfig{adapterId=" + adapterId + ", basePath=" + basePath + ", device=" + device + ", engine=" + engine
         + ", consumerId=" + consumerId + ", applicationId=" + applicationId
         + ", hmacKey=" + (hmacKey == null ? "none" : "<redacted>") + ", fetchMaxWaitMs=" + fetchMaxWaitMs
         + ", pollTimeout=" + pollTimeout + ", historySize=" + historySize + ", threads=" + threads + "}";

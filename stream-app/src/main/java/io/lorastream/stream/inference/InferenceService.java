@@ -110,7 +110,8 @@ public final class InferenceService implements AutoCloseable {
       MetricsReporter reporter = config.metricsInterval().isZero() ? null
           : new MetricsReporter(config, common.kafkaProperties(), common.catalog().metrics.name(),
               serdes.pipelineMetric().serializer(), subscriber, counters);
-      log.info("Inference consumer {} started: {}", config.consumerId(), config);
+      log.info("Inference consumer {} started, serving with {} on {}: {}", config.consumerId(), subscriber.engine(),
+          base.device(), config);
       return new InferenceService(config, subscriber, counters, streams, reporter, ownsBase ? base : null, tokenizer);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -217,6 +218,7 @@ public final class InferenceService implements AutoCloseable {
         .fetchMaxWaitMs(config.fetchMaxWaitMs())
         .pollTimeout(config.pollTimeout())
         .historySize(config.historySize())
+        .engine(config.engine(base))
         .clientId(config.consumerId() + "-adapters")
         .start();
   }

@@ -4,6 +4,7 @@ import io.lorastream.avro.AdapterSnapshot;
 import io.lorastream.kafka.ChunkedValues;
 import io.lorastream.kafka.TopicCatalog;
 import io.lorastream.lora.model.BaseModel;
+import io.lorastream.lora.model.ServingEngine;
 import io.lorastream.lora.snapshot.AdapterDeletion;
 import io.lorastream.registry.RegistryException;
 import java.nio.charset.StandardCharsets;
@@ -65,7 +66,8 @@ public final class AdapterSubscriber implements ActiveModels, ModelHistory, Auto
   private volatile Throwable failure;
 
   private AdapterSubscriber(Builder b) {
-    this.swapper = new AdapterSwapper(b.base, b.adapterId, b.hmacKey, b.trainTopic, b.historySize, b.clock);
+    this.swapper = new AdapterSwapper(b.base, b.adapterId, b.hmacKey, b.trainTopic, b.historySize, b.clock,
+        b.engine == null ? ServingEngine.choose("auto", b.base) : b.engine);
     b.swapListeners.forEach(swapper::onSwap);
     b.modelListeners.forEach(swapper::onActivated);
     this.topic = b.topic;
@@ -269,6 +271,11 @@ public final class AdapterSubscriber implements ActiveModels, ModelHistory, Auto
     return swapper.current();
   }
 
+  /** The engine that merges and serves every version. */
+  public ServingEngine engine() {
+    return swapper.engine();
+  }
+
   @Override
   public ServingModel current(String adapterId) {
     return swapper.current(adapterId);
@@ -385,6 +392,7 @@ public final class AdapterSubscriber implements ActiveModels, ModelHistory, Auto
     private int historySize = AdapterSwapper.DEFAULT_HISTORY;
     private String clientId = "adapter-subscriber";
     private LongSupplier clock = System::currentTimeMillis;
+    private ServingEngine engine; // null: auto for the base
     private final List<SwapListener> swapListeners = new java.util.ArrayList<>();
     private final List<Consumer<ServingModel>> modelListeners = new java.util.ArrayList<>();
 
@@ -466,6 +474,12 @@ public final class AdapterSubscriber implements ActiveModels, ModelHistory, Auto
     /** Kafka client id and thread-name suffix; make it unique per consumer instance. */
     public Builder clientId(String id) {
       this.clientId = Objects.requireNonNull(id);
+      return this;
+    }
+
+    /** What merges and serves each version; default {@code auto} for the base (see {@link ServingEngine}). */
+    public Builder engine(ServingEngine e) {
+      this.engine = Objects.requireNonNull(e);
       return this;
     }
 

@@ -2,7 +2,8 @@ package io.lorastream.stream.serving;
 
 import io.lorastream.avro.AdapterSnapshot;
 import io.lorastream.lora.model.BaseModel;
-import io.lorastream.lora.model.MergedModel;
+import io.lorastream.lora.model.MergedClassifier;
+import io.lorastream.lora.model.ServingEngine;
 import io.lorastream.lora.snapshot.AdapterDeletion;
 import io.lorastream.lora.snapshot.DecodedAdapter;
 import io.lorastream.lora.snapshot.SnapshotCodec;
@@ -51,7 +52,8 @@ public final class AdapterSwapper implements ActiveModels, ModelHistory {
   private final String adapterId; // or ALL_ADAPTERS
   private final byte[] hmacKey;
   private final LongSupplier clock;
-  private final MergedModel baseModel;
+  private final ServingEngine engine;
+  private final MergedClassifier baseModel;
   private final ServingModel frozen;
   private final AtomicReference<ServingModel> primary; // null when serving every adapter
   private final Map<String, AtomicReference<ServingModel>> others = new ConcurrentHashMap<>();
@@ -71,7 +73,8 @@ public final class AdapterSwapper implements ActiveModels, ModelHistory {
 
   /** Serves {@code adapterId} (or {@value #ALL_ADAPTERS}) with the default history on {@code examples.train}. */
   public AdapterSwapper(BaseModel base, String adapterId, byte[] hmacKeyOrNull) {
-    this(base, adapterId, hmacKeyOrNull, "examples.train", DEFAULT_HISTORY, System::currentTimeMillis);
+    this(base, adapterId, hmacKeyOrNull, "examples.train", DEFAULT_HISTORY, System::currentTimeMillis,
+        ServingEngine.choose("auto", base));
   }
 
   /**
@@ -81,9 +84,10 @@ public final class AdapterSwapper implements ActiveModels, ModelHistory {
    * @param trainTopic name of {@code examples.train}, whose offsets snapshots record (for {@link #modelFor})
    * @param historySize versions per adapter kept for {@link #modelFor}
    * @param clock epoch-millis clock for activation times
+   * @param engine what merges and serves each version: host loops or the base's DJL device
    */
   public AdapterSwapper(BaseModel base, String adapterId, byte[] hmacKeyOrNull, String trainTopic, int historySize,
-      LongSupplier clock) {
+      LongSupplier clock, ServingEngine engine) {
     this.base = Objects.requireNonNull(base, "base");
     this.adapterId = Objects.requireNonNull(adapterId, "adapterId");
     if (adapterId.isBlank()) {
@@ -94,7 +98,8 @@ public final class AdapterSwapper implements ActiveModels, ModelHistory {
     }
     this.hmacKey = hmacKeyOrNull == null ? null : hmacKeyOrNull.clone();
     this.clock = Objects.requireNonNull(clock, "clock");
-    this.baseModel = MergedModel.ofBase(base);
+    this.engine = Objects.requireNonNull(engine, "engine");
+    this.baseModel = engine.ofBase(base);
     long now = clock.getAsLong();
     boolean all = ALL_ADAPTERS.equals(adapterId);
     this.frozen = ServingModel.base(all ? "" : adapterId, baseModel, now);
@@ -123,10 +128,10 @@ public final class AdapterSwapper implements ActiveModels, ModelHistory {
       return Outcome.IGNORED_NOT_NEWER;
     }
     DecodedAdapter decoded;
-    MergedModel merged;
+    MergedClassifier merged;
     try {
       decoded = SnapshotCodec.decode(s, base, hmacKey);
-      merged = decoded.merge(base);
+      merged = decoded.merge(base, engine);
     } catch (SnapshotRejectedException e) {
       reject(RejectReason.of(e.reason()), e.getMessage(), previous);
       return Outcome.REJECTED;
@@ -146,8 +151,8 @@ public final class AdapterSwapper implements ActiveModels, ModelHistory {
       versionMonitor.notifyAll();
     }
     notifyListeners(next);
-    log.info("Adapter {} v{} active (ranks {}, trained on {} examples), replacing v{}", id, version,
-        merged.ranks(), decoded.examplesSeen(), previous.version());
+    log.info("Adapter {} v{} active (ranks {}, trained on {} examples, serving on {}), replacing v{}", id, version,
+        merged.ranks(), decoded.examplesSeen(), merged.engine(), previous.version());
     return Outcome.APPLIED;
   }
 
@@ -233,6 +238,11 @@ public final class AdapterSwapper implements ActiveModels, ModelHistory {
   /** Registers a listener that receives every newly active model (e.g. to record it elsewhere). */
   public void onActivated(Consumer<ServingModel> listener) {
     modelListeners.add(Objects.requireNonNull(listener));
+  }
+
+  /** The engine that merges and serves every version. */
+  public ServingEngine engine() {
+    return engine;
   }
 
   /** The configured adapter id, or {@value #ALL_ADAPTERS}. */

@@ -23,7 +23,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * this process started), and the history says so (empty) instead of silently substituting the
  * base. A partition a snapshot does not mention is treated as unknown, never as "untrained".
  * Writers are serialized; readers never lock: each task's history is an immutable value swapped
- * behind a concurrent map.
+ * behind a concurrent map. An evicted version is {@linkplain ScoringModel#retire retired}, which
+ * lets a device-served model free its tensors once its in-flight requests return.
  */
 public final class BoundedModelHistory implements ModelHistory {
 
@@ -91,11 +92,14 @@ public final class BoundedModelHistory implements ModelHistory {
     List<Boolean> follows = followsUntrained.computeIfAbsent(task, t -> new ArrayList<>());
     entries.add(new Entry(version, Map.copyOf(positions), model));
     follows.add(allFromZero);
+    List<Entry> evicted = new ArrayList<>();
     while (entries.size() > capacity) {
-      entries.remove(0);
+      evicted.add(entries.remove(0));
       follows.remove(0);
     }
     tasks.put(task, new TaskHistory(Collections.unmodifiableList(entries), follows.get(0)));
+    // after the new history is visible, so no new reader finds an evicted model
+    evicted.forEach(e -> e.model().retire());
     return true;
   }
 

@@ -13,4 +13,7 @@ public interface ScoringModel {
 
   /** The predicted class of {@code example} (dense features or tokens, whichever the model reads). */
   int predict(LabeledExample example);
+
+  /** Called once when the model's owner drops it; it may free device memory. */
+  default void retire() {}
 }

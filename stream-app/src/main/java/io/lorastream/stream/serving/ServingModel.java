@@ -2,7 +2,7 @@ package io.lorastream.stream.serving;
 
 import io.lorastream.avro.LabeledExample;
 import io.lorastream.avro.OffsetRange;
-import io.lorastream.lora.model.MergedModel;
+import io.lorastream.lora.model.MergedClassifier;
 import io.lorastream.serde.TrustedAvroClasses;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,12 +22,12 @@ public final class ServingModel implements ScoringModel {
 
   private final String adapterId;
   private final long version;
-  private final MergedModel model;
+  private final MergedClassifier model;
   private final long activatedAtMillis;
   private final long createdAtMillis;
   private final List<OffsetRange> sourceOffsets; // private copies; handed out as copies (Avro records are mutable)
 
-  ServingModel(String adapterId, long version, MergedModel model, long activatedAtMillis, long createdAtMillis,
+  ServingModel(String adapterId, long version, MergedClassifier model, long activatedAtMillis, long createdAtMillis,
       List<OffsetRange> sourceOffsets) {
     this.adapterId = adapterId;
     this.version = version;
@@ -38,7 +38,7 @@ public final class ServingModel implements ScoringModel {
   }
 
   /** The frozen base serving as version 0 of {@code adapterId}. */
-  static ServingModel base(String adapterId, MergedModel base, long activatedAtMillis) {
+  static ServingModel base(String adapterId, MergedClassifier base, long activatedAtMillis) {
     return new ServingModel(adapterId, 0, base, activatedAtMillis, 0, List.of());
   }
 
@@ -53,8 +53,21 @@ public final class ServingModel implements ScoringModel {
   }
 
   /** The merged, thread-safe weights. */
-  public MergedModel model() {
+  public MergedClassifier model() {
     return model;
+  }
+
+  /** Which engine serves this version: {@code java} or {@code djl:<device>}. */
+  public String engine() {
+    return model.engine();
+  }
+
+  /** Frees what the version holds on a device once in-flight requests finish (it left the history). */
+  @Override
+  public void retire() {
+    if (!isBase()) {
+      model.retire();
+    }
   }
 
   /** When this version became the active one in this process (epoch millis). */

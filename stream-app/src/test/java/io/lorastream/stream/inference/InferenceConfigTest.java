@@ -82,6 +82,7 @@ class InferenceConfigTest {
     assertInvalid(Map.of(InferenceConfig.FETCH_MAX_WAIT_MS, "fast"), InferenceConfig.FETCH_MAX_WAIT_MS, "whole number");
     assertInvalid(Map.of(InferenceConfig.HISTORY_SIZE, "0"), InferenceConfig.HISTORY_SIZE, "between 1");
     assertInvalid(Map.of(InferenceConfig.DEVICE, "tpu"), InferenceConfig.DEVICE, "auto, cpu, gpu");
+    assertInvalid(Map.of(InferenceConfig.ENGINE, "onnx"), InferenceConfig.ENGINE, "java (host loops)");
     String shortSecret = "tiny-secret";
     ConfigException e = assertInvalid(Map.of(InferenceConfig.HMAC_KEY, shortSecret), InferenceConfig.HMAC_KEY, "16 bytes");
     assertThat(e.getMessage()).doesNotContain(shortSecret).contains("<redacted>");

@@ -202,10 +202,43 @@ class AdapterSubscriberSwapTest {
     assertThat(mismatch(6, swapper.current().predictProba(X))).isNotNull();
   }
 
+  /**
+   * The DJL engine serves what the host engine serves, version by version, and a version that
+   * leaves the history frees its device tensors while the retained ones keep serving.
+   */
+  @Test
+  void djlEngineServesTheSameVersionsAndFreesTheOnesThatLeaveTheHistory() {
+    AdapterSwapper djl = new AdapterSwapper(base, ID, null, VersionedAdapters.TRAIN_TOPIC, 4, () -> 1L,
+        io.lorastream.lora.model.ServingEngine.DJL);
+    AdapterSwapper java = new AdapterSwapper(base, ID, null, VersionedAdapters.TRAIN_TOPIC, 4, () -> 1L,
+        io.lorastream.lora.model.ServingEngine.JAVA);
+    List<ServingModel> served = new java.util.ArrayList<>();
+    for (int v = 1; v <= 6; v++) {
+      AdapterSnapshot s = snapshot(ID, v, base.fingerprint(), List.of(range(0, 10L * (v - 1), 10L * v)), null);
+      assertThat(djl.offer(s)).isEqualTo(AdapterSwapper.Outcome.APPLIED);
+      assertThat(java.offer(s)).isEqualTo(AdapterSwapper.Outcome.APPLIED);
+      float[] a = djl.current().predictProba(X);
+      float[] b = java.current().predictProba(X);
+      for (int i = 0; i < a.length; i++) {
+        assertThat(a[i]).as("v%d class %d", v, i).isCloseTo(b[i], org.assertj.core.data.Offset.offset(1e-5f));
+      }
+      assertThat(djl.current().engine()).isEqualTo("djl:cpu()");
+      served.add(djl.current());
+    }
+    assertThat(djl.retainedVersions(ID)).containsExactly(3L, 4L, 5L, 6L);
+    for (ServingModel m : served) {
+      boolean freed = ((io.lorastream.lora.model.DeviceMergedModel) m.model()).released();
+      assertThat(freed).as("v%d freed", m.version()).isEqualTo(m.version() <= 2);
+    }
+    assertThat(djl.modelFor(ID, 0, 35)).get().extracting(ScoringModel::version).isEqualTo(3L);
+    assertThat(djl.current().predictProba(X)).hasSize(base.numClasses());
+  }
+
   @Test
   void listenersAwaitersAndServingModelReportEachSwap() throws Exception {
     AtomicLong clock = new AtomicLong(1_000);
-    AdapterSwapper swapper = new AdapterSwapper(base, ID, null, VersionedAdapters.TRAIN_TOPIC, 4, clock::get);
+    AdapterSwapper swapper = new AdapterSwapper(base, ID, null, VersionedAdapters.TRAIN_TOPIC, 4, clock::get,
+        io.lorastream.lora.model.ServingEngine.JAVA);
     List<String> swaps = new CopyOnWriteArrayList<>();
     swapper.onSwap((id, v, at) -> swaps.add(id + ":" + v + "@" + at));
     swapper.onSwap((id, v, at) -> {
