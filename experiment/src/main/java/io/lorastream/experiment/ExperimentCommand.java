@@ -46,8 +46,9 @@ public final class ExperimentCommand implements Runnable {
     long seed;
     @Option(names = "--device", defaultValue = "auto", description = "auto, cpu, gpu or gpu:N (default ${DEFAULT-VALUE}).")
     String device;
-    @Option(names = "--variants", defaultValue = "all",
-        description = "Comma-separated subset of: frozen, full-ft, lora-r2, lora-r4, lora-r8, lora-r16, progressive-steps, progressive-plateau.")
+    @Option(names = "--variants",
+        description = "Comma-separated subset of: frozen, full-ft, lora-r2, lora-r4, lora-r8, lora-r16, progressive-steps, "
+            + "progressive-plateau, or all (default: all; for spam --model minilm " + SpamWorkload.MINILM_VARIANTS + ").")
     String variants;
     @Option(names = "--micro-batch") Integer microBatch;
     @Option(names = "--accumulation") Integer accumulation;
@@ -74,7 +75,7 @@ public final class ExperimentCommand implements Runnable {
           alpha, targets == null ? List.of() : targets, or(publishSteps, d.publishSteps()), or(window, d.window()),
           or(plateauWindow, d.plateauWindow()), or(plateauMargin, d.plateauMargin()),
           or(pretrainEpochs, d.pretrainEpochs()), or(pretrainLr, d.pretrainLr()), or(pretrainBatch, d.pretrainBatch()),
-          variants);
+          variants == null ? "all" : variants);
     }
 
     /**
@@ -182,6 +183,9 @@ public final class ExperimentCommand implements Runnable {
 
     @Override
     public Integer call() throws Exception {
+      if (common.variants == null) {
+        common.variants = SpamWorkload.defaultVariants(options);
+      }
       return common.run("spam", DEFAULTS, self, s -> SpamWorkload.load(options, s.seed(), System.out));
     }
   }

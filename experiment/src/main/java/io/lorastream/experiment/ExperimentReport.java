@@ -64,9 +64,13 @@ public final class ExperimentReport {
         r.produced(), r.trained()));
 
     m.append("## Base model\n\n");
+    Object pretrained = r.base().get("pretrained");
+    String how = pretrained != null
+        ? "the pretrained encoder " + pretrained + ", frozen, with only its classification head fitted"
+        : "pretrained for " + r.settings().pretrainEpochs() + " epochs";
     m.append(String.format(Locale.ROOT,
-        "%s, %,d parameters, pretrained for %d epochs on %s examples in %.1f s: train accuracy %.4f, holdout %.4f.%n%n",
-        r.base().get("spec"), ((Number) r.base().get("parameters")).longValue(), r.settings().pretrainEpochs(),
+        "%s, %,d parameters, %s on %s examples in %.1f s: train accuracy %.4f, holdout %.4f.%n%n",
+        r.base().get("spec"), ((Number) r.base().get("parameters")).longValue(), how,
         r.base().get("pretrainExamples"), ((Number) r.base().get("pretrainSeconds")).doubleValue(),
         ((Number) r.base().get("pretrainTrainAccuracy")).doubleValue(),
         ((Number) r.base().get("pretrainHoldoutAccuracy")).doubleValue()));
@@ -74,20 +78,24 @@ public final class ExperimentReport {
     m.append("## Results\n\n");
     String f1Name = r.data().containsKey("f1") ? String.valueOf(r.data().get("f1")) : "F1";
     m.append("| variant | schedule | lr | prequential acc | last-window acc | ").append(f1Name)
-        .append(" | trainable params | % of base | snapshot bytes | snapshots | consumer swaps | examples/s | wall s |\n");
-    m.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+        .append(" | trainable params | % of base | snapshot bytes | snapshots | consumer swaps | examples/s | ms/example "
+            + "| wall s |\n");
+    m.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (VariantResult v : r.variants()) {
-      m.append(String.format(Locale.ROOT, "| %s | %s | %s | %.4f | %.4f | %.4f | %,d | %.3f%% | %s | %d | %d | %.0f | %.1f |%n",
+      m.append(String.format(Locale.ROOT, "| %s | %s | %s | %.4f | %.4f | %.4f | %,d | %.3f%% | %s | %d | %d | %.0f | %.1f "
+              + "| %.1f |%n",
           v.name(), v.schedule().isEmpty() ? "-" : "`" + v.schedule() + "`", v.lr() == 0 ? "-" : fmt(v.lr()),
           v.accuracy(), v.lastWindowAccuracy(), v.f1(), v.trainableParameters(), v.trainablePercent(),
           v.snapshotBytes() == 0 ? "-" : String.format(Locale.ROOT, "%,d", v.snapshotBytes()), v.snapshotsPublished(),
-          v.versionsApplied(), v.examplesPerSecond(), v.wallSeconds()));
+          v.versionsApplied(), v.examplesPerSecond(), v.examplesPerSecond() > 0 ? 1000 / v.examplesPerSecond() : 0.0,
+          v.wallSeconds()));
     }
     m.append(String.format(Locale.ROOT,
         "%nLast window = the final %d examples. Trainable parameters at the end of the run (final rank for progressive "
             + "variants); %% of base = of all %,d base parameters. Snapshot bytes = the last committed adapter snapshot "
             + "record. Examples/s = scored examples over the span from the first to the last micro-batch (no startup "
-            + "or final publish); wall s includes startup, restore and the final snapshot.%n%n",
+            + "or final publish), and ms/example its inverse: the cost of one example (score, then train) on this "
+            + "run's device; wall s includes startup, restore and the final snapshot.%n%n",
         r.settings().window(), ((Number) r.base().get("parameters")).longValue()));
     for (Path c : charts) {
       m.append("![").append(c.getFileName()).append("](").append(c.getFileName()).append(")\n\n");
@@ -104,7 +112,9 @@ public final class ExperimentReport {
     m.append('\n').append(verdictSummary(claims)).append("\n\n");
 
     m.append("## How this was measured\n\n");
-    m.append("The base was pretrained on the pretraining period only. The stream was produced once to Kafka "
+    m.append((pretrained != null ? "The base encoder was pretrained elsewhere; only its head was fitted, on the "
+        + "pretraining period only. " : "The base was pretrained on the pretraining period only. ")
+        + "The stream was produced once to Kafka "
         + "(one partition, so order is kept), validated and routed by the real stream-app ingest (exactly-once, "
         + "Avro + schema registry), and every variant then read the same `examples.train` topic from offset 0. "
         + "LoRA variants ran the real trainer (transactional snapshots to their own compacted adapters topic) "

@@ -9,6 +9,7 @@ import io.lorastream.lora.model.Devices;
 import io.lorastream.lora.model.LayerInfo;
 import io.lorastream.lora.model.ModelSpec;
 import io.lorastream.lora.train.FullFineTuner;
+import io.lorastream.lora.train.HeadFitter;
 import io.lorastream.lora.train.Pretrainer;
 import io.lorastream.lora.train.StepResult;
 import io.lorastream.pipeline.LocalPipeline;
@@ -113,12 +114,25 @@ public final class ExperimentRunner {
     Path basePath = s.out().resolve("base.lsbase");
     ModelSpec spec = workload.baseSpec(s.seed());
     List<Example> pretrainSet = workload.pretrain(); // workloads may build it on every call
-    out.printf("[%s] pretraining a %s base on %,d examples (%d epochs)...%n", workload.name(), spec.kind(),
-        pretrainSet.size(), s.pretrainEpochs());
     long tp = System.nanoTime();
-    Pretrainer.Result pre = new Pretrainer(new Pretrainer.Config(s.pretrainEpochs(), s.pretrainBatch(), s.pretrainLr(),
-        0.1, s.seed()), line -> out.printf("[%s] pretraining %s%n", workload.name(), line))
-        .train(spec, pretrainSet, device);
+    Pretrainer.Result pre;
+    java.util.function.Consumer<String> progress = line -> out.printf("[%s] pretraining %s%n", workload.name(), line);
+    java.util.Optional<BaseModel> encoder = workload.pretrainedEncoder(s.seed(), device, progress);
+    String pretrainedId = encoder.map(BaseModel::id).orElse(null);
+    if (encoder.isPresent()) {
+      try (BaseModel enc = encoder.get()) {
+        spec = enc.spec();
+        out.printf("[%s] fitting the head of pretrained %s (%,d parameters, frozen) on %,d examples...%n",
+            workload.name(), enc.id(), enc.parameterCount(), pretrainSet.size());
+        pre = new HeadFitter(HeadFitter.Config.defaults(s.seed()), progress)
+            .fit(enc, pretrainSet, enc.id() + "+" + workload.task() + "-head", device);
+      }
+    } else {
+      out.printf("[%s] pretraining a %s base on %,d examples (%d epochs)...%n", workload.name(), spec.kind(),
+          pretrainSet.size(), s.pretrainEpochs());
+      pre = new Pretrainer(new Pretrainer.Config(s.pretrainEpochs(), s.pretrainBatch(), s.pretrainLr(), 0.1, s.seed()),
+          progress).train(spec, pretrainSet, device);
+    }
     long baseParams;
     List<LayerInfo> layers;
     try (BaseModel b = pre.model()) {
@@ -129,7 +143,8 @@ public final class ExperimentRunner {
     double pretrainSeconds = (System.nanoTime() - tp) / 1e9;
     out.printf("[%s] base: %,d parameters, train accuracy %.3f, holdout %.3f, %.1f s%n", workload.name(), baseParams,
         pre.trainAccuracy(), pre.holdoutAccuracy(), pretrainSeconds);
-    Map<String, Object> baseFacts = baseFacts(spec, baseParams, pre, pretrainSet.size(), pretrainSeconds, layers);
+    Map<String, Object> baseFacts = baseFacts(spec, baseParams, pre, pretrainSet.size(), pretrainSeconds, layers,
+        pretrainedId);
 
     // 2. Stream once through Kafka and the real ingest.
     // One partition keeps the stream in its (date) order for every reader.
@@ -160,9 +175,12 @@ public final class ExperimentRunner {
   }
 
   private static Map<String, Object> baseFacts(ModelSpec spec, long baseParams, Pretrainer.Result pre,
-      int pretrainExamples, double pretrainSeconds, List<LayerInfo> layers) {
+      int pretrainExamples, double pretrainSeconds, List<LayerInfo> layers, String pretrainedIdOrNull) {
     Map<String, Object> base = new LinkedHashMap<>();
     base.put("kind", spec.kind());
+    if (pretrainedIdOrNull != null) {
+      base.put("pretrained", pretrainedIdOrNull); // only the head was fitted on the pretraining period
+    }
     base.put("spec", spec.toString());
     base.put("parameters", baseParams);
     base.put("pretrainExamples", pretrainExamples);
@@ -379,7 +397,7 @@ public final class ExperimentRunner {
             break;
           }
           if (System.nanoTime() > nextProgress) {
-            progress(v, score, st.examplesSeen(), expected, start);
+            progress(v, score, score.size(), expected, start); // scored so far; examplesSeen moves at commits
             nextProgress = System.nanoTime() + PROGRESS_EVERY_NANOS;
           }
           trainer.awaitStopped(Duration.ofMillis(100));

@@ -23,6 +23,16 @@ public interface Workload {
   /** The base model architecture. */
   ModelSpec baseSpec(long seed);
 
+  /**
+   * A pretrained encoder to build the base from, when the workload has one: the harness then fits
+   * only its head on {@link #pretrain()} instead of training {@link #baseSpec} from scratch. The
+   * caller closes it.
+   */
+  default java.util.Optional<io.lorastream.lora.model.BaseModel> pretrainedEncoder(long seed, ai.djl.Device device,
+      java.util.function.Consumer<String> progress) throws java.io.IOException {
+    return java.util.Optional.empty();
+  }
+
   /** Examples of the pretraining period, as model-input rows (dense features or token ids). */
   List<Example> pretrain();
 

@@ -19,6 +19,10 @@ import java.util.Random;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import io.lorastream.lora.model.BaseModel;
+import io.lorastream.lora.model.ModelSpec;
+import io.lorastream.lora.peft.PeftFixture;
+import io.lorastream.lora.text.TestTokenizers;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -79,6 +83,62 @@ class ExperimentIT {
     ExperimentReport.write(r, s.out(), "test spam");
     assertStructure(r, s.out(), w.stream().size());
     assertThat(Files.readString(s.out().resolve(ExperimentReport.REPORT_MD))).contains("F1 (spam)");
+  }
+
+  /**
+   * {@code --model minilm} on a Hugging Face folder: a tiny random BERT with the real MiniLM
+   * tokenizer stands in for the 90 MB model, which CI does not fetch. The encoder stays frozen, only
+   * the head is fitted on the pretraining period, emails are read through the WordPiece tokenizer,
+   * and the LoRA variant trains Q/V of the imported encoder through the real trainer.
+   */
+  @Test
+  void spamHarnessRunsAPretrainedEncoderWithAFittedHead(@TempDir Path dir) throws Exception {
+    Path pkg = SyntheticSpamPackage.write(dir.resolve("package"), 90, 12);
+    Path model = dir.resolve("tiny-bert");
+    ModelSpec spec = ModelSpec.bert(TestTokenizers.BERT_VOCAB, 32, 16, 2, 1, 32, 2, ModelSpec.POOL_MEAN, 5);
+    try (BaseModel random = BaseModel.create(spec, ai.djl.Device.cpu())) {
+      PeftFixture.writeBase(model, random);
+    }
+    Files.write(model.resolve("tokenizer.json"), TestTokenizers.miniLm());
+    SpamWorkload.Options o = SpamWorkload.Options.of(pkg, "minilm", 0, 32, 0, 0, 0, 0, 0.3, 0);
+    o.minilmDir = model;
+    ByteArrayOutputStream console = new ByteArrayOutputStream();
+    PrintStream ps = new PrintStream(console, true, StandardCharsets.UTF_8);
+    SpamWorkload w = SpamWorkload.load(o, 7, ps);
+    assertThat(w.ingestInputSize()).isEqualTo(TestTokenizers.BERT_VOCAB);
+    assertThat(w.pretrain()).hasSize(27);
+    assertThat(w.pretrain().get(0).features()[0]).as("[CLS] first").isEqualTo(101f);
+    assertThat(w.stream().get(0).getTokens()).contains(102); // [SEP]
+    ExperimentSettings s = new ExperimentSettings(dir.resolve("spam-minilm"), 7, "cpu", 4, 1, 0.01, 0.001, 16f,
+        List.of(), 2, 20, 5, 0.01, 1, 1e-3, 16, "frozen,lora-r4");
+    ExperimentResult r = new ExperimentRunner(w, s, cluster.bootstrapServers(), cluster.registryUrl(), ps).run();
+    ExperimentReport.write(r, s.out(), "test spam minilm");
+    assertThat(r.variants()).extracting(VariantResult::name).containsExactly("frozen", "lora-r4");
+    assertThat(r.variants()).allSatisfy(v -> assertThat(v.examples()).isEqualTo(w.stream().size()));
+    assertThat(r.base()).containsEntry("pretrained", "tiny-bert").containsEntry("kind", "bert");
+    VariantResult lora = r.variant("lora-r4").orElseThrow();
+    assertThat(lora.finalRanks()).containsOnlyKeys("l0.q", "l0.v");
+    assertThat(lora.versionsApplied()).isGreaterThan(0);
+    try (BaseModel saved = BaseModel.load(s.out().resolve("base.lsbase"), ai.djl.Device.cpu())) {
+      for (String name : random(spec).keySet()) {
+        if (!name.startsWith("head.")) {
+          assertThat(saved.parameter(name)).as("frozen encoder tensor " + name).containsExactly(random(spec).get(name));
+        }
+      }
+      assertThat(saved.tokenizerJson()).isPresent();
+    }
+    assertThat(Files.readString(s.out().resolve(ExperimentReport.REPORT_MD)))
+        .contains("the pretrained encoder tiny-bert, frozen, with only its classification head fitted", "ms/example");
+    assertThat(console.toString(StandardCharsets.UTF_8)).contains("[minilm] imported tiny-bert",
+        "head fitted on", "[spam] lora-r4:");
+  }
+
+  private static java.util.Map<String, float[]> random(ModelSpec spec) {
+    java.util.Map<String, float[]> out = new java.util.LinkedHashMap<>();
+    try (BaseModel b = BaseModel.create(spec, ai.djl.Device.cpu())) {
+      b.parameterNames().forEach(n -> out.put(n, b.parameter(n)));
+    }
+    return out;
   }
 
   private static void assertStructure(ExperimentResult r, Path out, long streamed) throws Exception {

@@ -113,6 +113,12 @@ public final class SpamDataset {
    */
   public static SpamDataset load(Path packageDir, int vocabSize, int maxTokens, Consumer<String> progress)
       throws DatasetUnavailableException {
+    return load(packageDir, EmailEncoder.hashed(vocabSize), maxTokens, progress);
+  }
+
+  /** As {@link #load(Path, int, int, Consumer)}, with the ids of {@code encoder}. */
+  public static SpamDataset load(Path packageDir, EmailEncoder encoder, int maxTokens, Consumer<String> progress)
+      throws DatasetUnavailableException {
     Path dataDir = packageDir.resolve("data");
     List<String> listed = readFileList(dataDir);
     progress.accept("loading " + listed.size() + " emails from " + dataDir);
@@ -123,7 +129,7 @@ public final class SpamDataset {
         progress.accept("read " + raws.size() + "/" + listed.size());
       }
     }
-    SpamDataset ds = fromEmails(raws, vocabSize, maxTokens);
+    SpamDataset ds = fromEmails(raws, encoder, maxTokens);
     progress.accept("parsed and tokenized " + ds.size() + " emails");
     return ds;
   }
@@ -133,10 +139,15 @@ public final class SpamDataset {
    * {@link DateSource#INHERITED} fallback relies on). Used by {@link #load} and by tests.
    */
   public static SpamDataset fromEmails(List<RawEmail> raw, int vocabSize, int maxTokens) {
+    return fromEmails(raw, EmailEncoder.hashed(vocabSize), maxTokens);
+  }
+
+  /** As {@link #fromEmails(List, int, int)}, with the ids of {@code encoder}. */
+  public static SpamDataset fromEmails(List<RawEmail> raw, EmailEncoder encoder, int maxTokens) {
     if (maxTokens < 1) {
       throw new IllegalArgumentException("maxTokens must be >= 1, got " + maxTokens);
     }
-    SpamTokenizer tokenizer = new SpamTokenizer(vocabSize);
+    int vocabSize = encoder.vocabSize();
     EmailParser parser = new EmailParser();
     Set<String> seen = new HashSet<>();
     for (RawEmail r : raw) {
@@ -150,8 +161,7 @@ public final class SpamDataset {
     Processed[] done = new Processed[raw.size()];
     IntStream.range(0, raw.size()).parallel().forEach(i -> {
       ParsedEmail p = parser.parse(raw.get(i).text());
-      List<String> words = tokenizer.words(p);
-      done[i] = new Processed(parser.ownDate(p), tokenizer.ids(words, maxTokens), words.size());
+      done[i] = new Processed(parser.ownDate(p), encoder.ids(p, maxTokens), encoder.length(p));
     });
 
     Map<String, Instant> groupEarliest = new HashMap<>();
