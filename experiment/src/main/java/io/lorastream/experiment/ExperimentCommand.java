@@ -11,7 +11,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code lorastream experiment spam|drift}: runs the eight variants on one workload through the
+ * {@code lorastream experiment spam|drift}: runs the ten variants on one workload through the
  * real pipeline and writes {@code results/<name>/report.md}, {@code results.json} and the charts.
  * Wiring only: options become an {@link ExperimentSettings} (defaults tuned per workload, see
  * {@link Defaults}), the workload is built, an embedded broker and registry are started unless
@@ -47,7 +47,7 @@ public final class ExperimentCommand implements Runnable {
     @Option(names = "--device", defaultValue = "auto", description = "auto, cpu, gpu or gpu:N (default ${DEFAULT-VALUE}).")
     String device;
     @Option(names = "--variants",
-        description = "Comma-separated subset of: frozen, full-ft, lora-r2, lora-r4, lora-r8, lora-r16, progressive-steps, "
+        description = "Comma-separated subset of: frozen, full-ft, perceptron, logreg-adagrad, lora-r2, lora-r4, lora-r8, lora-r16, progressive-steps, "
             + "progressive-plateau, or all (default: all; for spam --model minilm " + SpamWorkload.MINILM_VARIANTS + ").")
     String variants;
     @Option(names = "--micro-batch") Integer microBatch;

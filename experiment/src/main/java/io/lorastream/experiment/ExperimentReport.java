@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Writes an experiment's {@code results.json} (every measured number, machine-readable),
@@ -43,16 +44,57 @@ public final class ExperimentReport {
     json.put("wallSeconds", r.wallSeconds());
     json.put("variants", r.variants());
     json.put("claims", claims);
+    List<Comparisons.Comparison> comparisons = Comparisons.of(r);
+    json.put("comparisons", comparisons);
     atomicWrite(dir.resolve(RESULTS_JSON), JSON.writeValueAsString(json));
     List<Path> charts = ExperimentCharts.write(r, dir);
-    atomicWrite(dir.resolve(REPORT_MD), markdown(r, claims, command, charts));
+    atomicWrite(dir.resolve(REPORT_MD), markdown(r, claims, comparisons, command, charts));
     List<Path> all = new java.util.ArrayList<>(charts);
     all.add(dir.resolve(RESULTS_JSON));
     all.add(dir.resolve(REPORT_MD));
     return all;
   }
 
-  static String markdown(ExperimentResult r, List<Claims.Claim> claims, String command, List<Path> charts) {
+  /** Balanced accuracy, kappa and the share of the frozen-to-full gap each variant recovers. */
+  private static String beyondAccuracy(ExperimentResult r) {
+    StringBuilder m = new StringBuilder("### Beyond accuracy\n\n");
+    Optional<VariantResult> frozen = r.variants().stream().filter(v -> v.kind() == Variant.Kind.FROZEN).findFirst();
+    Optional<VariantResult> full = r.variants().stream().filter(v -> v.kind() == Variant.Kind.FULL).findFirst();
+    double majority = r.variants().isEmpty() ? Double.NaN : r.variants().get(0).majorityRate();
+    m.append(String.format(Locale.ROOT, "Majority-class rate of the stream: %.4f (the accuracy of always answering the "
+        + "most frequent class).%n%n", majority));
+    m.append("| variant | prequential acc | balanced acc | kappa | gap recovered |\n|---|---|---|---|---|\n");
+    for (VariantResult v : r.variants()) {
+      String gap = frozen.isPresent() && full.isPresent()
+          ? String.format(Locale.ROOT, "%.2f", v.gapRecovered(frozen.get().accuracy(), full.get().accuracy())) : "-";
+      m.append(String.format(Locale.ROOT, "| %s | %.4f | %.4f | %.4f | %s |%n", v.name(), v.accuracy(),
+          v.balancedAccuracy(), v.kappa(), gap));
+    }
+    m.append("\nGap recovered = (accuracy - frozen) / (full fine-tuning - frozen): 0 is the frozen base, 1 is full "
+        + "fine-tuning.\n\n");
+    return m.toString();
+  }
+
+  private static String comparisonsTable(List<Comparisons.Comparison> comparisons, int window) {
+    if (comparisons.isEmpty()) {
+      return "";
+    }
+    StringBuilder m = new StringBuilder("### Paired comparisons\n\n");
+    m.append("| comparison | A | B | accuracy A - B | 95 % interval | only A right | only B right | McNemar p |\n");
+    m.append("|---|---|---|---|---|---|---|---|\n");
+    for (Comparisons.Comparison c : comparisons) {
+      m.append(String.format(Locale.ROOT, "| %s | %s | %s | %+.4f | [%+.4f, %+.4f] | %d | %d | %.3g |%n", c.question(),
+          c.a(), c.b(), c.difference(), c.low(), c.high(), c.onlyA(), c.onlyB(), c.pValue()));
+    }
+    m.append(String.format(Locale.ROOT, "%nIntervals: %d block-bootstrap draws over blocks of %d consecutive examples "
+        + "(the windows), percentile method. McNemar: exact binomial below 50 discordant examples, else chi-square "
+        + "with continuity correction. An interval that contains 0 does not tell the two apart.%n%n",
+        Comparisons.RESAMPLES, window));
+    return m.toString();
+  }
+
+  static String markdown(ExperimentResult r, List<Claims.Claim> claims, List<Comparisons.Comparison> comparisons,
+      String command, List<Path> charts) {
     StringBuilder m = new StringBuilder();
     m.append("# Experiment `").append(r.workload()).append("`\n\n");
     m.append("Command: `").append(command).append("`  \n");
@@ -100,6 +142,9 @@ public final class ExperimentReport {
     for (Path c : charts) {
       m.append("![").append(c.getFileName()).append("](").append(c.getFileName()).append(")\n\n");
     }
+
+    m.append(beyondAccuracy(r));
+    m.append(comparisonsTable(comparisons, r.settings().window()));
 
     m.append("## Claims\n\n| claim | measured | threshold | verdict | detail |\n|---|---|---|---|---|\n");
     for (Claims.Claim c : claims) {

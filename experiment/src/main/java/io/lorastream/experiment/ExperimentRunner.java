@@ -161,7 +161,7 @@ public final class ExperimentRunner {
       out.printf("[%s] variant %s %s%n", workload.name(), v.name(), v.schedule().isEmpty() ? "" : "(" + v.schedule() + ")");
       VariantResult r = switch (v.kind()) {
         case LORA -> runLora(v, pipeline, basePath, expected, baseParams, layers);
-        case FROZEN, FULL -> runDirect(v, common, serdes, basePath, device, expected, baseParams);
+        case FROZEN, FULL, LINEAR -> runDirect(v, common, serdes, basePath, device, expected, baseParams, pretrainSet);
       };
       out.printf("[%s] %s: prequential accuracy %.4f, last window %.4f, F1 %.4f, %,d trainable params (%.3f%%), "
               + "%.0f examples/s, %.1f s%n", workload.name(), v.name(), r.accuracy(), r.lastWindowAccuracy(), r.f1(),
@@ -433,11 +433,23 @@ public final class ExperimentRunner {
   // Frozen base and online full fine-tuning: same topic, same micro-batches, no adapter
 
   private VariantResult runDirect(Variant v, CommonConfig common, LorastreamSerdes serdes, Path basePath,
-      ai.djl.Device device, long expected, long baseParams) throws Exception {
+      ai.djl.Device device, long expected, long baseParams, List<Example> pretrainSet) throws Exception {
     PrequentialScore score = new PrequentialScore(workload.numClasses(), workload.positiveClass(), s.window());
     long[] scoredSpan = {0, 0};
     long start = System.nanoTime();
     long trainable = 0;
+    OnlineLinear.Tuned linear = null;
+    if (v.kind() == Variant.Kind.LINEAR) {
+      OnlineLinear.Rule rule = v.name().equals(Variant.PERCEPTRON) ? OnlineLinear.Rule.PERCEPTRON
+          : OnlineLinear.Rule.LOGISTIC_ADAGRAD;
+      int dim = workload.tokens() ? workload.ingestInputSize() : pretrainSet.get(0).features().length;
+      linear = OnlineLinear.tuned(rule, pretrainSet, workload.tokens(), dim, workload.numClasses(), s.pretrainEpochs());
+      trainable = linear.model().parameters();
+      out.printf("[%s] %s: %,d weights over %s, %d pass(es) over the pretraining period; %s%n", workload.name(),
+          v.name(), trainable, workload.tokens() ? "the bag of token ids in the window" : "the features",
+          s.pretrainEpochs(), linear.how());
+    }
+    OnlineLinear learner = linear == null ? null : linear.model();
     try (BaseModel base = BaseModel.load(basePath, device);
         FullFineTuner tuner = v.kind() == Variant.Kind.FULL
             ? FullFineTuner.create(base, fullFineTuningConfig())
@@ -469,7 +481,7 @@ public final class ExperimentRunner {
             continue; // the trainer skips these too
           }
           if (assembler.add(e)) {
-            scoreBatch(assembler.drain(), base, tuner, score, scoredSpan);
+            scoreBatch(assembler.drain(), base, tuner, learner, score, scoredSpan);
           }
         }
         if (System.nanoTime() > nextProgress) {
@@ -478,15 +490,15 @@ public final class ExperimentRunner {
         }
       }
       if (!assembler.isEmpty()) {
-        scoreBatch(assembler.drain(), base, tuner, score, scoredSpan);
+        scoreBatch(assembler.drain(), base, tuner, learner, score, scoredSpan);
       }
       if (tuner != null) {
         tuner.flush();
       }
     }
     double wall = (System.nanoTime() - start) / 1e9;
-    return result(v, v.kind() == Variant.Kind.FULL ? s.fullLr() : 0, score, trainable, baseParams, 0, 0, 0, scoredSpan,
-        wall, Map.of(), List.of());
+    double lr = v.kind() == Variant.Kind.FULL ? s.fullLr() : linear != null ? linear.lr() : 0;
+    return result(v, lr, score, trainable, baseParams, 0, 0, 0, scoredSpan, wall, Map.of(), List.of());
   }
 
   /**
@@ -502,10 +514,20 @@ public final class ExperimentRunner {
     return TrainerConfig.of(cli).learnerConfig();
   }
 
-  private static void scoreBatch(MicroBatch mb, BaseModel base, FullFineTuner tuner, PrequentialScore score,
-      long[] span) {
+  private static void scoreBatch(MicroBatch mb, BaseModel base, FullFineTuner tuner, OnlineLinear linear,
+      PrequentialScore score, long[] span) {
     int[] predictions;
-    if (tuner != null) {
+    if (linear != null) {
+      // the whole micro-batch is scored before any update on it, as the neural learners are
+      int width = base.inputSize();
+      predictions = new int[mb.size()];
+      for (int i = 0; i < mb.size(); i++) {
+        predictions[i] = linear.predict(mb.features(), i, width);
+      }
+      for (int i = 0; i < mb.size(); i++) {
+        linear.learn(mb.features(), i, width, mb.labels()[i]);
+      }
+    } else if (tuner != null) {
       StepResult r = tuner.trainMicroBatch(mb.features(), mb.labels(), mb.weights());
       predictions = r.predictions();
       if (predictions == null) {
@@ -551,6 +573,7 @@ public final class ExperimentRunner {
     }
     return new VariantResult(v.name(), v.kind(), v.schedule(), lr, score.size(), score.accuracy(),
         score.lastWindowAccuracy(), score.f1(), score.lastWindowF1(), trainable, 100.0 * trainable / baseParams,
-        snapshotBytes, published, applied, rate, wall, finalRanks, score.windows(), rp);
+        snapshotBytes, published, applied, rate, wall, finalRanks, score.windows(), rp, score.balancedAccuracy(),
+        score.kappa(), score.majorityRate(), score.outcomes());
   }
 }

@@ -65,6 +65,64 @@ public final class PrequentialScore {
     return f1(Math.max(0, size - window), size);
   }
 
+  /** Mean recall over the classes that occur: accuracy that a majority-class predictor cannot inflate. */
+  public synchronized double balancedAccuracy() {
+    long[] n = new long[numClasses];
+    long[] hit = new long[numClasses];
+    for (int i = 0; i < size; i++) {
+      n[labels[i]]++;
+      hit[labels[i]] += labels[i] == predictions[i] ? 1 : 0;
+    }
+    double sum = 0;
+    int present = 0;
+    for (int c = 0; c < numClasses; c++) {
+      if (n[c] > 0) {
+        sum += (double) hit[c] / n[c];
+        present++;
+      }
+    }
+    return present == 0 ? Double.NaN : sum / present;
+  }
+
+  /** Cohen's kappa of predictions against labels: agreement beyond what the two marginals give by chance. */
+  public synchronized double kappa() {
+    if (size == 0) {
+      return Double.NaN;
+    }
+    long[] byLabel = new long[numClasses];
+    long[] byPrediction = new long[numClasses];
+    long agree = 0;
+    for (int i = 0; i < size; i++) {
+      byLabel[labels[i]]++;
+      byPrediction[predictions[i]]++;
+      agree += labels[i] == predictions[i] ? 1 : 0;
+    }
+    double po = (double) agree / size;
+    double pe = 0;
+    for (int c = 0; c < numClasses; c++) {
+      pe += (double) byLabel[c] / size * byPrediction[c] / size;
+    }
+    return pe >= 1 ? Double.NaN : (po - pe) / (1 - pe);
+  }
+
+  /** Share of the most frequent label: the accuracy of always answering that class, known in hindsight. */
+  public synchronized double majorityRate() {
+    long[] n = new long[numClasses];
+    for (int i = 0; i < size; i++) {
+      n[labels[i]]++;
+    }
+    return size == 0 ? Double.NaN : (double) Arrays.stream(n).max().orElse(0) / size;
+  }
+
+  /** One character per scored example in stream order: {@code 1} correct, {@code 0} wrong (for paired tests). */
+  public synchronized String outcomes() {
+    StringBuilder b = new StringBuilder(size);
+    for (int i = 0; i < size; i++) {
+      b.append(labels[i] == predictions[i] ? '1' : '0');
+    }
+    return b.toString();
+  }
+
   /** Consecutive windows; a trailing partial window is included when it holds at least half a window. */
   public synchronized List<Window> windows() {
     List<Window> out = new ArrayList<>();

@@ -7,10 +7,11 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * One contender in an experiment: the frozen base, online full fine-tuning, or a LoRA adapter with
- * a rank schedule. The standard set is the issue's eight; {@link #select} picks a subset by name
- * for quick runs. The step schedule's milestones scale with the stream so that the progressive run
- * reaches r=16 at half time on any workload length.
+ * One contender in an experiment: the frozen base, online full fine-tuning, an online linear
+ * baseline over the same input ({@link OnlineLinear}), or a LoRA adapter with a rank schedule. The
+ * standard set is ten; {@link #select} picks a subset by name for quick runs. The step schedule's
+ * milestones scale with the stream so that the progressive run reaches r=16 at half time on any
+ * workload length.
  *
  * @param name stable id used in topics, results.json and chart legends
  * @param kind how the variant learns
@@ -20,7 +21,7 @@ import java.util.Map;
 public record Variant(String name, Kind kind, String schedule) {
 
   /** How a variant learns. */
-  public enum Kind { FROZEN, FULL, LORA }
+  public enum Kind { FROZEN, FULL, LORA, LINEAR }
 
   public Variant {
     if (!name.matches("[a-z0-9-]+")) {
@@ -30,6 +31,11 @@ public record Variant(String name, Kind kind, String schedule) {
       throw new IllegalArgumentException("variant " + name + ": LoRA variants need a rank schedule, others none");
     }
   }
+
+  /** The online perceptron baseline's name. */
+  public static final String PERCEPTRON = "perceptron";
+  /** The online logistic-regression (AdaGrad) baseline's name. */
+  public static final String LOGREG = "logreg-adagrad";
 
   public boolean progressive() {
     return kind == Kind.LORA && isProgressive(schedule);
@@ -53,6 +59,8 @@ public record Variant(String name, Kind kind, String schedule) {
     List<Variant> v = new ArrayList<>();
     v.add(new Variant("frozen", Kind.FROZEN, ""));
     v.add(new Variant("full-ft", Kind.FULL, ""));
+    v.add(new Variant(PERCEPTRON, Kind.LINEAR, ""));
+    v.add(new Variant(LOGREG, Kind.LINEAR, ""));
     for (int r : new int[] {2, 4, 8, 16}) {
       v.add(new Variant("lora-r" + r, Kind.LORA, "fixed:" + r));
     }

@@ -13,7 +13,7 @@ class ClaimsTest {
   static VariantResult v(String name, Variant.Kind kind, String schedule, double acc, Map<String, Integer> ranks,
       List<VariantResult.RankPoint> points) {
     return new VariantResult(name, kind, schedule, 0.01, 1000, acc, acc, acc, acc, 0, 0, 0, 0, 0, 100, 1, ranks,
-        List.of(), points);
+        List.of(), points, acc, acc, 0.5, "");
   }
 
   static ExperimentResult result(List<VariantResult> variants) {
@@ -39,7 +39,7 @@ class ClaimsTest {
     assertThat(r4.holds()).isTrue();
     Claims.Claim r2 = c.stream().filter(x -> x.id().equals("accuracy-ratio/lora-r2")).findFirst().orElseThrow();
     assertThat(r2.holds()).isFalse();
-    assertThat(ExperimentReport.markdown(r, c, "cmd", List.of())).contains("Does not hold: lora-r2");
+    assertThat(ExperimentReport.markdown(r, c, List.of(), "cmd", List.of())).contains("Does not hold: lora-r2");
   }
 
   @Test

@@ -33,8 +33,8 @@ import org.junit.jupiter.api.io.TempDir;
  * (every streamed example scored by every variant, every LoRA snapshot swapped in), never accuracy.
  */
 class ExperimentIT {
-  private static final List<String> VARIANTS = List.of("frozen", "full-ft", "lora-r2", "lora-r4", "lora-r8", "lora-r16",
-      "progressive-steps", "progressive-plateau");
+  private static final List<String> VARIANTS = List.of("frozen", "full-ft", "perceptron", "logreg-adagrad", "lora-r2",
+      "lora-r4", "lora-r8", "lora-r16", "progressive-steps", "progressive-plateau");
   private static LocalCluster cluster;
 
   @BeforeAll
@@ -64,7 +64,7 @@ class ExperimentIT {
           partialSizes.add(partial.variants().size());
         })
         .run();
-    assertThat(partialSizes).containsExactly(1, 2, 3, 4, 5, 6, 7, 8);
+    assertThat(partialSizes).containsExactly(1, 2, 3, 4, 5, 6, 7, 8, 9, 10);
     ExperimentReport.write(r, s.out(), "test drift");
     assertStructure(r, s.out(), 240);
     assertThat(console.toString(StandardCharsets.UTF_8)).contains("[drift] pretraining", "[drift] ingest:",
@@ -158,6 +158,13 @@ class ExperimentIT {
       }
     }
     assertThat(r.variant("frozen").orElseThrow().trainableParameters()).isZero();
+    for (String linear : List.of("perceptron", "logreg-adagrad")) {
+      VariantResult v = r.variant(linear).orElseThrow();
+      assertThat(v.kind()).isEqualTo(Variant.Kind.LINEAR);
+      assertThat(v.trainableParameters()).as(linear + " weights").isGreaterThan(0);
+      assertThat(v.outcomes()).hasSize((int) streamed);
+    }
+    assertThat(r.variant("logreg-adagrad").orElseThrow().lr()).isIn(0.01, 0.03, 0.1, 0.3, 1.0);
     assertThat(r.variant("full-ft").orElseThrow().trainablePercent()).isEqualTo(100.0);
     assertThat(r.variant("lora-r16").orElseThrow().finalRanks().values()).containsOnly(16);
     assertThat(r.variant("lora-r2").orElseThrow().finalRanks().values()).containsOnly(2);
@@ -178,6 +185,10 @@ class ExperimentIT {
       assertThat(md).contains("| " + v + " |");
     }
     assertThat(md).contains("## Claims", "![accuracy.png](accuracy.png)", "![rank.png](rank.png)");
+    assertThat(md).contains("### Beyond accuracy", "Majority-class rate", "### Paired comparisons",
+        "| best LoRA vs full fine-tuning |", "| best LoRA vs best online linear baseline |",
+        "| progressive-steps vs best fixed rank |");
+    assertThat(json.get("comparisons")).hasSize(4);
     for (String png : List.of(ExperimentCharts.ACCURACY_PNG, ExperimentCharts.RANK_PNG)) {
       BufferedImage img = ImageIO.read(out.resolve(png).toFile());
       assertThat(img).as(png).isNotNull();

