@@ -1,6 +1,7 @@
 package io.lorastream.experiment;
 
 import io.lorastream.localstack.LocalCluster;
+import io.lorastream.lora.data.RotatingHyperplaneStream;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.List;
@@ -19,7 +20,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "experiment", mixinStandardHelpOptions = true,
     description = "Compare frozen, full fine-tuning, fixed-rank and progressive LoRA on one workload.",
-    subcommands = {ExperimentCommand.Spam.class, ExperimentCommand.Drift.class})
+    subcommands = {ExperimentCommand.Spam.class, ExperimentCommand.Drift.class, ExperimentCommand.Hyperplane.class})
 public final class ExperimentCommand implements Runnable {
   @Spec picocli.CommandLine.Model.CommandSpec spec;
 
@@ -169,6 +170,39 @@ public final class ExperimentCommand implements Runnable {
     @Override
     public Integer call() throws Exception {
       return common.run("drift", DEFAULTS, self, s -> new DriftWorkload(s.seed(), streamExamples, pretrainExamples));
+    }
+  }
+
+  /** {@code experiment hyperplane}: the rotating-hyperplane stream of MOA and River. */
+  @Command(name = "hyperplane", mixinStandardHelpOptions = true,
+      description = "Run the variants on the rotating-hyperplane drift stream (MOA's HyperplaneGenerator, River's "
+          + "synth.Hyperplane; MLP base).")
+  static final class Hyperplane implements Callable<Integer> {
+    /** The drift workload's settings, not tuned for this stream. */
+    static final Defaults DEFAULTS = Drift.DEFAULTS;
+    @Mixin Common common;
+    @Spec picocli.CommandLine.Model.CommandSpec self;
+    @Option(names = "--stream-examples", defaultValue = "20000", description = "Examples streamed (default ${DEFAULT-VALUE}).")
+    int streamExamples;
+    @Option(names = "--pretrain-examples", defaultValue = "5000",
+        description = "The generator's first examples, the pretraining period (default ${DEFAULT-VALUE}).")
+    int pretrainExamples;
+    @Option(names = "--features", defaultValue = "10", description = "MOA numAtts (default ${DEFAULT-VALUE}).")
+    int features;
+    @Option(names = "--drift-features", defaultValue = "2", description = "MOA numDriftAtts (default ${DEFAULT-VALUE}).")
+    int driftFeatures;
+    @Option(names = "--magnitude", defaultValue = "0.001", description = "MOA magChange per example (default ${DEFAULT-VALUE}).")
+    double magnitude;
+    @Option(names = "--noise", defaultValue = "0.05", description = "Share of flipped labels (default ${DEFAULT-VALUE}).")
+    double noise;
+    @Option(names = "--sigma", defaultValue = "0.1", description = "Chance of a direction change per example (default ${DEFAULT-VALUE}).")
+    double sigma;
+
+    @Override
+    public Integer call() throws Exception {
+      return common.run("hyperplane", DEFAULTS, self, s -> new HyperplaneWorkload(new RotatingHyperplaneStream.Config(
+          features, driftFeatures, magnitude, noise, sigma, (long) pretrainExamples + streamExamples, s.seed()),
+          pretrainExamples));
     }
   }
 

@@ -141,6 +141,27 @@ class ExperimentIT {
     return out;
   }
 
+  @Test
+  void hyperplaneHarnessRunsTheMoaStreamWithTheLinearBaselines(@TempDir Path dir) throws Exception {
+    HyperplaneWorkload w = new HyperplaneWorkload(
+        io.lorastream.lora.data.RotatingHyperplaneStream.Config.drifting(700, 3), 300);
+    assertThat(w.pretrain()).hasSize(300);
+    assertThat(w.stream()).hasSize(400);
+    ExperimentSettings s = new ExperimentSettings(dir.resolve("hyperplane"), 7, "cpu", 8, 1, 0.01, 0.001, 16f,
+        List.of(), 5, 100, 3, 0.01, 2, 5e-3, 64, "frozen,full-ft,logreg-adagrad,lora-r4");
+    ExperimentResult r = new ExperimentRunner(w, s, cluster.bootstrapServers(), cluster.registryUrl(),
+        new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8)).run();
+    ExperimentReport.write(r, s.out(), "test hyperplane");
+    assertThat(r.variants()).extracting(VariantResult::name).containsExactly("frozen", "full-ft", "logreg-adagrad",
+        "lora-r4");
+    assertThat(r.variants()).allSatisfy(v -> assertThat(v.examples()).isEqualTo(400));
+    // a linear concept with 5 % label noise: the tuned online logistic regression must beat chance clearly
+    assertThat(r.variant("logreg-adagrad").orElseThrow().accuracy()).isGreaterThan(0.7);
+    String md = Files.readString(s.out().resolve(ExperimentReport.REPORT_MD));
+    assertThat(md).contains("rotating hyperplane as MOA's HyperplaneGenerator", "| best LoRA vs full fine-tuning |",
+        "| best LoRA vs best online linear baseline |");
+  }
+
   private static void assertStructure(ExperimentResult r, Path out, long streamed) throws Exception {
     assertThat(r.produced()).isEqualTo(streamed);
     assertThat(r.trained()).isEqualTo(streamed);
