@@ -45,6 +45,9 @@ public final class ExperimentCommand implements Runnable {
     Path out;
     @Option(names = "--seed", defaultValue = "42", description = "Seed of data order, init and training (default ${DEFAULT-VALUE}).")
     long seed;
+    @Option(names = "--seeds", defaultValue = "1", description = "Repeat the whole run with seeds seed, seed+1, ...; each "
+        + "seed gets its own report in <out>/seed-<s>/ and <out>/report.md gives mean ± sd (default ${DEFAULT-VALUE}).")
+    int seeds;
     @Option(names = "--device", defaultValue = "auto", description = "auto, cpu, gpu or gpu:N (default ${DEFAULT-VALUE}).")
     String device;
     @Option(names = "--variants",
@@ -88,13 +91,32 @@ public final class ExperimentCommand implements Runnable {
       ExperimentSettings s;
       Workload w;
       try {
+        if (seeds < 1 || seeds > 100) {
+          throw new IllegalArgumentException("--seeds must be 1..100, got " + seeds);
+        }
         s = settings(workload, d);
         w = loader.load(s);
       } catch (io.lorastream.experiment.data.DatasetUnavailableException | IllegalArgumentException e) {
         System.err.println("lorastream experiment " + workload + ": " + e.getMessage());
         return 2;
       }
-      return execute(w, s, this, commandLine(self), System.out);
+      if (seeds == 1) {
+        return execute(w, s, this, commandLine(self), System.out);
+      }
+      List<ExperimentResult> runs = new java.util.ArrayList<>();
+      List<Long> used = new java.util.ArrayList<>();
+      for (int k = 0; k < seeds; k++) {
+        long sk = seed + k;
+        ExperimentSettings sks = s.withSeed(sk, s.out().resolve("seed-" + sk));
+        Workload wk = k == 0 ? w : loader.load(sks); // synthetic streams depend on the seed
+        System.out.printf("[%s] seed %d (%d of %d)%n", workload, sk, k + 1, seeds);
+        runs.add(executeOne(wk, sks, this, commandLine(self) + " [seed " + sk + "]", System.out));
+        used.add(sk);
+        SeedsReport.write(runs, used, s.out(), commandLine(self) + (runs.size() < seeds
+            ? " [partial: " + runs.size() + " of " + seeds + " seeds so far]" : ""));
+      }
+      System.out.printf("[%s] %d seeds done; wrote %s%n", workload, seeds, s.out().resolve(ExperimentReport.REPORT_MD));
+      return 0;
     }
 
     private static <T> T or(T v, T d) {
@@ -105,6 +127,13 @@ public final class ExperimentCommand implements Runnable {
   /** Runs {@code workload} with {@code settings} on the chosen cluster and writes the report. */
   static int execute(Workload workload, ExperimentSettings settings, Common c, String commandLine, PrintStream out)
       throws Exception {
+    executeOne(workload, settings, c, commandLine, out);
+    return 0;
+  }
+
+  /** As {@link #execute}, returning the result. */
+  static ExperimentResult executeOne(Workload workload, ExperimentSettings settings, Common c, String commandLine,
+      PrintStream out) throws Exception {
     if ((c.bootstrap == null) != (c.registry == null)) {
       throw new IllegalArgumentException("--bootstrap and --registry go together. Fix: give both, or neither for an "
           + "embedded broker and registry.");
@@ -145,7 +174,7 @@ public final class ExperimentCommand implements Runnable {
     List<Path> files = ExperimentReport.write(result, settings.out(), commandLine);
     out.printf("[%s] done in %.0f s; wrote %s%n", workload.name(), (System.nanoTime() - t0) / 1e9,
         files.stream().map(Path::toString).toList());
-    return 0;
+    return result;
   }
 
   /** The command as typed, for the report (from the root parse, so it includes every flag). */

@@ -162,6 +162,22 @@ class ExperimentIT {
         "| best LoRA vs best online linear baseline |");
   }
 
+  @Test
+  void seedsRepeatTheWholeRunAndSummarizeMeanAndSpread(@TempDir Path dir) throws Exception {
+    int exit = new picocli.CommandLine(new ExperimentCommand()).execute("drift", "--seeds", "2", "--variants",
+        "frozen,logreg-adagrad,lora-r2", "--stream-examples", "250", "--pretrain-examples", "200", "--window", "50",
+        "--pretrain-epochs", "1", "--out", dir.toString(), "--bootstrap", cluster.bootstrapServers(), "--registry",
+        cluster.registryUrl());
+    assertThat(exit).isZero();
+    for (String seed : List.of("seed-42", "seed-43")) {
+      assertThat(dir.resolve(seed).resolve(ExperimentReport.REPORT_MD)).isRegularFile();
+    }
+    String md = Files.readString(dir.resolve(ExperimentReport.REPORT_MD));
+    assertThat(md).contains("over 2 seeds", "Seeds: [42, 43]", "| logreg-adagrad | ", " ± ",
+        "| best LoRA vs best online linear baseline | lora-r2 - logreg-adagrad |").doesNotContain("partial");
+    assertThat(Files.readString(dir.resolve("seed-43").resolve(ExperimentReport.REPORT_MD))).contains("[seed 43]");
+  }
+
   private static void assertStructure(ExperimentResult r, Path out, long streamed) throws Exception {
     assertThat(r.produced()).isEqualTo(streamed);
     assertThat(r.trained()).isEqualTo(streamed);
