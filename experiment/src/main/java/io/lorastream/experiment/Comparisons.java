@@ -9,7 +9,8 @@ import java.util.Optional;
  * The paired comparisons the report's claims rest on, each as a difference in prequential accuracy
  * with a block-bootstrap 95 % interval (blocks = the report's windows) and McNemar's test: the best
  * LoRA variant against full fine-tuning, against the best online linear baseline, and each
- * progressive schedule against the best fixed rank. A comparison whose variants did not run, or
+ * progressive schedule against the best fixed rank of its scale family (the run's alpha, or the
+ * matched scale of the {@code -matched} variants). A comparison whose variants did not run, or
  * did not score the same examples, is left out.
  */
 final class Comparisons {
@@ -26,7 +27,11 @@ final class Comparisons {
   static List<Comparison> of(ExperimentResult r) {
     List<VariantResult> v = r.variants();
     Optional<VariantResult> bestLora = best(v, x -> x.kind() == Variant.Kind.LORA);
-    Optional<VariantResult> bestFixed = best(v, x -> x.kind() == Variant.Kind.LORA && !x.progressive());
+    // fixed ranks of each scale family: the run's alpha, or lora-r2's scale (Variant.MATCHED)
+    Optional<VariantResult> bestFixed = best(v, x -> x.kind() == Variant.Kind.LORA && !x.progressive()
+        && !x.name().endsWith(Variant.MATCHED));
+    Optional<VariantResult> bestMatched = best(v, x -> x.kind() == Variant.Kind.LORA && !x.progressive()
+        && Variant.matched(x.name()));
     Optional<VariantResult> bestLinear = best(v, x -> x.kind() == Variant.Kind.LINEAR);
     Optional<VariantResult> full = v.stream().filter(x -> x.kind() == Variant.Kind.FULL).findFirst();
     List<Comparison> out = new ArrayList<>();
@@ -37,11 +42,14 @@ final class Comparisons {
     if (bestLora.isPresent() && bestLinear.isPresent()) {
       add(out, "best LoRA vs best online linear baseline", bestLora.get(), bestLinear.get(), window);
     }
-    if (bestFixed.isPresent()) {
-      for (VariantResult p : v) {
-        if (p.kind() == Variant.Kind.LORA && p.progressive()) {
-          add(out, p.name() + " vs best fixed rank", p, bestFixed.get(), window);
-        }
+    for (VariantResult p : v) {
+      if (p.kind() != Variant.Kind.LORA || !p.progressive()) {
+        continue;
+      }
+      boolean m = p.name().endsWith(Variant.MATCHED);
+      Optional<VariantResult> against = m ? bestMatched : bestFixed;
+      if (against.isPresent()) {
+        add(out, p.name() + " vs best fixed rank" + (m ? " at the same scale" : ""), p, against.get(), window);
       }
     }
     return out;

@@ -75,6 +75,29 @@ public final class ExperimentReport {
     return m.toString();
   }
 
+  /** Each rank at the run's alpha beside the same rank at lora-r2's scale, when the matched variants ran. */
+  private static String matchedScale(ExperimentResult r) {
+    List<String> rows = List.of("lora-r2", "lora-r4", "lora-r8", "lora-r16", "progressive-steps");
+    if (rows.stream().noneMatch(n -> r.variant(n + Variant.MATCHED).isPresent())) {
+      return "";
+    }
+    StringBuilder m = new StringBuilder("### Rank at a fixed alpha and at a matched scale\n\n");
+    m.append(String.format(Locale.ROOT, "| rank | alpha %s (s = alpha/r) | matched: s = %s/2 at every rank |%n",
+        fmt(r.settings().alpha()), fmt(r.settings().alpha())));
+    m.append("|---|---|---|\n");
+    for (String n : rows) {
+      Optional<VariantResult> fixed = r.variant(n);
+      Optional<VariantResult> matched = n.equals("lora-r2") ? fixed : r.variant(n + Variant.MATCHED);
+      m.append("| ").append(n.replace("lora-", "")).append(" | ")
+          .append(fixed.map(v -> String.format(Locale.ROOT, "%.4f", v.accuracy())).orElse("-")).append(" | ")
+          .append(matched.map(v -> String.format(Locale.ROOT, "%.4f", v.accuracy())).orElse("-")).append(" |\n");
+    }
+    m.append("\nThe matched variants raise alpha with the rank (alpha x r/2; the progressive one raises it at each "
+        + "growth, `trainer.rank.growth.keeps.scale`), so every rank takes updates of lora-r2's size: a rank "
+        + "difference there is capacity, not step size.\n\n");
+    return m.toString();
+  }
+
   private static String comparisonsTable(List<Comparisons.Comparison> comparisons, int window) {
     if (comparisons.isEmpty()) {
       return "";
@@ -144,6 +167,7 @@ public final class ExperimentReport {
     }
 
     m.append(beyondAccuracy(r));
+    m.append(matchedScale(r));
     m.append(comparisonsTable(comparisons, r.settings().window()));
 
     m.append("## Claims\n\n| claim | measured | threshold | verdict | detail |\n|---|---|---|---|---|\n");

@@ -320,7 +320,8 @@ public final class ExperimentRunner {
     cli.put(TrainerConfig.MICROBATCH_SIZE, Integer.toString(s.microBatch()));
     cli.put(TrainerConfig.ACCUMULATION_STEPS, Integer.toString(s.accumulation()));
     cli.put(TrainerConfig.LR, Double.toString(s.loraLr()));
-    cli.put(TrainerConfig.ALPHA, Float.toString(s.alpha()));
+    cli.put(TrainerConfig.ALPHA, Float.toString((float) (s.alpha() * v.alphaFactor())));
+    cli.put(TrainerConfig.GROWTH_KEEPS_SCALE, Boolean.toString(v.keepScale()));
     cli.put(TrainerConfig.RANK_SCHEDULE, v.schedule());
     cli.put(TrainerConfig.RANK_MAX, "16");
     cli.put(TrainerConfig.TARGETS, String.join(",", s.targets()));

@@ -9,7 +9,7 @@ import java.util.Map;
 /**
  * One contender in an experiment: the frozen base, online full fine-tuning, an online linear
  * baseline over the same input ({@link OnlineLinear}), or a LoRA adapter with a rank schedule. The
- * standard set is ten; {@link #select} picks a subset by name for quick runs. The step schedule's
+ * standard set is fourteen (the last four at a matched scale); {@link #select} picks a subset by name for quick runs. The step schedule's
  * milestones scale with the stream so that the progressive run reaches r=16 at half time on any
  * workload length.
  *
@@ -17,13 +17,27 @@ import java.util.Map;
  * @param kind how the variant learns
  * @param schedule rank schedule spec for LoRA variants ({@code fixed:R}, {@code steps:...},
  *     {@code plateau:...}); empty otherwise
+ * @param alphaFactor the variant's alpha is the run's {@code --alpha} times this
+ * @param keepScale whether rank growth raises alpha so the scale stays (see
+ *     {@code trainer.rank.growth.keeps.scale})
  */
-public record Variant(String name, Kind kind, String schedule) {
+public record Variant(String name, Kind kind, String schedule, double alphaFactor, boolean keepScale) {
 
   /** How a variant learns. */
   public enum Kind { FROZEN, FULL, LORA, LINEAR }
 
+  /** Suffix of the variants that run at lora-r2's scale s = alpha/2 whatever their rank. */
+  public static final String MATCHED = "-matched";
+
+  /** A variant at the run's alpha. */
+  public Variant(String name, Kind kind, String schedule) {
+    this(name, kind, schedule, 1, false);
+  }
+
   public Variant {
+    if (!(alphaFactor > 0) || (kind != Kind.LORA && (alphaFactor != 1 || keepScale))) {
+      throw new IllegalArgumentException("variant " + name + ": only LoRA variants change alpha, by a positive factor");
+    }
     if (!name.matches("[a-z0-9-]+")) {
       throw new IllegalArgumentException("variant name must be lower-case letters, digits and '-', got '" + name + "'");
     }
@@ -39,6 +53,11 @@ public record Variant(String name, Kind kind, String schedule) {
 
   public boolean progressive() {
     return kind == Kind.LORA && isProgressive(schedule);
+  }
+
+  /** Whether a variant of this name runs at lora-r2's scale (lora-r2 itself belongs to both families). */
+  public static boolean matched(String name) {
+    return name.endsWith(MATCHED) || name.equals("lora-r2");
   }
 
   /** Whether a rank schedule spec can change the rank during a run. */
@@ -67,6 +86,13 @@ public record Variant(String name, Kind kind, String schedule) {
     v.add(new Variant("progressive-steps", Kind.LORA, "steps:2@0,4@" + s4 + ",8@" + s8 + ",16@" + s16));
     v.add(new Variant("progressive-plateau", Kind.LORA,
         String.format(Locale.ROOT, "plateau:2,4,8,16:window=%d:margin=%s", plateauWindow, plateauMargin)));
+    // The same ranks at lora-r2's scale: with a fixed alpha, s = alpha/r gives r=16 an eighth of
+    // r=2's step size, which confounds "more rank" with "smaller updates".
+    for (int r : new int[] {4, 8, 16}) {
+      v.add(new Variant("lora-r" + r + MATCHED, Kind.LORA, "fixed:" + r, r / 2.0, false));
+    }
+    v.add(new Variant("progressive-steps" + MATCHED, Kind.LORA, "steps:2@0,4@" + s4 + ",8@" + s8 + ",16@" + s16, 1,
+        true));
     return List.copyOf(v);
   }
 

@@ -34,7 +34,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ExperimentIT {
   private static final List<String> VARIANTS = List.of("frozen", "full-ft", "perceptron", "logreg-adagrad", "lora-r2",
-      "lora-r4", "lora-r8", "lora-r16", "progressive-steps", "progressive-plateau");
+      "lora-r4", "lora-r8", "lora-r16", "progressive-steps", "progressive-plateau", "lora-r4-matched", "lora-r8-matched",
+      "lora-r16-matched", "progressive-steps-matched");
   private static LocalCluster cluster;
 
   @BeforeAll
@@ -64,7 +65,7 @@ class ExperimentIT {
           partialSizes.add(partial.variants().size());
         })
         .run();
-    assertThat(partialSizes).containsExactly(1, 2, 3, 4, 5, 6, 7, 8, 9, 10);
+    assertThat(partialSizes).containsExactly(1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14);
     ExperimentReport.write(r, s.out(), "test drift");
     assertStructure(r, s.out(), 240);
     assertThat(console.toString(StandardCharsets.UTF_8)).contains("[drift] pretraining", "[drift] ingest:",
@@ -205,6 +206,8 @@ class ExperimentIT {
     assertThat(r.variant("full-ft").orElseThrow().trainablePercent()).isEqualTo(100.0);
     assertThat(r.variant("lora-r16").orElseThrow().finalRanks().values()).containsOnly(16);
     assertThat(r.variant("lora-r2").orElseThrow().finalRanks().values()).containsOnly(2);
+    assertThat(r.variant("lora-r16-matched").orElseThrow().finalRanks().values()).containsOnly(16);
+    assertThat(r.variant("progressive-steps-matched").orElseThrow().finalRanks().values()).containsOnly(16);
 
     JsonNode json = new ObjectMapper().readTree(out.resolve(ExperimentReport.RESULTS_JSON).toFile());
     assertThat(json.get("variants")).hasSize(VARIANTS.size());
@@ -224,8 +227,9 @@ class ExperimentIT {
     assertThat(md).contains("## Claims", "![accuracy.png](accuracy.png)", "![rank.png](rank.png)");
     assertThat(md).contains("### Beyond accuracy", "Majority-class rate", "### Paired comparisons",
         "| best LoRA vs full fine-tuning |", "| best LoRA vs best online linear baseline |",
-        "| progressive-steps vs best fixed rank |");
-    assertThat(json.get("comparisons")).hasSize(4);
+        "| progressive-steps vs best fixed rank |", "| progressive-steps-matched vs best fixed rank at the same scale |",
+        "### Rank at a fixed alpha and at a matched scale");
+    assertThat(json.get("comparisons")).hasSize(5);
     for (String png : List.of(ExperimentCharts.ACCURACY_PNG, ExperimentCharts.RANK_PNG)) {
       BufferedImage img = ImageIO.read(out.resolve(png).toFile());
       assertThat(img).as(png).isNotNull();

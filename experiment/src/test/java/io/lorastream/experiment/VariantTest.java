@@ -13,7 +13,8 @@ class VariantTest {
   void theStandardSetHasTheLinearBaselinesAndParsableSchedules() {
     List<Variant> all = Variant.standard(400, 20, 0.01);
     assertThat(all).extracting(Variant::name).containsExactly("frozen", "full-ft", "perceptron", "logreg-adagrad",
-        "lora-r2", "lora-r4", "lora-r8", "lora-r16", "progressive-steps", "progressive-plateau");
+        "lora-r2", "lora-r4", "lora-r8", "lora-r16", "progressive-steps", "progressive-plateau", "lora-r4-matched",
+        "lora-r8-matched", "lora-r16-matched", "progressive-steps-matched");
     for (Variant v : all) {
       if (v.kind() == Variant.Kind.LORA) {
         assertThat(RankSchedule.parse(v.schedule()).toSpec()).isNotBlank();
@@ -25,6 +26,15 @@ class VariantTest {
     assertThat(Variant.select(all, "lora-r16").get(0).progressive()).isFalse();
     assertThat(Variant.select(all, "perceptron,logreg-adagrad")).extracting(Variant::kind)
         .containsOnly(Variant.Kind.LINEAR);
+    // matched scale: s = alpha * factor / r equals lora-r2's alpha / 2 at every rank
+    for (int r : new int[] {4, 8, 16}) {
+      Variant m = Variant.select(all, "lora-r" + r + "-matched").get(0);
+      assertThat(m.alphaFactor() / r).isEqualTo(1 / 2.0);
+      assertThat(m.keepScale()).isFalse();
+    }
+    Variant pm = Variant.select(all, "progressive-steps-matched").get(0);
+    assertThat(pm.keepScale()).isTrue();
+    assertThat(pm.schedule()).isEqualTo(steps.schedule());
   }
 
   @Test
@@ -38,7 +48,7 @@ class VariantTest {
   void selectKeepsTheStandardOrderAndNamesUnknownVariants() {
     List<Variant> all = Variant.standard(100, 10, 0.01);
     assertThat(Variant.select(all, "lora-r4, frozen")).extracting(Variant::name).containsExactly("frozen", "lora-r4");
-    assertThat(Variant.select(all, "all")).hasSize(10);
+    assertThat(Variant.select(all, "all")).hasSize(14);
     assertThatThrownBy(() -> Variant.select(all, "lora-r3"))
         .hasMessageContaining("unknown variant 'lora-r3'").hasMessageContaining("lora-r4");
   }

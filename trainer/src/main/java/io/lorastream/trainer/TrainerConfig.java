@@ -36,6 +36,8 @@ public final class TrainerConfig {
   public static final String SCALING = "trainer.scaling";
   public static final String RANK_SCHEDULE = "trainer.rank.schedule";
   public static final String RANK_MAX = "trainer.rank.max";
+  /** Whether rank growth raises alpha so the scale s stays (true), or keeps alpha so s = alpha/r shrinks (false). */
+  public static final String GROWTH_KEEPS_SCALE = "trainer.rank.growth.keeps.scale";
   public static final String TARGETS = "trainer.targets";
   public static final String CLIP_NORM = "trainer.clip.norm";
   public static final String L2_LAMBDA = "trainer.l2.lambda";
@@ -63,6 +65,7 @@ public final class TrainerConfig {
       Map.entry(SCALING, "standard"),
       Map.entry(RANK_SCHEDULE, "steps:2@0,4@100,8@250,16@400"),
       Map.entry(RANK_MAX, "16"),
+      Map.entry(GROWTH_KEEPS_SCALE, "false"),
       Map.entry(TARGETS, ""),
       Map.entry(CLIP_NORM, "1.0"),
       Map.entry(L2_LAMBDA, "0.01"),
@@ -91,6 +94,7 @@ public final class TrainerConfig {
   private final float alpha;
   private final Scaling scaling;
   private final RankSchedule rankSchedule;
+  private final boolean growthKeepsScale;
   private final int rankMax;
   private final List<String> targets;
   private final double clipNorm;
@@ -135,6 +139,7 @@ public final class TrainerConfig {
     alpha = (float) a;
     scaling = c.has(SCALING) ? c.getEnum(SCALING, Scaling.class) : Scaling.valueOf(DEFAULTS.get(SCALING).toUpperCase(java.util.Locale.ROOT));
     rankMax = (int) integer(c, RANK_MAX, 1, 4_096);
+    growthKeepsScale = c.getBoolean(GROWTH_KEEPS_SCALE);
     String spec = string(c, RANK_SCHEDULE);
     try {
       rankSchedule = RankSchedule.parse(spec);
@@ -235,7 +240,8 @@ public final class TrainerConfig {
         .withClipNorm(clipNorm)
         .withAccumulationSteps(accumulationSteps)
         .withMicroBatchSize(microBatchSize)
-        .withSchedule(rankSchedule);
+        .withSchedule(rankSchedule)
+        .withKeepScaleOnGrowth(growthKeepsScale);
   }
 
   /** The adapter shape settings; targets are checked against the base model when the trainer starts. */

@@ -409,6 +409,14 @@ public final class LoraModel implements AutoCloseable {
    * @throws IllegalArgumentException if newRank is below the current rank or above the layer ceiling
    */
   public void grow(String layer, int newRank) {
+    grow(layer, newRank, false);
+  }
+
+  /**
+   * As {@link #grow(String, int)}; with {@code keepScale} the layer's alpha is raised so that its
+   * scale stays ({@code alpha' = s r'}, or {@code s sqrt(r')} for RSLORA) and B is left as it is.
+   */
+  public void grow(String layer, int newRank, boolean keepScale) {
     Adapter ad = adapter(layer);
     if (newRank < ad.rank) {
       throw new IllegalArgumentException("layer " + layer + ": cannot shrink rank " + ad.rank + " to " + newRank);
@@ -423,7 +431,10 @@ public final class LoraModel implements AutoCloseable {
     int r = ad.rank;
     int in = ad.info.in();
     int out = ad.info.out();
-    double c = ad.scale / AdapterConfig.scale(ad.alpha, ad.scaling, newRank);
+    if (keepScale) {
+      ad.alpha = (float) (ad.scale * (ad.scaling == Scaling.RSLORA ? Math.sqrt(newRank) : newRank));
+    }
+    double c = ad.scale / AdapterConfig.scale(ad.alpha, ad.scaling, newRank); // 1 (up to rounding) when keepScale
     double[] a = a(layer);
     double[] b = b(layer);
     double[] a2 = new double[newRank * in];

@@ -20,6 +20,8 @@ package io.lorastream.lora.train;
  * @param microBatchSize b, informational (the learner accepts any micro-batch size)
  * @param schedule rank schedule
  * @param lossEmaDecay decay of the reported loss EMA per micro-batch
+ * @param keepScaleOnGrowth whether rank growth raises alpha so that the scale s stays (see
+ *     {@link #withKeepScaleOnGrowth}); false keeps alpha, so s = alpha/r shrinks as r grows
  */
 public record LearnerConfig(
     double lr,
@@ -32,7 +34,8 @@ public record LearnerConfig(
     int accumulationSteps,
     int microBatchSize,
     RankSchedule schedule,
-    double lossEmaDecay) {
+    double lossEmaDecay,
+    boolean keepScaleOnGrowth) {
 
   public LearnerConfig {
     check(lr > 0 && Double.isFinite(lr), "lr", lr, "a finite value > 0, e.g. 0.01");
@@ -58,7 +61,7 @@ public record LearnerConfig(
 
   /** lr 0.01, betas (0.9, 0.999), eps 1e-8, wd 0, L2 0.01, clip 1.0, k 1, b 32, progressive, EMA 0.98. */
   public static LearnerConfig defaults() {
-    return new LearnerConfig(0.01, 0.9, 0.999, 1e-8, 0.0, 0.01, 1.0, 1, 32, RankSchedule.progressive(), 0.98);
+    return new LearnerConfig(0.01, 0.9, 0.999, 1e-8, 0.0, 0.01, 1.0, 1, 32, RankSchedule.progressive(), 0.98, false);
   }
 
   /** Whether clipping is on. */
@@ -66,43 +69,53 @@ public record LearnerConfig(
     return clipNorm > 0 && Double.isFinite(clipNorm);
   }
 
+  /**
+   * Growth keeps each layer's scale {@code s}: alpha grows with the rank ({@code alpha' = s r'} for
+   * STANDARD, {@code s sqrt(r')} for RSLORA), so a grown adapter is compared with a fixed rank at
+   * the same scale instead of a damped one; the function is kept either way.
+   */
+  public LearnerConfig withKeepScaleOnGrowth(boolean v) {
+    return new LearnerConfig(lr, beta1, beta2, eps, weightDecay, l2Lambda, clipNorm, accumulationSteps, microBatchSize,
+        schedule, lossEmaDecay, v);
+  }
+
   public LearnerConfig withLr(double v) {
-    return new LearnerConfig(v, beta1, beta2, eps, weightDecay, l2Lambda, clipNorm, accumulationSteps, microBatchSize, schedule, lossEmaDecay);
+    return new LearnerConfig(v, beta1, beta2, eps, weightDecay, l2Lambda, clipNorm, accumulationSteps, microBatchSize, schedule, lossEmaDecay, keepScaleOnGrowth);
   }
 
   public LearnerConfig withBetas(double b1, double b2) {
-    return new LearnerConfig(lr, b1, b2, eps, weightDecay, l2Lambda, clipNorm, accumulationSteps, microBatchSize, schedule, lossEmaDecay);
+    return new LearnerConfig(lr, b1, b2, eps, weightDecay, l2Lambda, clipNorm, accumulationSteps, microBatchSize, schedule, lossEmaDecay, keepScaleOnGrowth);
   }
 
   public LearnerConfig withEps(double v) {
-    return new LearnerConfig(lr, beta1, beta2, v, weightDecay, l2Lambda, clipNorm, accumulationSteps, microBatchSize, schedule, lossEmaDecay);
+    return new LearnerConfig(lr, beta1, beta2, v, weightDecay, l2Lambda, clipNorm, accumulationSteps, microBatchSize, schedule, lossEmaDecay, keepScaleOnGrowth);
   }
 
   public LearnerConfig withWeightDecay(double v) {
-    return new LearnerConfig(lr, beta1, beta2, eps, v, l2Lambda, clipNorm, accumulationSteps, microBatchSize, schedule, lossEmaDecay);
+    return new LearnerConfig(lr, beta1, beta2, eps, v, l2Lambda, clipNorm, accumulationSteps, microBatchSize, schedule, lossEmaDecay, keepScaleOnGrowth);
   }
 
   public LearnerConfig withL2Lambda(double v) {
-    return new LearnerConfig(lr, beta1, beta2, eps, weightDecay, v, clipNorm, accumulationSteps, microBatchSize, schedule, lossEmaDecay);
+    return new LearnerConfig(lr, beta1, beta2, eps, weightDecay, v, clipNorm, accumulationSteps, microBatchSize, schedule, lossEmaDecay, keepScaleOnGrowth);
   }
 
   public LearnerConfig withClipNorm(double v) {
-    return new LearnerConfig(lr, beta1, beta2, eps, weightDecay, l2Lambda, v, accumulationSteps, microBatchSize, schedule, lossEmaDecay);
+    return new LearnerConfig(lr, beta1, beta2, eps, weightDecay, l2Lambda, v, accumulationSteps, microBatchSize, schedule, lossEmaDecay, keepScaleOnGrowth);
   }
 
   public LearnerConfig withAccumulationSteps(int v) {
-    return new LearnerConfig(lr, beta1, beta2, eps, weightDecay, l2Lambda, clipNorm, v, microBatchSize, schedule, lossEmaDecay);
+    return new LearnerConfig(lr, beta1, beta2, eps, weightDecay, l2Lambda, clipNorm, v, microBatchSize, schedule, lossEmaDecay, keepScaleOnGrowth);
   }
 
   public LearnerConfig withMicroBatchSize(int v) {
-    return new LearnerConfig(lr, beta1, beta2, eps, weightDecay, l2Lambda, clipNorm, accumulationSteps, v, schedule, lossEmaDecay);
+    return new LearnerConfig(lr, beta1, beta2, eps, weightDecay, l2Lambda, clipNorm, accumulationSteps, v, schedule, lossEmaDecay, keepScaleOnGrowth);
   }
 
   public LearnerConfig withSchedule(RankSchedule v) {
-    return new LearnerConfig(lr, beta1, beta2, eps, weightDecay, l2Lambda, clipNorm, accumulationSteps, microBatchSize, v, lossEmaDecay);
+    return new LearnerConfig(lr, beta1, beta2, eps, weightDecay, l2Lambda, clipNorm, accumulationSteps, microBatchSize, v, lossEmaDecay, keepScaleOnGrowth);
   }
 
   public LearnerConfig withLossEmaDecay(double v) {
-    return new LearnerConfig(lr, beta1, beta2, eps, weightDecay, l2Lambda, clipNorm, accumulationSteps, microBatchSize, schedule, v);
+    return new LearnerConfig(lr, beta1, beta2, eps, weightDecay, l2Lambda, clipNorm, accumulationSteps, microBatchSize, schedule, v, keepScaleOnGrowth);
   }
 }

@@ -229,14 +229,15 @@ public final class OnlineLearner implements Learner {
     int r = ad.rank;
     int in = ad.info.in();
     int out = ad.info.out();
-    double c = ad.scale / AdapterConfig.scale(ad.alpha, ad.scaling, newRank); // B' = c*B
+    boolean keep = train.keepScaleOnGrowth();
+    double c = keep ? 1.0 : ad.scale / AdapterConfig.scale(ad.alpha, ad.scaling, newRank); // B' = c*B
     Param pa = param(ad, true);
     Param pb = param(ad, false);
     double[] ma = model.toHost(pa.m); // (in, r)
     double[] va = model.toHost(pa.v);
     double[] mb = model.toHost(pb.m); // (r, out)
     double[] vb = model.toHost(pb.v);
-    model.grow(ad.info.name(), newRank);
+    model.grow(ad.info.name(), newRank, keep);
     double[] ma2 = new double[in * newRank];
     double[] va2 = new double[in * newRank];
     for (int i = 0; i < in; i++) {

@@ -201,7 +201,7 @@ public final class Pretrainer {
    */
   private LearnerConfig learnerConfig(ModelSpec spec) {
     return new LearnerConfig(config.lr(), 0.9, 0.999, 1e-8, 0.0, 0.0, spec.tokenInput() ? 1.0 : 0.0, 1,
-        config.batchSize(), RankSchedule.fixed(1), 0.98);
+        config.batchSize(), RankSchedule.fixed(1), 0.98, false);
   }
 
   /** Share of examples a serving model labels correctly. */

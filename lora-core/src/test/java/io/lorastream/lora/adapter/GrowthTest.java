@@ -82,6 +82,35 @@ class GrowthTest {
     }
   }
 
+  /** Scale-keeping growth: alpha follows the rank, B is untouched, the function is kept. */
+  @ParameterizedTest
+  @EnumSource(Scaling.class)
+  void scaleKeepingGrowthRaisesAlphaAndLeavesBAlone(Scaling mode) {
+    Random rnd = new Random(22);
+    ModelSpec spec = ModelSpec.demoDefault(3);
+    int n = 64;
+    float[] x = Fixtures.gaussianFloats(rnd, n * spec.inputSize(), 1.0);
+    try (BaseModel base = BaseModel.create(spec, Device.cpu());
+        LoraModel m = LoraModel.create(base, AdapterConfig.defaults().withRank(2).withScaling(mode),
+            ai.djl.ndarray.types.DataType.FLOAT64)) {
+      Fixtures.randomizeB(m, rnd, 0.05);
+      double[] before = m.logits(x, n);
+      double s0 = m.scale("fc0");
+      double[] b0 = m.b("fc0");
+      m.grow("fc0", 8, true);
+      assertThat(m.scale("fc0")).isCloseTo(s0, org.assertj.core.data.Offset.offset(1e-6 * s0));
+      assertThat(m.alpha("fc0")).isCloseTo((float) (s0 * (mode == Scaling.RSLORA ? Math.sqrt(8) : 8)),
+          org.assertj.core.data.Offset.offset(1e-4f));
+      double[] b1 = m.b("fc0");
+      for (int o = 0; o < 64; o++) {
+        for (int k = 0; k < 2; k++) {
+          assertThat(b1[o * 8 + k]).isCloseTo(b0[o * 2 + k], org.assertj.core.data.Offset.offset(1e-6 * Math.abs(b0[o * 2 + k])));
+        }
+      }
+      assertThat(Fixtures.maxAbsDiff(before, m.logits(x, n))).isLessThanOrEqualTo(1e-6);
+    }
+  }
+
   @Test
   void growthBeyondTheCeilingOrShrinkingIsRejected() {
     try (BaseModel base = BaseModel.create(ModelSpec.mlp(4, List.of(5), 2, 1), Device.cpu());
