@@ -68,6 +68,9 @@ public final class ExperimentCommand implements Runnable {
     @Option(names = "--pretrain-epochs") Integer pretrainEpochs;
     @Option(names = "--pretrain-lr") Double pretrainLr;
     @Option(names = "--pretrain-batch") Integer pretrainBatch;
+    @Option(names = "--no-tune", description = "Run the learning rates as given instead of choosing them (and the "
+        + "variants the paired comparisons use) on the pretraining period first.")
+    boolean noTune;
     @Option(names = "--bootstrap", description = "Use this Kafka cluster instead of an embedded one (needs --registry).")
     String bootstrap;
     @Option(names = "--registry", description = "Schema registry URL of --bootstrap's cluster.")
@@ -152,7 +155,8 @@ public final class ExperimentCommand implements Runnable {
       }
     };
     if (c.bootstrap != null) {
-      result = new ExperimentRunner(workload, settings, c.bootstrap, c.registry, out).onVariantDone(partial).run();
+      result = new ExperimentRunner(workload, settings, c.bootstrap, c.registry, out).tune(!c.noTune)
+          .onVariantDone(partial).run();
     } else {
       out.printf("[%s] starting an embedded Kafka broker (KRaft) and schema registry...%n", workload.name());
       try (LocalCluster cluster = LocalCluster.builder().partitions(1).build().start()) {
@@ -161,7 +165,7 @@ public final class ExperimentCommand implements Runnable {
         Runtime.getRuntime().addShutdownHook(hook);
         try {
           result = new ExperimentRunner(workload, settings, cluster.bootstrapServers(), cluster.registryUrl(), out)
-              .onVariantDone(partial).run();
+              .tune(!c.noTune).onVariantDone(partial).run();
         } finally {
           try {
             Runtime.getRuntime().removeShutdownHook(hook);

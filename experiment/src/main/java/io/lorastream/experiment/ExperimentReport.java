@@ -44,6 +44,7 @@ public final class ExperimentReport {
     json.put("wallSeconds", r.wallSeconds());
     json.put("variants", r.variants());
     json.put("claims", claims);
+    json.put("tuning", r.tuning());
     List<Comparisons.Comparison> comparisons = Comparisons.of(r);
     json.put("comparisons", comparisons);
     atomicWrite(dir.resolve(RESULTS_JSON), JSON.writeValueAsString(json));
@@ -53,6 +54,28 @@ public final class ExperimentReport {
     all.add(dir.resolve(RESULTS_JSON));
     all.add(dir.resolve(REPORT_MD));
     return all;
+  }
+
+  private static String tuningSection(ExperimentResult r) {
+    PretrainingTuner.Result t = r.tuning();
+    if (t == null) {
+      return "## Settings\n\nNot tuned: the learning rates ran as given (`--no-tune`), and the paired comparisons pick "
+          + "their variants by stream accuracy, which looks at the evaluation data.\n\n";
+    }
+    StringBuilder m = new StringBuilder("## Tuning on the pretraining period\n\n");
+    m.append(String.format(Locale.ROOT, "A base was pretrained on the first %,d examples of the pretraining period and "
+        + "each candidate learned test-then-train over the last %,d, as it would on the stream (%.0f s). Chosen: LoRA "
+        + "learning rate %s (for every LoRA variant), full fine-tuning %s; LoRA variant %s; fixed rank per scale "
+        + "family %s; linear baseline %s. Nothing was tuned on the stream.%n%n", t.fitExamples(), t.sliceExamples(),
+        t.seconds(), fmt(t.loraLr()), fmt(t.fullLr()), t.lora() == null ? "-" : "`" + t.lora() + "`",
+        t.fixedByFamily(), t.linear() == null ? "-" : "`" + t.linear() + "`"));
+    m.append("| candidate | lr | slice accuracy |\n|---|---|---|\n");
+    for (PretrainingTuner.Trial tr : t.trials()) {
+      m.append(String.format(Locale.ROOT, "| %s | %s | %.4f |%n", tr.variant(), tr.lr() == 0 ? "-" : fmt(tr.lr()),
+          tr.accuracy()));
+    }
+    m.append('\n');
+    return m.toString();
   }
 
   /** Balanced accuracy, kappa and the share of the frozen-to-full gap each variant recovers. */
@@ -109,6 +132,7 @@ public final class ExperimentReport {
       m.append(String.format(Locale.ROOT, "| %s | %s | %s | %+.4f | [%+.4f, %+.4f] | %d | %d | %.3g |%n", c.question(),
           c.a(), c.b(), c.difference(), c.low(), c.high(), c.onlyA(), c.onlyB(), c.pValue()));
     }
+    m.append("\nA and B are the variants ").append(comparisons.get(0).picked()).append('.');
     m.append(String.format(Locale.ROOT, "%nIntervals: %d block-bootstrap draws over blocks of %d consecutive examples "
         + "(the windows), percentile method. McNemar: exact binomial below 50 discordant examples, else chi-square "
         + "with continuity correction. An interval that contains 0 does not tell the two apart.%n%n",
@@ -140,6 +164,7 @@ public final class ExperimentReport {
         ((Number) r.base().get("pretrainTrainAccuracy")).doubleValue(),
         ((Number) r.base().get("pretrainHoldoutAccuracy")).doubleValue()));
 
+    m.append(tuningSection(r));
     m.append("## Results\n\n");
     String f1Name = r.data().containsKey("f1") ? String.valueOf(r.data().get("f1")) : "F1";
     m.append("| variant | schedule | lr | prequential acc | last-window acc | ").append(f1Name)

@@ -15,9 +15,11 @@ import java.util.Map;
  * @param trained examples ingest routed to training (= what every variant was scored on)
  * @param variants per-variant results, in run order
  * @param wallSeconds the whole run
+ * @param tuning what was chosen on the pretraining period, or null when the rates ran as given
  */
 public record ExperimentResult(String workload, Map<String, Object> data, ExperimentSettings settings,
-    Map<String, Object> base, long produced, long trained, List<VariantResult> variants, double wallSeconds) {
+    Map<String, Object> base, long produced, long trained, List<VariantResult> variants, double wallSeconds,
+    PretrainingTuner.Result tuning) {
 
   public ExperimentResult {
     variants = List.copyOf(variants);

@@ -70,12 +70,23 @@ public final class ExperimentRunner {
   private static final long PROGRESS_EVERY_NANOS = TimeUnit.SECONDS.toNanos(5);
 
   private final Workload workload;
-  private final ExperimentSettings s;
+  private ExperimentSettings s; // the learning rates are replaced by the tuned ones
   private final String bootstrap;
   private final String registryUrl;
   private final PrintStream out;
   private final String prefix;
   private java.util.function.BiConsumer<ExperimentResult, Integer> onVariantDone = (r, total) -> { };
+  private boolean tune = true;
+  private PretrainingTuner.Result tuning;
+
+  /**
+   * Whether the learning rates (and the variants the comparisons use) are chosen on the pretraining
+   * period first ({@link PretrainingTuner}); without it the configured rates run as given.
+   */
+  public ExperimentRunner tune(boolean on) {
+    this.tune = on;
+    return this;
+  }
 
   public ExperimentRunner(Workload workload, ExperimentSettings settings, String bootstrap, String registryUrl,
       PrintStream console) {
@@ -119,6 +130,12 @@ public final class ExperimentRunner {
     java.util.function.Consumer<String> progress = line -> out.printf("[%s] pretraining %s%n", workload.name(), line);
     java.util.Optional<BaseModel> encoder = workload.pretrainedEncoder(s.seed(), device, progress);
     String pretrainedId = encoder.map(BaseModel::id).orElse(null);
+    if (tune) {
+      tuning = PretrainingTuner.run(workload, s, variants, pretrainSet,
+          PretrainingTuner.baseBuilder(workload, s, encoder.orElse(null), device), device, out);
+      s = s.withRates(tuning.loraLr(), tuning.fullLr());
+      tp = System.nanoTime();
+    }
     if (encoder.isPresent()) {
       try (BaseModel enc = encoder.get()) {
         spec = enc.spec();
@@ -168,10 +185,10 @@ public final class ExperimentRunner {
           r.trainableParameters(), r.trainablePercent(), r.examplesPerSecond(), r.wallSeconds());
       results.add(r);
       onVariantDone.accept(new ExperimentResult(workload.name(), workload.summary(), s, baseFacts, stream.size(),
-          expected, results, (System.nanoTime() - t0) / 1e9), variants.size());
+          expected, results, (System.nanoTime() - t0) / 1e9, tuning), variants.size());
     }
     return new ExperimentResult(workload.name(), workload.summary(), s, baseFacts, stream.size(), expected, results,
-        (System.nanoTime() - t0) / 1e9);
+        (System.nanoTime() - t0) / 1e9, tuning);
   }
 
   private static Map<String, Object> baseFacts(ModelSpec spec, long baseParams, Pretrainer.Result pre,
@@ -309,6 +326,30 @@ public final class ExperimentRunner {
   // ---------------------------------------------------------------------------------------------
   // LoRA variants: the real trainer and an inference consumer
 
+  /** The trainer settings that decide what a LoRA variant learns (shared with the tuning runs). */
+  static Map<String, String> learningSettings(ExperimentSettings s, Variant v, double lr) {
+    Map<String, String> cli = new HashMap<>();
+    cli.put(TrainerConfig.MICROBATCH_SIZE, Integer.toString(s.microBatch()));
+    cli.put(TrainerConfig.ACCUMULATION_STEPS, Integer.toString(s.accumulation()));
+    cli.put(TrainerConfig.LR, Double.toString(lr));
+    cli.put(TrainerConfig.ALPHA, Float.toString((float) (s.alpha() * v.alphaFactor())));
+    cli.put(TrainerConfig.GROWTH_KEEPS_SCALE, Boolean.toString(v.keepScale()));
+    cli.put(TrainerConfig.RANK_SCHEDULE, v.schedule());
+    cli.put(TrainerConfig.RANK_MAX, "16");
+    cli.put(TrainerConfig.TARGETS, String.join(",", s.targets()));
+    cli.put(TrainerConfig.SEED, Long.toString(s.seed()));
+    return cli;
+  }
+
+  static OnlineLinear.Rule ruleOf(Variant v) {
+    return v.name().equals(Variant.PERCEPTRON) ? OnlineLinear.Rule.PERCEPTRON : OnlineLinear.Rule.LOGISTIC_ADAGRAD;
+  }
+
+  /** The linear baselines' input width: the vocabulary for token workloads, else the feature count. */
+  static int linearDim(Workload w, List<Example> pretrain) {
+    return w.tokens() ? w.ingestInputSize() : pretrain.get(0).features().length;
+  }
+
   private VariantResult runLora(Variant v, LocalPipeline pipeline0, Path basePath, long expected, long baseParams,
       List<LayerInfo> layers) throws Exception {
     Map<String, String> cli = new HashMap<>();
@@ -317,17 +358,9 @@ public final class ExperimentRunner {
     cli.put(TrainerConfig.ID, "xp-" + v.name());
     cli.put(TrainerConfig.BASE, basePath.toString());
     cli.put(TrainerConfig.DEVICE, s.device());
-    cli.put(TrainerConfig.MICROBATCH_SIZE, Integer.toString(s.microBatch()));
-    cli.put(TrainerConfig.ACCUMULATION_STEPS, Integer.toString(s.accumulation()));
-    cli.put(TrainerConfig.LR, Double.toString(s.loraLr()));
-    cli.put(TrainerConfig.ALPHA, Float.toString((float) (s.alpha() * v.alphaFactor())));
-    cli.put(TrainerConfig.GROWTH_KEEPS_SCALE, Boolean.toString(v.keepScale()));
-    cli.put(TrainerConfig.RANK_SCHEDULE, v.schedule());
-    cli.put(TrainerConfig.RANK_MAX, "16");
-    cli.put(TrainerConfig.TARGETS, String.join(",", s.targets()));
+    cli.putAll(learningSettings(s, v, s.loraLr()));
     cli.put(TrainerConfig.PUBLISH_STEPS, Long.toString(s.publishSteps()));
     cli.put(TrainerConfig.PUBLISH_INTERVAL_MS, "3600000"); // cadence by steps only: same snapshots on any machine
-    cli.put(TrainerConfig.SEED, Long.toString(s.seed()));
     cli.put(TrainerConfig.TRANSACTIONAL_ID, prefix + "trainer." + v.name());
     cli.put(TrainerConfig.GROUP_ID, prefix + "trainer." + v.name());
     LocalPipeline pipeline = pipeline0.with(cli).createTopics();
@@ -441,10 +474,8 @@ public final class ExperimentRunner {
     long trainable = 0;
     OnlineLinear.Tuned linear = null;
     if (v.kind() == Variant.Kind.LINEAR) {
-      OnlineLinear.Rule rule = v.name().equals(Variant.PERCEPTRON) ? OnlineLinear.Rule.PERCEPTRON
-          : OnlineLinear.Rule.LOGISTIC_ADAGRAD;
-      int dim = workload.tokens() ? workload.ingestInputSize() : pretrainSet.get(0).features().length;
-      linear = OnlineLinear.tuned(rule, pretrainSet, workload.tokens(), dim, workload.numClasses(), s.pretrainEpochs());
+      linear = OnlineLinear.tuned(ruleOf(v), pretrainSet, workload.tokens(), linearDim(workload, pretrainSet),
+          workload.numClasses(), s.pretrainEpochs());
       trainable = linear.model().parameters();
       out.printf("[%s] %s: %,d weights over %s, %d pass(es) over the pretraining period; %s%n", workload.name(),
           v.name(), trainable, workload.tokens() ? "the bag of token ids in the window" : "the features",
@@ -453,7 +484,7 @@ public final class ExperimentRunner {
     OnlineLinear learner = linear == null ? null : linear.model();
     try (BaseModel base = BaseModel.load(basePath, device);
         FullFineTuner tuner = v.kind() == Variant.Kind.FULL
-            ? FullFineTuner.create(base, fullFineTuningConfig())
+            ? FullFineTuner.create(base, fullFineTuningConfig(s, s.fullLr()))
             : null;
         KafkaConsumer<String, LabeledExample> c = new KafkaConsumer<>(readCommitted(common, "direct." + v.name()),
             new StringDeserializer(), serdes.labeledExample().deserializer())) {
@@ -507,11 +538,11 @@ public final class ExperimentRunner {
    * micro-batch) with the full-fine-tuning rate. FullFineTuner applies the L2 term to the distance
    * from the pretrained weights, the counterpart of LoRA's penalty on A and B.
    */
-  private io.lorastream.lora.train.LearnerConfig fullFineTuningConfig() {
+  static io.lorastream.lora.train.LearnerConfig fullFineTuningConfig(ExperimentSettings s, double lr) {
     Map<String, String> cli = new HashMap<>();
     cli.put(TrainerConfig.MICROBATCH_SIZE, Integer.toString(s.microBatch()));
     cli.put(TrainerConfig.ACCUMULATION_STEPS, Integer.toString(s.accumulation()));
-    cli.put(TrainerConfig.LR, Double.toString(s.fullLr()));
+    cli.put(TrainerConfig.LR, Double.toString(lr));
     return TrainerConfig.of(cli).learnerConfig();
   }
 

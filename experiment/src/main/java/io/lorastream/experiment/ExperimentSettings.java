@@ -48,6 +48,12 @@ public record ExperimentSettings(Path out, long seed, String device, int microBa
     variants = variants == null ? "all" : variants;
   }
 
+  /** The same settings with other learning rates (the tuned ones). */
+  public ExperimentSettings withRates(double lora, double full) {
+    return new ExperimentSettings(out, seed, device, microBatch, accumulation, lora, full, alpha, targets, publishSteps,
+        window, plateauWindow, plateauMargin, pretrainEpochs, pretrainLr, pretrainBatch, variants);
+  }
+
   /** The same settings for another seed, writing to {@code dir}. */
   public ExperimentSettings withSeed(long s, Path dir) {
     return new ExperimentSettings(dir, s, device, microBatch, accumulation, loraLr, fullLr, alpha, targets, publishSteps,

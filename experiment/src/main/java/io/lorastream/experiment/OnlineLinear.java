@@ -56,8 +56,11 @@ final class OnlineLinear {
   /** Share of the pretraining period a rate is fitted on; the rest scores it prequentially. */
   static final double TUNE_FIT_SHARE = 0.7;
 
-  /** A learner warmed up on the pretraining period, with how its rate was chosen. */
-  record Tuned(OnlineLinear model, double lr, String how) {}
+  /**
+   * A learner warmed up on the pretraining period, with how its rate was chosen and its
+   * prequential accuracy on the tuning slice (after fitting on the part before it).
+   */
+  record Tuned(OnlineLinear model, double lr, String how, double sliceAccuracy) {}
 
   /**
    * A learner of {@code rule} that has made {@code passes} in-order passes over the pretraining
@@ -73,19 +76,14 @@ final class OnlineLinear {
     int width = pretrain.get(0).features().length;
     double lr = 0;
     String how = "no rate";
-    if (rule == Rule.LOGISTIC_ADAGRAD) {
-      int cut = Math.max(1, (int) Math.round(pretrain.size() * TUNE_FIT_SHARE));
+    int cut = Math.max(1, (int) Math.round(pretrain.size() * TUNE_FIT_SHARE));
+    double best = -1;
+    if (rule == Rule.PERCEPTRON) {
+      best = sliceAccuracy(new OnlineLinear(rule, tokens, dim, classes, 1), pretrain, cut, width, passes);
+    } else {
       StringBuilder tried = new StringBuilder();
-      double best = -1;
       for (double r : RATE_GRID) {
-        OnlineLinear m = new OnlineLinear(rule, tokens, dim, classes, r);
-        m.fit(pretrain.subList(0, cut), width, passes);
-        int ok = 0;
-        for (io.lorastream.lora.data.Example e : pretrain.subList(cut, pretrain.size())) {
-          ok += m.predict(e.features(), 0, width) == e.label() ? 1 : 0;
-          m.learn(e.features(), 0, width, e.label());
-        }
-        double acc = (double) ok / Math.max(1, pretrain.size() - cut);
+        double acc = sliceAccuracy(new OnlineLinear(rule, tokens, dim, classes, r), pretrain, cut, width, passes);
         tried.append(String.format(java.util.Locale.ROOT, "%s%s: %.4f", tried.length() == 0 ? "" : ", ", r, acc));
         if (acc > best) {
           best = acc;
@@ -97,7 +95,19 @@ final class OnlineLinear {
     }
     OnlineLinear m = new OnlineLinear(rule, tokens, dim, classes, rule == Rule.LOGISTIC_ADAGRAD ? lr : 1);
     m.fit(pretrain, width, passes);
-    return new Tuned(m, lr, how);
+    return new Tuned(m, lr, how, best);
+  }
+
+  /** Fits {@code m} on the part before {@code cut}, then scores it test-then-train on the rest. */
+  private static double sliceAccuracy(OnlineLinear m, java.util.List<io.lorastream.lora.data.Example> pretrain, int cut,
+      int width, int passes) {
+    m.fit(pretrain.subList(0, cut), width, passes);
+    int ok = 0;
+    for (io.lorastream.lora.data.Example e : pretrain.subList(cut, pretrain.size())) {
+      ok += m.predict(e.features(), 0, width) == e.label() ? 1 : 0;
+      m.learn(e.features(), 0, width, e.label());
+    }
+    return (double) ok / Math.max(1, pretrain.size() - cut);
   }
 
   private void fit(java.util.List<io.lorastream.lora.data.Example> examples, int width, int passes) {

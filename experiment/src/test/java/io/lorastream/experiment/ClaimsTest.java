@@ -23,7 +23,7 @@ class ClaimsTest {
         Map.of("name", "l0.q", "in", 128, "out", 128), Map.of("name", "l0.v", "in", 128, "out", 128),
         Map.of("name", "head", "in", 128, "out", 2)), "spec", "test", "pretrainExamples", 10, "pretrainSeconds", 1.0,
         "pretrainTrainAccuracy", 0.9, "pretrainHoldoutAccuracy", 0.8);
-    return new ExperimentResult("t", Map.of(), s, base, 1000, 1000, variants, 1);
+    return new ExperimentResult("t", Map.of(), s, base, 1000, 1000, variants, 1, null);
   }
 
   @Test

@@ -159,8 +159,8 @@ class ExperimentIT {
     // a linear concept with 5 % label noise: the tuned online logistic regression must beat chance clearly
     assertThat(r.variant("logreg-adagrad").orElseThrow().accuracy()).isGreaterThan(0.7);
     String md = Files.readString(s.out().resolve(ExperimentReport.REPORT_MD));
-    assertThat(md).contains("rotating hyperplane as MOA's HyperplaneGenerator", "| best LoRA vs full fine-tuning |",
-        "| best LoRA vs best online linear baseline |");
+    assertThat(md).contains("rotating hyperplane as MOA's HyperplaneGenerator", "| LoRA vs full fine-tuning |",
+        "| LoRA vs online linear baseline |", "## Tuning on the pretraining period");
   }
 
   @Test
@@ -175,11 +175,21 @@ class ExperimentIT {
     }
     String md = Files.readString(dir.resolve(ExperimentReport.REPORT_MD));
     assertThat(md).contains("over 2 seeds", "Seeds: [42, 43]", "| logreg-adagrad | ", " ± ",
-        "| best LoRA vs best online linear baseline | lora-r2 - logreg-adagrad |").doesNotContain("partial");
+        "| LoRA vs online linear baseline | lora-r2 - logreg-adagrad |").doesNotContain("partial");
     assertThat(Files.readString(dir.resolve("seed-43").resolve(ExperimentReport.REPORT_MD))).contains("[seed 43]");
   }
 
   private static void assertStructure(ExperimentResult r, Path out, long streamed) throws Exception {
+    // tuned on the pretraining period: 7 fixed-rank LoRA variants and full fine-tuning at 3 rates, 2 linear baselines
+    PretrainingTuner.Result t = r.tuning();
+    assertThat(t).isNotNull();
+    assertThat(t.trials()).hasSize(7 * 3 + 3 + 2);
+    assertThat(r.settings().loraLr()).isEqualTo(t.loraLr());
+    assertThat(r.settings().fullLr()).isEqualTo(t.fullLr());
+    assertThat(r.variant(t.lora()).orElseThrow().progressive()).isFalse();
+    assertThat(t.fixedByFamily()).containsOnlyKeys(PretrainingTuner.FIXED_ALPHA, PretrainingTuner.MATCHED);
+    assertThat(t.linear()).isIn("perceptron", "logreg-adagrad");
+    assertThat(r.variant("lora-r4").orElseThrow().lr()).isEqualTo(t.loraLr());
     assertThat(r.produced()).isEqualTo(streamed);
     assertThat(r.trained()).isEqualTo(streamed);
     assertThat(r.variants()).extracting(VariantResult::name).containsExactlyElementsOf(VARIANTS);
@@ -226,10 +236,12 @@ class ExperimentIT {
     }
     assertThat(md).contains("## Claims", "![accuracy.png](accuracy.png)", "![rank.png](rank.png)");
     assertThat(md).contains("### Beyond accuracy", "Majority-class rate", "### Paired comparisons",
-        "| best LoRA vs full fine-tuning |", "| best LoRA vs best online linear baseline |",
-        "| progressive-steps vs best fixed rank |", "| progressive-steps-matched vs best fixed rank at the same scale |",
+        "| LoRA vs full fine-tuning |", "| LoRA vs online linear baseline |",
+        "| progressive-steps vs fixed rank |", "| progressive-steps-matched vs fixed rank at the same scale |",
+        "## Tuning on the pretraining period", "chosen on the pretraining period",
         "### Rank at a fixed alpha and at a matched scale");
     assertThat(json.get("comparisons")).hasSize(5);
+    assertThat(json.get("tuning").get("trials")).hasSize(7 * 3 + 3 + 2);
     for (String png : List.of(ExperimentCharts.ACCURACY_PNG, ExperimentCharts.RANK_PNG)) {
       BufferedImage img = ImageIO.read(out.resolve(png).toFile());
       assertThat(img).as(png).isNotNull();

@@ -28,7 +28,7 @@ class SeedsReportTest {
     String md = Files.readString(dir.resolve(ExperimentReport.REPORT_MD));
     // lora: mean 0.88, sd = sqrt(((0.02)^2 * 2) / 1) = 0.0283
     assertThat(md).contains("over 2 seeds", "| lora-r4 | 0.8800 ± 0.0283 |", "| full-ft | 0.8200 ± 0.0283 |",
-        "| best LoRA vs full fine-tuning | lora-r4 - full-ft | +0.0600 ± 0.0566 |");
+        "| LoRA vs full fine-tuning | lora-r4 - full-ft | +0.0600 ± 0.0566 |");
     var json = new ObjectMapper().readTree(dir.resolve(ExperimentReport.RESULTS_JSON).toFile());
     assertThat(json.get("seeds")).hasSize(2);
     assertThat(json.get("variants").get(1).get("accuracy").get("mean").asDouble()).isCloseTo(0.88, within(1e-12));

@@ -139,7 +139,8 @@ public final class TrainerConfig {
     alpha = (float) a;
     scaling = c.has(SCALING) ? c.getEnum(SCALING, Scaling.class) : Scaling.valueOf(DEFAULTS.get(SCALING).toUpperCase(java.util.Locale.ROOT));
     rankMax = (int) integer(c, RANK_MAX, 1, 4_096);
-    growthKeepsScale = c.getBoolean(GROWTH_KEEPS_SCALE);
+    growthKeepsScale = c.has(GROWTH_KEEPS_SCALE) ? c.getBoolean(GROWTH_KEEPS_SCALE)
+        : Boolean.parseBoolean(DEFAULTS.get(GROWTH_KEEPS_SCALE));
     String spec = string(c, RANK_SCHEDULE);
     try {
       rankSchedule = RankSchedule.parse(spec);

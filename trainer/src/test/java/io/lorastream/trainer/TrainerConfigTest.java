@@ -131,6 +131,7 @@ class TrainerConfigTest {
       "trainer.rank.schedule|steps:4@0,2@10|ranks must increase",
       "trainer.rank.schedule|steps:2@0,32@10|reaches rank 32",
       "trainer.rank.max|0|between 1 and 4096",
+      "trainer.rank.growth.keeps.scale|maybe|must be true or false",
       "trainer.targets|fc0,fc0|names a layer twice",
       "trainer.targets|fc0;head|not a layer name or glob",
       "trainer.clip.norm|-1|finite number",
