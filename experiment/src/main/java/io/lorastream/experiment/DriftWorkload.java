@@ -14,7 +14,9 @@ import java.util.Map;
 /**
  * The synthetic rotating-subspace stream as an experiment workload: the base is pretrained on a
  * sample of concept 0, and the stream is concepts 1..P-1 in order (concept 0 is the "pretraining
- * period"; the later concepts rotate more and more planes of the input). Dense features, the demo's
+ * period"): rotations of 1, 4 and 8 input planes, then a simpler one of 2, then concept 2 again
+ * ({@link RotatingSubspaceStream.Config#withRecurringConcept}), so the stream tests forgetting as
+ * well as growing capacity. Dense features, the demo's
  * MLP base (d=32, hidden 64-64, 6 classes), macro-F1.
  */
 public final class DriftWorkload implements Workload {
@@ -31,7 +33,7 @@ public final class DriftWorkload implements Workload {
    * @param pretrainExamples concept-0 examples the base is pretrained on
    */
   public DriftWorkload(long seed, long streamExamples, int pretrainExamples) {
-    RotatingSubspaceStream.Config d = RotatingSubspaceStream.Config.defaults(seed);
+    RotatingSubspaceStream.Config d = RotatingSubspaceStream.Config.defaults(seed).withRecurringConcept();
     if (streamExamples < d.phases() - 1 || pretrainExamples < 2) {
       throw new IllegalArgumentException("drift workload needs >= " + (d.phases() - 1) + " stream and >= 2 pretraining examples");
     }
@@ -124,6 +126,7 @@ public final class DriftWorkload implements Workload {
     m.put("classes", config.numClasses());
     m.put("concepts", config.phases());
     m.put("rotatedPlanesPerConcept", config.planesPerPhase());
+    m.put("recurring", "phase 4 is simpler (m=2); phase 5 brings back phase 2's concept (the same rotation)");
     m.put("pretrainExamples", pretrainExamples + " (concept 0)");
     m.put("streamExamples", stream().size() + " (concepts 1.." + (config.phases() - 1) + ", "
         + config.examplesPerPhase() + " each)");

@@ -195,7 +195,8 @@ public final class ExperimentCommand implements Runnable {
     static final Defaults DEFAULTS = new Defaults(16, 2, 0.005, 0.005, 50, 500, 20, 0.01, 10, 5e-3, 256);
     @Mixin Common common;
     @Spec picocli.CommandLine.Model.CommandSpec self;
-    @Option(names = "--stream-examples", defaultValue = "15000", description = "Examples streamed (default ${DEFAULT-VALUE}).")
+    @Option(names = "--stream-examples", defaultValue = "20000",
+        description = "Examples streamed, split over the five streamed concepts (default ${DEFAULT-VALUE}).")
     long streamExamples;
     @Option(names = "--pretrain-examples", defaultValue = "8000", description = "Concept-0 examples for pretraining.")
     int pretrainExamples;

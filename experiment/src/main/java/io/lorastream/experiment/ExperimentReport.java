@@ -98,6 +98,22 @@ public final class ExperimentReport {
     return m.toString();
   }
 
+  private static String cost(ExperimentResult r) {
+    StringBuilder m = new StringBuilder("### Cost over the stream\n\n");
+    m.append("| variant | trainable params | snapshots | snapshot bytes published | GFLOP (estimate) | examples/s |\n");
+    m.append("|---|---|---|---|---|---|\n");
+    for (VariantResult v : r.variants()) {
+      m.append(String.format(Locale.ROOT, "| %s | %,d | %d | %s | %,.1f | %.0f |%n", v.name(), v.trainableParameters(),
+          v.snapshotsPublished(), v.snapshotBytesTotal() == 0 ? "-" : String.format(Locale.ROOT, "%,d",
+              v.snapshotBytesTotal()), v.flops() / 1e9, v.examplesPerSecond()));
+    }
+    m.append("\nGFLOP: matrix products per example (2 per multiply-add, on the full token window), times the examples "
+        + "scored: the frozen base one forward pass, full fine-tuning about three, LoRA about two plus three times its "
+        + "adapters' products at the final rank, the linear baselines one weight row per class over the window. An "
+        + "estimate from the shapes, not a measurement.\n\n");
+    return m.toString();
+  }
+
   /** Each rank at the run's alpha beside the same rank at lora-r2's scale, when the matched variants ran. */
   private static String matchedScale(ExperimentResult r) {
     List<String> rows = List.of("lora-r2", "lora-r4", "lora-r8", "lora-r16", "progressive-steps");
@@ -192,6 +208,7 @@ public final class ExperimentReport {
     }
 
     m.append(beyondAccuracy(r));
+    m.append(cost(r));
     m.append(matchedScale(r));
     m.append(comparisonsTable(comparisons, r.settings().window()));
 

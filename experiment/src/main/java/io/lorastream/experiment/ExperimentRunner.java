@@ -78,6 +78,7 @@ public final class ExperimentRunner {
   private java.util.function.BiConsumer<ExperimentResult, Integer> onVariantDone = (r, total) -> { };
   private boolean tune = true;
   private PretrainingTuner.Result tuning;
+  private ModelSpec baseSpec; // of the base every variant starts from
 
   /**
    * Whether the learning rates (and the variants the comparisons use) are chosen on the pretraining
@@ -152,6 +153,7 @@ public final class ExperimentRunner {
     }
     long baseParams;
     List<LayerInfo> layers;
+    baseSpec = pre.model().spec();
     try (BaseModel b = pre.model()) {
       b.save(basePath);
       baseParams = b.parameterCount();
@@ -370,6 +372,7 @@ public final class ExperimentRunner {
     PrequentialScore score = new PrequentialScore(workload.numClasses(), workload.positiveClass(), s.window());
     List<VariantResult.RankPoint> rankPoints = new ArrayList<>();
     AtomicLong lastBytes = new AtomicLong();
+    AtomicLong totalBytes = new AtomicLong();
     AtomicLong published = new AtomicLong();
     AtomicLong lastVersion = new AtomicLong();
     AtomicReference<Map<String, Integer>> finalRanks = new AtomicReference<>(Map.of());
@@ -399,6 +402,7 @@ public final class ExperimentRunner {
       public void onSnapshotCommitted(String adapterId, long version, Map<String, Integer> ranks, long bytes,
           long commitWallTimeMillis, long examplesSeen) {
         lastBytes.set(bytes);
+        totalBytes.addAndGet(bytes);
         published.incrementAndGet();
         lastVersion.set(version);
         finalRanks.set(Map.copyOf(ranks));
@@ -458,8 +462,8 @@ public final class ExperimentRunner {
       synchronized (rankPoints) {
         ranks = new ArrayList<>(rankPoints);
       }
-      return result(v, s.loraLr(), score, trainable, baseParams, lastBytes.get(), published.get(), consumer.applied(),
-          scoredSpan, wall, finalRanks.get(), ranks);
+      return result(v, s.loraLr(), score, trainable, baseParams, lastBytes.get(), totalBytes.get(), published.get(),
+          consumer.applied(), scoredSpan, wall, finalRanks.get(), ranks);
     }
   }
 
@@ -530,7 +534,7 @@ public final class ExperimentRunner {
     }
     double wall = (System.nanoTime() - start) / 1e9;
     double lr = v.kind() == Variant.Kind.FULL ? s.fullLr() : linear != null ? linear.lr() : 0;
-    return result(v, lr, score, trainable, baseParams, 0, 0, 0, scoredSpan, wall, Map.of(), List.of());
+    return result(v, lr, score, trainable, baseParams, 0, 0, 0, 0, scoredSpan, wall, Map.of(), List.of());
   }
 
   /**
@@ -594,8 +598,8 @@ public final class ExperimentRunner {
   }
 
   private VariantResult result(Variant v, double lr, PrequentialScore score, long trainable, long baseParams,
-      long snapshotBytes, long published, long applied, long[] span, double wall, Map<String, Integer> finalRanks,
-      List<VariantResult.RankPoint> ranks) {
+      long snapshotBytes, long snapshotBytesTotal, long published, long applied, long[] span, double wall,
+      Map<String, Integer> finalRanks, List<VariantResult.RankPoint> ranks) {
     double spanSecs = (span[1] - span[0]) / 1e9;
     // Rate over the scored span (first to last micro-batch), i.e. without startup and the final publish.
     double rate = spanSecs > 0 ? (score.size() - Math.min(score.size(), s.microBatch())) / spanSecs : Double.NaN;
@@ -606,6 +610,7 @@ public final class ExperimentRunner {
     return new VariantResult(v.name(), v.kind(), v.schedule(), lr, score.size(), score.accuracy(),
         score.lastWindowAccuracy(), score.f1(), score.lastWindowF1(), trainable, 100.0 * trainable / baseParams,
         snapshotBytes, published, applied, rate, wall, finalRanks, score.windows(), rp, score.balancedAccuracy(),
-        score.kappa(), score.majorityRate(), score.outcomes());
+        score.kappa(), score.majorityRate(), score.outcomes(), snapshotBytesTotal,
+        score.size() * Flops.perExample(baseSpec, v.kind(), finalRanks, workload.numClasses()));
   }
 }

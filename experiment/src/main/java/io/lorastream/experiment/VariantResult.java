@@ -10,7 +10,9 @@ import java.util.Map;
  * record the trainer committed (0 for variants that publish none). Balanced accuracy and kappa sit
  * beside accuracy because the stream is imbalanced; the majority rate is the label mix's (the same
  * for every variant). {@code outcomes} holds one character per scored example, {@code 1} for a
- * correct prediction, in stream order: what paired tests between variants need.
+ * correct prediction, in stream order: what paired tests between variants need. Cost over the
+ * stream: {@code snapshotBytesTotal} is every committed snapshot's record bytes summed, and
+ * {@code flops} the {@link Flops} estimate times the examples scored.
  */
 public record VariantResult(
     String name,
@@ -35,7 +37,9 @@ public record VariantResult(
     double balancedAccuracy,
     double kappa,
     double majorityRate,
-    String outcomes) {
+    String outcomes,
+    long snapshotBytesTotal,
+    double flops) {
 
   /** Whether this LoRA variant's rank schedule can change the rank. */
   public boolean progressive() {

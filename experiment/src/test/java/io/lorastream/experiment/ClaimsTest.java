@@ -13,7 +13,7 @@ class ClaimsTest {
   static VariantResult v(String name, Variant.Kind kind, String schedule, double acc, Map<String, Integer> ranks,
       List<VariantResult.RankPoint> points) {
     return new VariantResult(name, kind, schedule, 0.01, 1000, acc, acc, acc, acc, 0, 0, 0, 0, 0, 100, 1, ranks,
-        List.of(), points, acc, acc, 0.5, "");
+        List.of(), points, acc, acc, 0.5, "", 0, 0);
   }
 
   static ExperimentResult result(List<VariantResult> variants) {

@@ -197,10 +197,12 @@ class ExperimentIT {
       assertThat(v.examples()).as(v.name() + " scored every streamed example").isEqualTo(streamed);
       assertThat(v.accuracy()).isBetween(0.0, 1.0);
       assertThat(v.windows()).isNotEmpty();
+      assertThat(v.flops()).as(v.name() + " estimated work").isGreaterThan(0);
       if (v.kind() == Variant.Kind.LORA) {
         assertThat(v.snapshotsPublished()).as(v.name() + " published").isGreaterThan(0);
         assertThat(v.versionsApplied()).as(v.name() + " swapped in by its consumer").isGreaterThan(0);
         assertThat(v.snapshotBytes()).isGreaterThan(0);
+        assertThat(v.snapshotBytesTotal()).isGreaterThanOrEqualTo(v.snapshotBytes());
         assertThat(v.trainableParameters()).isGreaterThan(0);
         assertThat(v.finalRanks()).isNotEmpty();
       }
@@ -238,7 +240,7 @@ class ExperimentIT {
     assertThat(md).contains("### Beyond accuracy", "Majority-class rate", "### Paired comparisons",
         "| LoRA vs full fine-tuning |", "| LoRA vs online linear baseline |",
         "| progressive-steps vs fixed rank |", "| progressive-steps-matched vs fixed rank at the same scale |",
-        "## Tuning on the pretraining period", "chosen on the pretraining period",
+        "## Tuning on the pretraining period", "chosen on the pretraining period", "### Cost over the stream",
         "### Rank at a fixed alpha and at a matched scale");
     assertThat(json.get("comparisons")).hasSize(5);
     assertThat(json.get("tuning").get("trials")).hasSize(7 * 3 + 3 + 2);

@@ -15,7 +15,7 @@ class SeedsReportTest {
 
   private static VariantResult v(String name, Variant.Kind kind, double acc, String outcomes) {
     return new VariantResult(name, kind, kind == Variant.Kind.LORA ? "fixed:4" : "", 0.01, outcomes.length(), acc, acc,
-        acc, acc, 0, 0, 0, 0, 0, 100, 1, Map.of(), List.of(), List.of(), acc, acc, 0.5, outcomes);
+        acc, acc, 0, 0, 0, 0, 0, 100, 1, Map.of(), List.of(), List.of(), acc, acc, 0.5, outcomes, 0, 0);
   }
 
   @Test

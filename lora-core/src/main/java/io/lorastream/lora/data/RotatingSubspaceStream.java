@@ -32,11 +32,32 @@ public final class RotatingSubspaceStream implements ExampleSource {
    * @param angle rotation angle in every plane (radians)
    * @param examplesPerPhase examples in each phase
    * @param teacherHidden H, hidden width of the teacher
+   * @param recurs per phase, the earlier phase whose concept (rotation) it brings back, or -1 for
+   *     a fresh one; empty means every phase is fresh
    */
   public record Config(int inputSize, int numClasses, long seed, List<Integer> planesPerPhase, double angle,
-      long examplesPerPhase, int teacherHidden) {
+      long examplesPerPhase, int teacherHidden, List<Integer> recurs) {
+
+    /** Every phase a fresh concept. */
+    public Config(int inputSize, int numClasses, long seed, List<Integer> planesPerPhase, double angle,
+        long examplesPerPhase, int teacherHidden) {
+      this(inputSize, numClasses, seed, planesPerPhase, angle, examplesPerPhase, teacherHidden, List.of());
+    }
+
     public Config {
       planesPerPhase = List.copyOf(planesPerPhase);
+      recurs = List.copyOf(recurs);
+      if (!recurs.isEmpty() && recurs.size() != planesPerPhase.size()) {
+        throw new IllegalArgumentException("recurs needs one entry per phase (" + planesPerPhase.size() + "), got "
+            + recurs.size());
+      }
+      for (int p = 0; p < recurs.size(); p++) {
+        int q = recurs.get(p);
+        if (q >= p || q < -1 || (q >= 0 && !planesPerPhase.get(q).equals(planesPerPhase.get(p)))) {
+          throw new IllegalArgumentException("phase " + p + " can only bring back an earlier phase's concept with the "
+              + "same number of planes (or -1 for a fresh one), got " + q);
+        }
+      }
       if (inputSize < 2) {
         throw new IllegalArgumentException("inputSize must be >= 2, got " + inputSize);
       }
@@ -74,15 +95,29 @@ public final class RotatingSubspaceStream implements ExampleSource {
     }
 
     public Config withExamplesPerPhase(long n) {
-      return new Config(inputSize, numClasses, seed, planesPerPhase, angle, n, teacherHidden);
+      return new Config(inputSize, numClasses, seed, planesPerPhase, angle, n, teacherHidden, recurs);
+    }
+
+    /**
+     * The experiments' drift: harder (m = 1, 4, 8), then simpler again (m = 2), then phase 2's
+     * concept comes back (m = 4, the same rotation), so a learner that forgets pays twice.
+     */
+    public Config withRecurringConcept() {
+      return new Config(inputSize, numClasses, seed, List.of(0, 1, 4, 8, 2, 4), angle, examplesPerPhase, teacherHidden,
+          List.of(-1, -1, -1, -1, -1, 2));
+    }
+
+    /** Whether phase p brings back an earlier concept, and which. */
+    public int recurrenceOf(int phase) {
+      return recurs.isEmpty() ? -1 : recurs.get(phase);
     }
 
     public Config withPlanesPerPhase(List<Integer> m) {
-      return new Config(inputSize, numClasses, seed, m, angle, examplesPerPhase, teacherHidden);
+      return new Config(inputSize, numClasses, seed, m, angle, examplesPerPhase, teacherHidden, List.of());
     }
 
     public Config withAngle(double a) {
-      return new Config(inputSize, numClasses, seed, planesPerPhase, a, examplesPerPhase, teacherHidden);
+      return new Config(inputSize, numClasses, seed, planesPerPhase, a, examplesPerPhase, teacherHidden, recurs);
     }
 
     public int phases() {
@@ -124,7 +159,9 @@ public final class RotatingSubspaceStream implements ExampleSource {
     rotations = new double[config.phases()][][];
     for (int p = 0; p < config.phases(); p++) {
       int m = config.planesPerPhase().get(p);
-      rotations[p] = m == 0 ? null : rotation(new SplittableRandom(config.seed() * 31 + 1000 + p), d, m, config.angle());
+      int back = config.recurrenceOf(p);
+      rotations[p] = back >= 0 ? rotations[back]
+          : m == 0 ? null : rotation(new SplittableRandom(config.seed() * 31 + 1000 + p), d, m, config.angle());
     }
     balanceClasses(new SplittableRandom(config.seed() ^ 0x5DEECE66DL));
     samples = new SplittableRandom(config.seed() * 0xBF58476D1CE4E5B9L + 7);
@@ -160,7 +197,9 @@ public final class RotatingSubspaceStream implements ExampleSource {
 
   /** Display name of a phase, e.g. {@code phase-3 (m=8)}. */
   public String phaseName(int phase) {
-    return "phase-" + phase + " (m=" + config.planesPerPhase().get(phase) + ")";
+    int back = config.recurrenceOf(phase);
+    return "phase-" + phase + " (m=" + config.planesPerPhase().get(phase) + (back >= 0 ? ", phase " + back + " again" : "")
+        + ")";
   }
 
   @Override

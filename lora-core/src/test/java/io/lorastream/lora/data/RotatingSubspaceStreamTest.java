@@ -27,6 +27,32 @@ class RotatingSubspaceStreamTest {
   }
 
   @Test
+  void aRecurringPhaseLabelsExactlyAsTheEarlierOneAndASimplerPhaseChangesLess() {
+    RotatingSubspaceStream s = new RotatingSubspaceStream(RotatingSubspaceStream.Config.defaults(9)
+        .withRecurringConcept().withExamplesPerPhase(10));
+    assertThat(s.phases()).isEqualTo(6);
+    assertThat(s.phaseName(5)).isEqualTo("phase-5 (m=4, phase 2 again)");
+    ExampleSource xs = s.phaseSource(0, 5_000, 3);
+    int same = 0;
+    int agree4 = 0;
+    int agree3 = 0;
+    int n = 0;
+    while (xs.hasNext()) {
+      Example e = xs.next();
+      same += s.label(e.features(), 5) == s.label(e.features(), 2) ? 1 : 0;
+      agree4 += s.label(e.features(), 4) == e.label() ? 1 : 0;
+      agree3 += s.label(e.features(), 3) == e.label() ? 1 : 0;
+      n++;
+    }
+    assertThat(same).as("phase 5 is phase 2's concept").isEqualTo(n);
+    assertThat(agree4).as("m=2 departs less from the teacher than m=8").isGreaterThan(agree3);
+    assertThatThrownBy(() -> new RotatingSubspaceStream.Config(32, 6, 1, List.of(0, 1, 4), Math.PI / 2, 10, 32,
+        List.of(-1, -1, 1))).hasMessageContaining("same number of planes");
+    assertThatThrownBy(() -> new RotatingSubspaceStream.Config(32, 6, 1, List.of(0, 1, 1), Math.PI / 2, 10, 32,
+        List.of(-1, 2, -1))).hasMessageContaining("earlier phase");
+  }
+
+  @Test
   void labelsAreBalancedEnoughInEveryPhase() {
     RotatingSubspaceStream s = RotatingSubspaceStream.withDefaults(7);
     for (int p = 0; p < s.phases(); p++) {
