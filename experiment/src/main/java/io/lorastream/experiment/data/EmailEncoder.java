@@ -23,16 +23,37 @@ public interface EmailEncoder {
 
   /** Hashed words into {@code vocabSize} buckets (see {@link SpamTokenizer}). */
   static EmailEncoder hashed(int vocabSize) {
+    return hashed(vocabSize, false);
+  }
+
+  /**
+   * Hashed words; with {@code bigrams}, each word after the first is followed by the hashed pair
+   * of it and its predecessor ({@code w1, w2, w1_w2, w3, w2_w3, ...}), into the same buckets.
+   */
+  static EmailEncoder hashed(int vocabSize, boolean bigrams) {
     SpamTokenizer t = new SpamTokenizer(vocabSize);
     return new EmailEncoder() {
       @Override
       public int[] ids(ParsedEmail email, int maxTokens) {
-        return t.tokenize(email, maxTokens);
+        if (!bigrams) {
+          return t.tokenize(email, maxTokens);
+        }
+        List<String> words = t.words(email);
+        int[] out = new int[Math.min(maxTokens, Math.max(0, 2 * words.size() - 1))];
+        int n = 0;
+        for (int i = 0; i < words.size() && n < out.length; i++) {
+          out[n++] = t.id(words.get(i));
+          if (i > 0 && n < out.length) {
+            out[n++] = t.id(words.get(i - 1) + "_" + words.get(i));
+          }
+        }
+        return out;
       }
 
       @Override
       public int length(ParsedEmail email) {
-        return t.words(email).size();
+        int w = t.words(email).size();
+        return bigrams ? Math.max(0, 2 * w - 1) : w;
       }
 
       @Override
