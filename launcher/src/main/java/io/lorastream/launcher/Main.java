@@ -24,6 +24,7 @@ import picocli.CommandLine.Command;
         ReplayCommand.class,
         TopicsCommand.class,
         AdaptersCommand.class,
+        PredictCommand.class,
         io.lorastream.bench.BenchCommand.class,
         io.lorastream.experiment.DataCommand.class,
         io.lorastream.experiment.ExperimentCommand.class,
