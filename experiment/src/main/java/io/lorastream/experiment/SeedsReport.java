@@ -105,7 +105,9 @@ final class SeedsReport {
         cs.add(c);
       }
       json.put("comparisons", cs);
-      m.append("\nA comparison's variants are picked per seed (the best LoRA of that seed, and so on).\n");
+      m.append("\nEach seed picks its own variants for a comparison (").append(
+          runs.get(0).tuning() != null ? "chosen on that seed's pretraining period" : "best on that seed's stream")
+          .append("), so a row can pair different variants in different seeds.\n");
     }
     Path md = dir.resolve(ExperimentReport.REPORT_MD);
     Path js = dir.resolve(ExperimentReport.RESULTS_JSON);
