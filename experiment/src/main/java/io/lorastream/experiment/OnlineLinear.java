@@ -1,5 +1,6 @@
 package io.lorastream.experiment;
 
+import io.lorastream.lora.model.MergedModel;
 import java.util.Arrays;
 
 /**
@@ -140,7 +141,7 @@ final class OnlineLinear {
       }
       return;
     }
-    double[] prob = softmax(s);
+    double[] prob = MergedModel.softmax(s);
     for (int k = 0; k < classes; k++) {
       double g = prob[k] - (k == y ? 1 : 0); // d loss / d score_k; times x_j per weight
       if (g == 0) {
@@ -227,20 +228,5 @@ final class OnlineLinear {
     return best;
   }
 
-  private static double[] softmax(double[] s) {
-    double max = Double.NEGATIVE_INFINITY;
-    for (double v : s) {
-      max = Math.max(max, v);
-    }
-    double sum = 0;
-    double[] p = new double[s.length];
-    for (int k = 0; k < s.length; k++) {
-      p[k] = Math.exp(s[k] - max);
-      sum += p[k];
-    }
-    for (int k = 0; k < s.length; k++) {
-      p[k] /= sum;
-    }
-    return p;
-  }
+
 }

@@ -547,6 +547,24 @@ public final class MergedModel implements MergedClassifier {
     return p;
   }
 
+  /** Numerically stable softmax in double (max subtracted); for host-side learners and fits. */
+  public static double[] softmax(double[] z) {
+    double max = Double.NEGATIVE_INFINITY;
+    for (double v : z) {
+      max = Math.max(max, v);
+    }
+    double sum = 0;
+    double[] p = new double[z.length];
+    for (int i = 0; i < z.length; i++) {
+      p[i] = Math.exp(z[i] - max);
+      sum += p[i];
+    }
+    for (int i = 0; i < p.length; i++) {
+      p[i] /= sum;
+    }
+    return p;
+  }
+
   /** Class probabilities for a batch. */
   public float[][] predictProba(float[][] xs) {
     float[][] out = new float[xs.length][];

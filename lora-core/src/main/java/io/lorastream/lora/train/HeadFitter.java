@@ -3,6 +3,7 @@ package io.lorastream.lora.train;
 import ai.djl.Device;
 import io.lorastream.lora.data.Example;
 import io.lorastream.lora.model.BaseModel;
+import io.lorastream.lora.model.MergedModel;
 import io.lorastream.lora.model.ModelSpec;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -126,7 +127,7 @@ public final class HeadFitter {
       loss = 0;
       for (int k = holdout; k < n; k++) {
         int i = order.get(k);
-        double[] p = softmax(logits(w, b, z[i], c, d));
+        double[] p = MergedModel.softmax(logits(w, b, z[i], c, d));
         int y = examples.get(i).label();
         loss -= Math.log(Math.max(p[y], 1e-300)) / train;
         for (int o = 0; o < c; o++) {
@@ -225,22 +226,7 @@ public final class HeadFitter {
     return out;
   }
 
-  private static double[] softmax(double[] zl) {
-    double max = Double.NEGATIVE_INFINITY;
-    for (double v : zl) {
-      max = Math.max(max, v);
-    }
-    double sum = 0;
-    double[] p = new double[zl.length];
-    for (int i = 0; i < zl.length; i++) {
-      p[i] = Math.exp(zl[i] - max);
-      sum += p[i];
-    }
-    for (int i = 0; i < p.length; i++) {
-      p[i] /= sum;
-    }
-    return p;
-  }
+
 
   private void adam(double[] p, double[] g, double[] m, double[] v, int t) {
     double b1 = 0.9;
