@@ -530,22 +530,18 @@ public final class MergedModel implements MergedClassifier {
 
   /** Numerically stable softmax of one logit vector (max subtracted, accumulated in double). */
   public static float[] softmax(float[] z) {
-    float max = Float.NEGATIVE_INFINITY;
-    for (float v : z) {
-      max = Math.max(max, v);
-    }
-    double sum = 0;
-    double[] e = new double[z.length];
+    double[] d = new double[z.length];
     for (int i = 0; i < z.length; i++) {
-      e[i] = Math.exp(z[i] - max);
-      sum += e[i];
+      d[i] = z[i];
     }
-    float[] p = new float[z.length];
+    double[] p = softmax(d);
+    float[] out = new float[z.length];
     for (int i = 0; i < z.length; i++) {
-      p[i] = (float) (e[i] / sum);
+      out[i] = (float) p[i];
     }
-    return p;
+    return out;
   }
+
 
   /** Numerically stable softmax in double (max subtracted); for host-side learners and fits. */
   public static double[] softmax(double[] z) {
