@@ -23,6 +23,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -43,13 +44,141 @@ import picocli.CommandLine.Spec;
  * headers name the deleted versions and carry an HMAC under {@code trainer.hmac.key}
  * ({@link AdapterDeletion}). Without a key the same deletion is written unsigned.
  */
-@Command(name = "adapters", description = "Operate on published adapters.", subcommands = {AdaptersCommand.Delete.class, AdaptersCommand.Export.class, AdaptersCommand.Import.class})
+@Command(name = "adapters", description = "Operate on published adapters.", subcommands = {AdaptersCommand.ListAll.class, AdaptersCommand.Show.class, AdaptersCommand.Delete.class,
+    AdaptersCommand.Export.class, AdaptersCommand.Import.class})
 final class AdaptersCommand implements Runnable {
   @Spec CommandSpec spec;
 
   @Override
   public void run() {
     spec.commandLine().usage(spec.commandLine().getOut());
+  }
+
+  /** {@code adapters list}: every adapter on the topic with its newest committed version. */
+  @Command(name = "list", description = {"List every adapter on the adapters topic: its newest committed version, who "
+      + "trained it on how many examples, its ranks and size, and whether its checksum (and, with trainer.hmac.key, its "
+      + "signature) verifies.", "Exit codes: 0 listed (also when empty), 1 Kafka or the registry failed."})
+  static final class ListAll implements Callable<Integer> {
+    @Mixin ServiceOptions service = new ServiceOptions();
+
+    @Option(names = "--timeout", defaultValue = "PT30S", paramLabel = "DURATION",
+        description = "How long to wait for Kafka, ISO-8601. Default: ${DEFAULT-VALUE}.")
+    Duration timeout;
+
+    @Spec CommandSpec spec;
+
+    @Override
+    public Integer call() {
+      Settings settings = Settings.load(service, CommonConfig.DEFAULT_ADAPTER_ID);
+      PrintWriter out = spec.commandLine().getOut();
+      java.util.TreeMap<String, CommittedAdapterReader.Found> all;
+      try {
+        all = CommittedAdapterReader.readAll(settings.common(), null, timeout, "lorastream-adapters-list");
+      } catch (RuntimeException e) {
+        spec.commandLine().getErr().println("lorastream adapters list: could not read '"
+            + settings.common().catalog().adapters.name() + "': " + e);
+        return 1;
+      }
+      out.println("adapter | version | deleted through | created | trainer | examples | ranks | bytes | verified");
+      for (Map.Entry<String, CommittedAdapterReader.Found> e : all.entrySet()) {
+        CommittedAdapterReader.Found f = e.getValue();
+        if (f.versions().isEmpty()) {
+          out.printf(Locale.ROOT, "%s | - | %d | - | - | - | - | - | deleted%n", e.getKey(), f.deletedThrough());
+          continue;
+        }
+        AdapterSnapshot s = f.versions().lastEntry().getValue();
+        out.printf(Locale.ROOT, "%s | %d | %s | %s | %s | %,d | %s | %,d | %s%n", e.getKey(), s.getVersion(),
+            f.deletedThrough() == 0 ? "-" : Long.toString(f.deletedThrough()), s.getCreatedAt(), s.getTrainerId(),
+            s.getExamplesSeen(), ranks(s), SnapshotCodec.payloadBytes(s), verified(s, settings.key()));
+      }
+      out.printf(Locale.ROOT, "%d adapter(s) on %s%n", all.size(), settings.common().catalog().adapters.name());
+      out.flush();
+      return 0;
+    }
+  }
+
+  /** {@code adapters show}: one committed version in full. */
+  @Command(name = "show", description = {"Show one committed adapter version: metadata, per-layer ranks, alphas and "
+      + "shapes, training metrics, the input offsets it covers and whether it verifies.",
+      "Exit codes: 0 shown, 1 no such adapter or version, or Kafka failed."})
+  static final class Show implements Callable<Integer> {
+    @Mixin ServiceOptions service = new ServiceOptions();
+
+    @Option(names = "--adapter", required = true, paramLabel = "ID", description = "Adapter id.")
+    String adapter;
+
+    @Option(names = "--version", paramLabel = "V", description = "Version (default: the newest committed one).")
+    Long version;
+
+    @Option(names = "--timeout", defaultValue = "PT30S", paramLabel = "DURATION",
+        description = "How long to wait for Kafka, ISO-8601. Default: ${DEFAULT-VALUE}.")
+    Duration timeout;
+
+    @Spec CommandSpec spec;
+
+    @Override
+    public Integer call() {
+      Settings settings = Settings.load(service, adapter);
+      PrintWriter out = spec.commandLine().getOut();
+      PrintWriter err = spec.commandLine().getErr();
+      CommittedAdapterReader.Found f;
+      try {
+        f = CommittedAdapterReader.read(settings.common(), adapter, timeout, "lorastream-adapters-show");
+      } catch (RuntimeException e) {
+        err.println("lorastream adapters show: could not read the adapters topic: " + e);
+        return 1;
+      }
+      AdapterSnapshot s = version == null ? (f.versions().isEmpty() ? null : f.versions().lastEntry().getValue())
+          : f.versions().get(version);
+      if (s == null) {
+        err.println("lorastream adapters show: adapter '" + adapter + "' has " + (version == null ? "no committed version"
+            : "no committed version " + version + " (on the topic: " + f.versions().keySet() + ")"));
+        return 1;
+      }
+      out.printf(Locale.ROOT, "adapter %s v%d (%s)%n", s.getAdapterId(), s.getVersion(), verified(s, settings.key()));
+      out.printf(Locale.ROOT, "base %s (fingerprint %s)%n", s.getBaseModelId(), s.getBaseFingerprint());
+      out.printf(Locale.ROOT, "created %s by trainer %s: optimizer step %,d, %,d examples seen%n", s.getCreatedAt(),
+          s.getTrainerId(), s.getOptimizerStep(), s.getExamplesSeen());
+      out.printf(Locale.ROOT, "alpha %s, scaling %s, %,d bytes%n", s.getAlpha(), s.getScalingMode(),
+          SnapshotCodec.payloadBytes(s));
+      out.println("layer | rank | alpha | scaling | in | out");
+      for (var l : s.getLayers()) {
+        out.printf(Locale.ROOT, "%s | %d | %s | %s | %d | %d%n", l.getName(), l.getRank(), l.getAlpha(), l.getScaling(),
+            l.getInFeatures(), l.getOutFeatures());
+      }
+      s.getMetrics().forEach((k, v) -> out.printf(Locale.ROOT, "metric %s = %s%n", k, v));
+      s.getSourceOffsets().forEach(r -> out.printf(Locale.ROOT, "trained on %s-%d [%d, %d)%n", r.getTopic(),
+          r.getPartition(), r.getFromOffset(), r.getUntilOffset()));
+      out.flush();
+      return 0;
+    }
+  }
+
+  /** Rank per layer, compactly: {@code l0.q=16, l0.v=16} or, when all agree, {@code 12 layers at r=16}. */
+  static String ranks(AdapterSnapshot s) {
+    java.util.Set<Integer> distinct = new java.util.TreeSet<>();
+    s.getLayers().forEach(l -> distinct.add(l.getRank()));
+    if (distinct.size() == 1 && s.getLayers().size() > 3) {
+      return s.getLayers().size() + " layers at r=" + distinct.iterator().next();
+    }
+    StringBuilder b = new StringBuilder();
+    s.getLayers().forEach(l -> b.append(b.length() == 0 ? "" : ", ").append(l.getName()).append('=').append(l.getRank()));
+    return b.toString();
+  }
+
+  /** Checksum and, with a key, signature status of a snapshot (no base needed). */
+  static String verified(AdapterSnapshot s, byte[] key) {
+    if (!java.util.Arrays.equals(SnapshotCodec.checksum(s), s.getChecksum().array())) {
+      return "BAD CHECKSUM";
+    }
+    if (key == null) {
+      return s.getSignature() == null ? "checksum ok, unsigned" : "checksum ok, signature not checked (no key)";
+    }
+    if (s.getSignature() == null) {
+      return "checksum ok, UNSIGNED (consumers with this key reject it)";
+    }
+    boolean ok = java.util.Arrays.equals(SnapshotCodec.sign(s, key).getSignature().array(), s.getSignature().array());
+    return ok ? "checksum ok, signature ok" : "checksum ok, BAD SIGNATURE";
   }
 
   /**

@@ -48,6 +48,12 @@ final class CommittedAdapterReader {
   }
 
   static Found read(CommonConfig common, String adapter, Duration timeout, String clientId) {
+    return readAll(common, adapter, timeout, clientId).getOrDefault(adapter,
+        new Found(new TreeMap<>(), new TreeSet<>(), 0));
+  }
+
+  /** What the topic holds for every adapter ({@code only} null), or for one, by adapter id. */
+  static TreeMap<String, Found> readAll(CommonConfig common, String only, Duration timeout, String clientId) {
     String topic = common.catalog().adapters.name();
     Map<String, Object> p = new HashMap<>(common.kafkaProperties());
     p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
@@ -55,9 +61,9 @@ final class CommittedAdapterReader {
     p.put(ConsumerConfig.CLIENT_ID_CONFIG, clientId);
     p.remove(ConsumerConfig.GROUP_ID_CONFIG);
     Deserializer<AdapterSnapshot> d = LorastreamSerdes.create(common.registryConfig()).adapterSnapshot().deserializer();
-    TreeMap<Long, AdapterSnapshot> out = new TreeMap<>();
+    Map<String, TreeMap<Long, AdapterSnapshot>> versions = new HashMap<>();
+    Map<String, Long> deleted = new HashMap<>();
     ChunkedValues.Assembler parts = new ChunkedValues.Assembler();
-    long deleted = 0;
     try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(),
         new ByteArrayDeserializer())) {
       List<TopicPartition> tps = c.partitionsFor(topic, timeout).stream()
@@ -71,13 +77,15 @@ final class CommittedAdapterReader {
           throw new TimeoutException("could not read '" + topic + "' within " + timeout);
         }
         for (ConsumerRecord<byte[], byte[]> raw : c.poll(Duration.ofMillis(200))) {
-          if (!adapter.equals(ChunkedValues.valueKey(raw.key()))) {
+          String adapter = ChunkedValues.valueKey(raw.key());
+          if (adapter == null || (only != null && !only.equals(adapter))) {
             continue;
           }
+          TreeMap<Long, AdapterSnapshot> out = versions.computeIfAbsent(adapter, k -> new TreeMap<>());
           ConsumerRecord<byte[], byte[]> r = parts.offer(raw).record();
           if (r != null && r.value() == null) { // the adapter's own tombstone (parts never come back as records)
             long newest = out.isEmpty() ? 0 : out.lastKey();
-            deleted = Math.max(deleted, AdapterDeletion.classify(adapter, r.headers(), null).coveredThrough(newest));
+            deleted.merge(adapter, AdapterDeletion.classify(adapter, r.headers(), null).coveredThrough(newest), Math::max);
           }
           if (r == null || r.value() == null) {
             continue;
@@ -93,6 +101,17 @@ final class CommittedAdapterReader {
         }
       }
     }
-    return new Found(out, new TreeSet<>(parts.partKeys()), deleted);
+    TreeMap<String, Found> found = new TreeMap<>();
+    for (Map.Entry<String, TreeMap<Long, AdapterSnapshot>> e : versions.entrySet()) {
+      String id = e.getKey();
+      Set<String> own = new TreeSet<>();
+      for (String k : parts.partKeys()) {
+        if (id.equals(ChunkedValues.ownerOf(k).orElse(k))) {
+          own.add(k);
+        }
+      }
+      found.put(id, new Found(e.getValue(), own, deleted.getOrDefault(id, 0L)));
+    }
+    return found;
   }
 }

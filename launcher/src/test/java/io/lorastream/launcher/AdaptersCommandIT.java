@@ -195,6 +195,37 @@ class AdaptersCommandIT {
     return out;
   }
 
+  @Test
+  void listAndShowReadEveryAdapterAndVerifyChecksumsAndSignatures() throws Exception {
+    try (BaseModel base = BaseModel.create(ModelSpec.mlp(4, List.of(6), 2, 3), Device.cpu());
+        LoraModel lora = LoraModel.create(base, AdapterConfig.defaults().withRank(4))) {
+      publish(SnapshotCodec.encode(lora, SnapshotMeta.of("listed", 5, "trainer-x").withProgress(12, 340),
+          KEY.getBytes(StandardCharsets.UTF_8)));
+    }
+    publish("broken", 2); // a zero checksum
+
+    StringWriter keyed = new StringWriter();
+    assertThat(run(keyed, "adapters", "list", "--bootstrap", stack.bootstrapServers(), "--registry", stack.registryUrl(),
+        "--set", "trainer.hmac.key=" + KEY)).as(keyed.toString()).isZero();
+    assertThat(keyed.toString()).contains("listed | 5 | - |").contains("| trainer-x | 340 | fc0=4, head=4 |")
+        .contains("checksum ok, signature ok").containsPattern("broken \\| 2 \\|.*BAD CHECKSUM")
+        .containsPattern("\\d+ adapter\\(s\\) on adapters");
+    StringWriter plain = new StringWriter();
+    assertThat(run(plain, "adapters", "list", "--bootstrap", stack.bootstrapServers(), "--registry",
+        stack.registryUrl())).isZero();
+    assertThat(plain.toString()).contains("checksum ok, signature not checked (no key)");
+
+    StringWriter show = new StringWriter();
+    assertThat(run(show, "adapters", "show", "--adapter", "listed", "--bootstrap", stack.bootstrapServers(),
+        "--registry", stack.registryUrl(), "--set", "trainer.hmac.key=" + KEY)).as(show.toString()).isZero();
+    assertThat(show.toString()).contains("adapter listed v5 (checksum ok, signature ok)", "by trainer trainer-x: "
+        + "optimizer step 12, 340 examples seen", "fc0 | 4 | 16.0 | STANDARD | 4 | 6", "head | 4 | 16.0 | STANDARD | 6 | 2");
+    StringWriter missing = new StringWriter();
+    assertThat(run(missing, "adapters", "show", "--adapter", "listed", "--version", "9", "--bootstrap",
+        stack.bootstrapServers(), "--registry", stack.registryUrl())).isEqualTo(1);
+    assertThat(missing.toString()).contains("no committed version 9 (on the topic: [5])");
+  }
+
   private static int run(StringWriter out, String... args) {
     CommandLine cl = Main.commandLine();
     cl.setOut(new PrintWriter(out, true));
@@ -203,14 +234,17 @@ class AdaptersCommandIT {
   }
 
   private static void publish(String adapter, long version) throws Exception {
-    AdapterSnapshot s = AdapterSnapshot.newBuilder().setAdapterId(adapter).setVersion(version)
+    publish(AdapterSnapshot.newBuilder().setAdapterId(adapter).setVersion(version)
         .setTrainerId("it").setCreatedAt(Instant.now()).setBaseModelId("b").setBaseFingerprint("f")
         .setOptimizerStep(1).setExamplesSeen(1).setAlpha(16f).setScalingMode(io.lorastream.avro.ScalingMode.STANDARD)
         .setLayers(List.of()).setSourceOffsets(List.of())
-        .setMetrics(Map.of()).setChecksum(ByteBuffer.wrap(new byte[32])).build();
+        .setMetrics(Map.of()).setChecksum(ByteBuffer.wrap(new byte[32])).build());
+  }
+
+  private static void publish(AdapterSnapshot s) throws Exception {
     try (KafkaProducer<String, AdapterSnapshot> p = new KafkaProducer<>(new HashMap<>(stack.clientProperties()),
         new StringSerializer(), stack.serdes().adapterSnapshot().serializer())) {
-      p.send(new ProducerRecord<>(stack.catalog().adapters.name(), adapter, s)).get();
+      p.send(new ProducerRecord<>(stack.catalog().adapters.name(), s.getAdapterId(), s)).get();
     }
   }
 
