@@ -41,6 +41,11 @@ public final class BenchCommand implements Callable<Integer> {
       description = "all-MiniLM-L6-v2 as fetched by './lorastream data minilm', for the minilm section. Default: ${DEFAULT-VALUE}.")
   Path miniLm;
 
+  @Option(names = "--device", defaultValue = "auto", paramLabel = "auto|cpu|gpu[:N]",
+      description = "Where every section's tensors live: the base, the learners, the trainer, the matmul reference. "
+          + "auto takes the first GPU the PyTorch engine sees, else the CPU. Default: ${DEFAULT-VALUE}.")
+  String device;
+
   @Option(names = "--seed", defaultValue = "42", description = "Seed of data and base model. Default: ${DEFAULT-VALUE}.")
   long seed;
 
@@ -54,6 +59,8 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(names = "--verbose", description = "Keep lorastream's INFO logs on the console.")
   boolean verbose;
 
+  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec spec;
+
   @Override
   public Integer call() throws Exception {
     BenchPlan plan = quick ? BenchPlan.quick(seed) : BenchPlan.full(seed);
@@ -66,20 +73,27 @@ public final class BenchCommand implements Callable<Integer> {
             fetchMaxWaits != null ? fetchMaxWaits : plan.fetchMaxWaits());
       }
     } catch (IllegalArgumentException e) {
-      throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this), e.getMessage());
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), e.getMessage());
     }
     List<String> gcs = rolloutGcs != null ? rolloutGcs.stream().filter(g -> !g.equalsIgnoreCase("none")).toList()
         : quick ? List.of() : List.of("G1", "G1-10ms", "ZGC", "Parallel");
     for (String g : gcs) {
       if (!GcComparison.FLAGS.containsKey(g)) {
-        throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+        throw new picocli.CommandLine.ParameterException(spec.commandLine(),
             "--rollout-gcs: unknown collector '" + g + "'; choose from " + GcComparison.FLAGS.keySet() + " or none");
       }
     }
     Path dir = out != null ? out
         : Path.of("results", "bench-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
     String command = "lorastream bench" + (quick ? " --quick" : "") + (sections != null ? " --sections " + String.join(",", sections) : "");
-    BenchRun.Outcome o = new BenchRun(plan, dir, gcs, command, System.out, waitQuiet, miniLm).run(verbose);
+    ai.djl.Device dev;
+    try {
+      dev = io.lorastream.lora.model.Devices.resolve(device);
+    } catch (IllegalArgumentException e) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--device: " + e.getMessage());
+    }
+    command += " --device " + device;
+    BenchRun.Outcome o = new BenchRun(plan, dir, gcs, command, System.out, waitQuiet, miniLm, dev).run(verbose);
     return o.failedSections().isEmpty() ? 0 : 1;
   }
 }

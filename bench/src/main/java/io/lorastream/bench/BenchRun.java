@@ -39,10 +39,12 @@ final class BenchRun {
   static final double QUIET_CORES = 0.25;
 
   private final Path miniLmDir;
+  private final Device device;
 
   BenchRun(BenchPlan plan, Path out, List<String> rolloutGcs, String command, PrintStream console, int waitQuietSeconds,
-      Path miniLmDir) {
+      Path miniLmDir, Device device) {
     this.miniLmDir = miniLmDir;
+    this.device = device;
     this.waitQuietSeconds = waitQuietSeconds;
     this.plan = plan;
     this.out = out;
@@ -68,10 +70,10 @@ final class BenchRun {
       Devices.tuneCurrentThread();
       ModelSpec spec = ModelSpec.mlp(BenchPlan.INPUT_SIZE, BenchPlan.HIDDEN, BenchPlan.CLASSES, plan.seed());
       Path basePath = work.resolve("bench-base.lsbase");
-      try (BaseModel created = BaseModel.create(spec, Device.cpu())) {
+      try (BaseModel created = BaseModel.create(spec, device)) {
         created.save(basePath);
       }
-      try (BaseModel base = BaseModel.load(basePath, Device.cpu())) {
+      try (BaseModel base = BaseModel.load(basePath, device)) {
         BenchContext ctx = new BenchContext(plan, cluster, work, basePath, base, gc, report, console);
         meta(report, base);
         ctx.progress("cluster up at %s, registry %s; base %s", cluster.bootstrapServers(), cluster.registryUrl(), base.id());
@@ -150,6 +152,9 @@ final class BenchRun {
     report.meta("gc", GcMonitor.collectorNames());
     report.meta("engine", Engine.getInstance().getEngineName() + " " + Engine.getInstance().getVersion() + ", "
         + Integer.getInteger(Devices.THREADS_PROPERTY, 1) + " intra-op thread(s) per tensor thread");
+    report.meta("device", device + (device.isGpu() ? " (" + Engine.getInstance().getGpuCount() + " GPU(s) visible)" : ""));
+    report.meta("engineBuild", "DJL " + Engine.getDjlVersion() + ", " + Engine.getInstance().getEngineName() + " "
+        + Engine.getInstance().getVersion() + (device.isGpu() ? " CUDA" : " CPU") + " build");
     report.meta("model", base.id() + " (random He-initialised MLP 64-[64,64]-4; speed does not depend on the weights)");
     report.meta("cluster", "embedded KRaft broker + embedded schema registry in this JVM, loopback, 2 partitions");
     report.meta("logging", "io.lorastream at WARN during the run (use --verbose for INFO)");

@@ -40,7 +40,7 @@ final class FlopsBench {
     ctx.progress("flops: timing DJL matmuls at the step's %d product shapes and at 256..1024 squares",
         FlopModel.matmuls(layers, b).size());
     Map<String, Object> data = new LinkedHashMap<>();
-    try (MatmulTimer timer = new MatmulTimer()) {
+    try (MatmulTimer timer = new MatmulTimer(ctx.base.device())) {
       MatmulTimer.Matched matched = timer.matched(FlopModel.matmuls(layers, b));
       double peak = 0;
       Map<String, Object> squares = new LinkedHashMap<>();

@@ -21,9 +21,10 @@ final class MatmulTimer implements AutoCloseable {
   private final NDManager manager;
   private final Map<String, Double> secondsPerCall = new HashMap<>();
 
-  MatmulTimer() {
+  /** The reference matmul on {@code device}, the one the benchmarked learner runs on. */
+  MatmulTimer(Device device) {
     Devices.tuneCurrentThread();
-    this.manager = NDManager.newBaseManager(Device.cpu());
+    this.manager = NDManager.newBaseManager(device);
   }
 
   /** Seconds per call of (m x k) @ (k x n), best of 5 batches of ~20 ms. */

@@ -58,7 +58,7 @@ final class MiniLmBench {
     long t1 = System.nanoTime();
     OnnxGraph graph = OnnxGraph.read(new ByteArrayInputStream(bytes));
     BaseModel base = BertImporter.fromOnnx(graph, new BertImporter.Options(12, WINDOW, 2, ModelSpec.POOL_MEAN, 7L),
-        "all-minilm-l6-v2", Files.readAllBytes(tok), Device.cpu());
+        "all-minilm-l6-v2", Files.readAllBytes(tok), ctx.base.device());
     double importSeconds = (System.nanoTime() - t1) / 1e9 + readSeconds;
     graph = null;
     bytes = null;

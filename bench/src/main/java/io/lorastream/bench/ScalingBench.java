@@ -35,7 +35,7 @@ final class ScalingBench {
     md.append("**Micro-batch size (rank 16)**\n\n| b | Kafka ex/s | memory ex/s | ratio | Kafka trainer thread: reading input /"
         + " publishing | GFLOP/s (memory) | DJL matmul GFLOP/s at these shapes | % of it | snapshots in window |\n"
         + "|---|---|---|---|---|---|---|---|---|\n");
-    try (MatmulTimer timer = new MatmulTimer()) {
+    try (MatmulTimer timer = new MatmulTimer(ctx.base.device())) {
       boolean warmed = false;
       for (int b : ctx.plan.batchSizes()) {
         Map<String, String> o = Map.of(TrainerConfig.RANK_SCHEDULE, "fixed:16", TrainerConfig.MICROBATCH_SIZE, String.valueOf(b));

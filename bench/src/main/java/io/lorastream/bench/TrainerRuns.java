@@ -111,7 +111,7 @@ final class TrainerRuns {
     o.put(TrainerConfig.ADAPTER_ID, BenchContext.TASK);
     o.put(TrainerConfig.ID, "bench-" + label);
     o.put(TrainerConfig.BASE, ctx.basePath.toString());
-    o.put(TrainerConfig.DEVICE, "cpu");
+    o.put(TrainerConfig.DEVICE, ctx.base.device().isGpu() ? "gpu:" + ctx.base.device().getDeviceId() : "cpu");
     o.put(TrainerConfig.TRANSACTIONAL_ID, "bench-tx-" + label);
     o.put(TrainerConfig.GROUP_ID, "bench-group-" + label);
     o.put(TrainerConfig.METRICS_INTERVAL_MS, "600000");
