@@ -33,8 +33,25 @@ import picocli.CommandLine.Command;
 public final class Main implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
+  /** Environment variable choosing the console log format; see logback.xml. */
+  static final String LOG_FORMAT = "LORASTREAM_LOG_FORMAT";
+
   public static void main(String[] args) {
+    String why = logFormatProblem(System.getenv(LOG_FORMAT));
+    if (why != null) {
+      System.err.println("lorastream: " + why);
+      System.exit(2);
+    }
     System.exit(commandLine().execute(args));
+  }
+
+  /** Why a {@value #LOG_FORMAT} value cannot be used, or null when it can (unset means text). */
+  static String logFormatProblem(String value) {
+    if (value == null || value.equals("text") || value.equals("json")) {
+      return null;
+    }
+    return LOG_FORMAT + "=" + value + " is not a log format. Fix: set it to text (the default) or json (one JSON "
+        + "object per line), or unset it.";
   }
 
   /** The configured picocli command line; tests execute it without exiting the JVM. */
