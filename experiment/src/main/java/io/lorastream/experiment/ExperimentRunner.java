@@ -153,11 +153,13 @@ public final class ExperimentRunner {
     }
     long baseParams;
     List<LayerInfo> layers;
+    List<LayerInfo> adaptable; // linear layers and, for text models, the embedding table
     baseSpec = pre.model().spec();
     try (BaseModel b = pre.model()) {
       b.save(basePath);
       baseParams = b.parameterCount();
       layers = b.linearLayers();
+      adaptable = b.adaptableLayers();
     }
     double pretrainSeconds = (System.nanoTime() - tp) / 1e9;
     out.printf("[%s] base: %,d parameters, train accuracy %.3f, holdout %.3f, %.1f s%n", workload.name(), baseParams,
@@ -179,7 +181,7 @@ public final class ExperimentRunner {
     for (Variant v : variants) {
       out.printf("[%s] variant %s %s%n", workload.name(), v.name(), v.schedule().isEmpty() ? "" : "(" + v.schedule() + ")");
       VariantResult r = switch (v.kind()) {
-        case LORA -> runLora(v, pipeline, basePath, expected, baseParams, layers);
+        case LORA -> runLora(v, pipeline, basePath, expected, baseParams, adaptable);
         case FROZEN, FULL, LINEAR -> runDirect(v, common, serdes, basePath, device, expected, baseParams, pretrainSet);
       };
       out.printf("[%s] %s: prequential accuracy %.4f, last window %.4f, F1 %.4f, %,d trainable params (%.3f%%), "

@@ -111,14 +111,16 @@ class ExperimentIT {
     assertThat(w.pretrain().get(0).features()[0]).as("[CLS] first").isEqualTo(101f);
     assertThat(w.stream().get(0).getTokens()).contains(102); // [SEP]
     ExperimentSettings s = new ExperimentSettings(dir.resolve("spam-minilm"), 7, "cpu", 4, 1, 0.01, 0.001, 16f,
-        List.of(), 2, 20, 5, 0.01, 1, 1e-3, 16, "frozen,lora-r4");
+        List.of("emb", "*.q", "*.v"), 2, 20, 5, 0.01, 1, 1e-3, 16, "frozen,lora-r4");
     ExperimentResult r = new ExperimentRunner(w, s, cluster.bootstrapServers(), cluster.registryUrl(), ps).run();
     ExperimentReport.write(r, s.out(), "test spam minilm");
     assertThat(r.variants()).extracting(VariantResult::name).containsExactly("frozen", "lora-r4");
     assertThat(r.variants()).allSatisfy(v -> assertThat(v.examples()).isEqualTo(w.stream().size()));
     assertThat(r.base()).containsEntry("pretrained", "tiny-bert").containsEntry("kind", "bert");
     VariantResult lora = r.variant("lora-r4").orElseThrow();
-    assertThat(lora.finalRanks()).containsOnlyKeys("l0.q", "l0.v");
+    assertThat(lora.finalRanks()).containsOnlyKeys("emb", "l0.q", "l0.v");
+    // the embedding table's adapter counts too: A (4, vocab) and B (d, 4), beside Q and V
+    assertThat(lora.trainableParameters()).isEqualTo(4L * (TestTokenizers.BERT_VOCAB + 16) + 2 * 4L * (16 + 16));
     assertThat(lora.versionsApplied()).isGreaterThan(0);
     try (BaseModel saved = BaseModel.load(s.out().resolve("base.lsbase"), ai.djl.Device.cpu())) {
       for (String name : random(spec).keySet()) {
