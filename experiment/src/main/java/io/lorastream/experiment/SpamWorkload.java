@@ -38,9 +38,9 @@ public final class SpamWorkload implements Workload {
 
   /**
    * Spam defaults. The model shape (L=128, d=128, 2 layers) comes from measured CPU speed, so all
-   * eight variants take minutes. Each method got its best learning rate from a 3-point sweep on
-   * this stream (README): LoRA 0.002 (of 0.002/0.005/0.01, on lora-r4), full fine-tuning 0.0003
-   * (of 0.0003/0.001/0.003); a full-FT rate of 0.003 already drops it to 0.906.
+   * variants take minutes. The learning rates are the centres of the grids the run tunes on the
+   * pretraining period ({@link PretrainingTuner}); an earlier release picked them on this stream,
+   * which the tuning now replaces.
    */
   static final ExperimentCommand.Defaults DEFAULTS =
       new ExperimentCommand.Defaults(16, 1, 0.002, 0.0003, 25, 200, 10, 0.01, 5, 1e-3, 32);
