@@ -132,8 +132,13 @@ public final class ExperimentRunner {
     java.util.Optional<BaseModel> encoder = workload.pretrainedEncoder(s.seed(), device, progress);
     String pretrainedId = encoder.map(BaseModel::id).orElse(null);
     if (tune) {
-      tuning = PretrainingTuner.run(workload, s, variants, pretrainSet,
-          PretrainingTuner.baseBuilder(workload, s, encoder.orElse(null), device), device, out);
+      try {
+        tuning = PretrainingTuner.run(workload, s, variants, pretrainSet,
+            PretrainingTuner.baseBuilder(workload, s, encoder.orElse(null), device), device, out);
+      } catch (RuntimeException e) {
+        encoder.ifPresent(BaseModel::close); // the head fit below would have closed it
+        throw e;
+      }
       s = s.withRates(tuning.loraLr(), tuning.fullLr());
       tp = System.nanoTime();
     }
