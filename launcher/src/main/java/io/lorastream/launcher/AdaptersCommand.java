@@ -54,6 +54,13 @@ final class AdaptersCommand implements Runnable {
     spec.commandLine().usage(spec.commandLine().getOut());
   }
 
+  /** The {@code --timeout} every adapters command bounds its Kafka reads and writes with. */
+  static final class KafkaWait {
+    @Option(names = "--timeout", defaultValue = "PT30S", paramLabel = "DURATION",
+        description = "How long to wait for Kafka, ISO-8601. Default: ${DEFAULT-VALUE}.")
+    Duration timeout;
+  }
+
   /** {@code adapters list}: every adapter on the topic with its newest committed version. */
   @Command(name = "list", description = {"List every adapter on the adapters topic: its newest committed version, who "
       + "trained it on how many examples, its ranks and size, and whether its checksum (and, with trainer.hmac.key, its "
@@ -61,9 +68,7 @@ final class AdaptersCommand implements Runnable {
   static final class ListAll implements Callable<Integer> {
     @Mixin ServiceOptions service = new ServiceOptions();
 
-    @Option(names = "--timeout", defaultValue = "PT30S", paramLabel = "DURATION",
-        description = "How long to wait for Kafka, ISO-8601. Default: ${DEFAULT-VALUE}.")
-    Duration timeout;
+    @Mixin KafkaWait kafkaWait = new KafkaWait();
 
     @Spec CommandSpec spec;
 
@@ -73,7 +78,7 @@ final class AdaptersCommand implements Runnable {
       PrintWriter out = spec.commandLine().getOut();
       java.util.TreeMap<String, CommittedAdapterReader.Found> all;
       try {
-        all = CommittedAdapterReader.readAll(settings.common(), null, timeout, "lorastream-adapters-list");
+        all = CommittedAdapterReader.readAll(settings.common(), null, kafkaWait.timeout, "lorastream-adapters-list");
       } catch (RuntimeException e) {
         spec.commandLine().getErr().println("lorastream adapters list: could not read '"
             + settings.common().catalog().adapters.name() + "': " + e);
@@ -110,9 +115,7 @@ final class AdaptersCommand implements Runnable {
     @Option(names = "--version", paramLabel = "V", description = "Version (default: the newest committed one).")
     Long version;
 
-    @Option(names = "--timeout", defaultValue = "PT30S", paramLabel = "DURATION",
-        description = "How long to wait for Kafka, ISO-8601. Default: ${DEFAULT-VALUE}.")
-    Duration timeout;
+    @Mixin KafkaWait kafkaWait = new KafkaWait();
 
     @Spec CommandSpec spec;
 
@@ -123,7 +126,7 @@ final class AdaptersCommand implements Runnable {
       PrintWriter err = spec.commandLine().getErr();
       CommittedAdapterReader.Found f;
       try {
-        f = CommittedAdapterReader.read(settings.common(), adapter, timeout, "lorastream-adapters-show");
+        f = CommittedAdapterReader.read(settings.common(), adapter, kafkaWait.timeout, "lorastream-adapters-show");
       } catch (RuntimeException e) {
         err.println("lorastream adapters show: could not read the adapters topic: " + e);
         return 1;
@@ -200,9 +203,7 @@ final class AdaptersCommand implements Runnable {
         description = "Delete versions up to this one (default: the newest committed version on the topic).")
     Long through;
 
-    @Option(names = "--timeout", defaultValue = "PT30S", paramLabel = "DURATION",
-        description = "How long to wait for Kafka, ISO-8601. Default: ${DEFAULT-VALUE}.")
-    Duration timeout;
+    @Mixin KafkaWait kafkaWait = new KafkaWait();
 
     @Spec CommandSpec spec;
 
@@ -219,7 +220,7 @@ final class AdaptersCommand implements Runnable {
         return 2;
       }
       // Read even with --through: the parts of large snapshots are deleted with them.
-      var found = CommittedAdapterReader.read(common, adapter, timeout, "lorastream-adapters-delete");
+      var found = CommittedAdapterReader.read(common, adapter, kafkaWait.timeout, "lorastream-adapters-delete");
       long n;
       if (through != null) {
         n = through;
@@ -232,7 +233,7 @@ final class AdaptersCommand implements Runnable {
           return 1;
         }
       }
-      try (KafkaProducer<String, byte[]> producer = producer(common, "lorastream-adapters-delete", timeout)) {
+      try (KafkaProducer<String, byte[]> producer = producer(common, "lorastream-adapters-delete", kafkaWait.timeout)) {
         for (String part : found.partKeys()) {
           producer.send(new ProducerRecord<>(topic, part, null));
         }
@@ -272,9 +273,7 @@ final class AdaptersCommand implements Runnable {
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Directory to write.")
     Path outDir;
 
-    @Option(names = "--timeout", defaultValue = "PT30S", paramLabel = "DURATION",
-        description = "How long to wait for Kafka, ISO-8601. Default: ${DEFAULT-VALUE}.")
-    Duration timeout;
+    @Mixin KafkaWait kafkaWait = new KafkaWait();
 
     @Spec CommandSpec spec;
 
@@ -289,7 +288,7 @@ final class AdaptersCommand implements Runnable {
       Settings settings = Settings.load(service, adapter);
       CommonConfig common = settings.common();
       byte[] key = settings.key();
-      var versions = CommittedAdapterReader.read(common, adapter, timeout, "lorastream-adapters-export").versions();
+      var versions = CommittedAdapterReader.read(common, adapter, kafkaWait.timeout, "lorastream-adapters-export").versions();
       AdapterSnapshot s = version == null ? (versions.isEmpty() ? null : versions.lastEntry().getValue())
           : versions.get(version);
       if (s == null) {
@@ -337,9 +336,7 @@ final class AdaptersCommand implements Runnable {
         description = "The base-model file of the Hugging Face model it was trained on (from 'lorastream base import').")
     Path baseFile;
 
-    @Option(names = "--timeout", defaultValue = "PT30S", paramLabel = "DURATION",
-        description = "How long to wait for Kafka, ISO-8601. Default: ${DEFAULT-VALUE}.")
-    Duration timeout;
+    @Mixin KafkaWait kafkaWait = new KafkaWait();
 
     @Spec CommandSpec spec;
 
@@ -354,7 +351,7 @@ final class AdaptersCommand implements Runnable {
       AdapterSnapshot snapshot;
       try (BaseModel base = BaseModel.load(baseFile, Device.cpu())) {
         List<LayerWeights> layers = PeftImport.read(peftDir, base.spec());
-        long version = CommittedAdapterReader.read(common, adapter, timeout, "lorastream-adapters-import").nextVersion();
+        long version = CommittedAdapterReader.read(common, adapter, kafkaWait.timeout, "lorastream-adapters-import").nextVersion();
         try (LoraModel m = LoraModel.of(base, layers)) {
           snapshot = SnapshotCodec.encode(m, SnapshotMeta.of(adapter, version, "peft-import:" + peftDir.getFileName()),
               key);
@@ -369,7 +366,7 @@ final class AdaptersCommand implements Runnable {
       }
       byte[] value = LorastreamSerdes.create(common.registryConfig()).adapterSnapshot().serializer()
           .serialize(topic, snapshot);
-      try (KafkaProducer<String, byte[]> producer = producer(common, "lorastream-adapters-import", timeout)) {
+      try (KafkaProducer<String, byte[]> producer = producer(common, "lorastream-adapters-import", kafkaWait.timeout)) {
         var records = ChunkedValues.records(topic, adapter, value, ChunkedValues.DEFAULT_PART_BYTES,
             producer.partitionsFor(topic).size());
         RecordMetadata md = null;
