@@ -26,6 +26,12 @@ public final class CommonConfig {
   /** Where a service keeps local state (Kafka Streams stores) unless a {@code *.state.dir} says otherwise. */
   public static final String DATA_DIR = "data.dir";
   /**
+   * Put in front of every catalog topic's default name, every consumer group and Streams
+   * application id, and every transactional id, for shared clusters and prefixed ACLs (e.g.
+   * {@code team.}). An explicit {@code topic.<logical>} name is taken as it is.
+   */
+  public static final String TOPIC_PREFIX = "topic.prefix";
+  /**
    * The adapter (task) id every service uses when none is set: the trainer trains it, inference
    * serves it, the evaluator scores it and replay produces it, so a fresh setup fits together.
    */
@@ -36,6 +42,7 @@ public final class CommonConfig {
       REGISTRY_URL, "http://127.0.0.1:8081",
       PARTITIONS, "2",
       REPLICATION, "1",
+      TOPIC_PREFIX, "",
       DATA_DIR, "lorastream-data");
 
   /**
@@ -49,6 +56,7 @@ public final class CommonConfig {
   private final Map<String, Object> registry;
   private final TopicCatalog catalog;
   private final short replicationFactor;
+  private final String prefix;
 
   public CommonConfig(LayeredConfig c) {
     String bootstrap = c.get(BOOTSTRAP);
@@ -63,7 +71,13 @@ public final class CommonConfig {
     Map<String, Object> reg = new HashMap<>();
     c.withPrefix("registry.").forEach((k, v) -> reg.put(k.equals("url") ? "schema.registry.url" : k, v));
     this.registry = Map.copyOf(reg);
-    this.catalog = TopicCatalog.withNames(c.withPrefix("topic."), c.getInt(PARTITIONS, 1, 1024));
+    this.prefix = topicPrefix(c);
+    Map<String, String> names = new HashMap<>();
+    Map<String, String> explicit = c.withPrefix("topic.");
+    for (String logical : TopicCatalog.LOGICAL_NAMES) {
+      names.put(logical, explicit.getOrDefault(logical, prefix + logical));
+    }
+    this.catalog = TopicCatalog.withNames(names, c.getInt(PARTITIONS, 1, 1024));
     this.replicationFactor = (short) c.getInt(REPLICATION, 1, 32);
   }
 
@@ -91,10 +105,31 @@ public final class CommonConfig {
       String near = LayeredConfig.nearest(rest, names);
       return "'" + rest + "' is not a Kafka client setting" + (near == null ? "" : " (nearest: kafka." + near + ")");
     });
-    rules.put("topic.", rest -> TopicCatalog.LOGICAL_NAMES.contains(rest) ? null
-        : "'" + rest + "' is not a catalog topic; topics are " + TopicCatalog.LOGICAL_NAMES);
+    rules.put("topic.", rest -> rest.equals("prefix") || TopicCatalog.LOGICAL_NAMES.contains(rest) ? null
+        : "'" + rest + "' is not a catalog topic (or topic.prefix); topics are " + TopicCatalog.LOGICAL_NAMES);
     rules.put("registry.", rest -> null);
     return rules;
+  }
+
+  /**
+   * The validated {@value #TOPIC_PREFIX} of {@code c} ("" when unset), for services that name their
+   * own groups and transactional ids.
+   */
+  public static String topicPrefix(LayeredConfig c) {
+    String p = c.get(TOPIC_PREFIX, "").trim();
+    if (!p.matches("[A-Za-z0-9._-]{0,100}")) {
+      throw c.invalid(TOPIC_PREFIX, p, "may only hold letters, digits, '.', '_' and '-' (at most 100), e.g. team.");
+    }
+    return p;
+  }
+
+  /** {@code id} with the topic prefix in front: consumer groups, application and transactional ids. */
+  public String prefixed(String id) {
+    return prefix + id;
+  }
+
+  public String topicPrefix() {
+    return prefix;
   }
 
   /** Every {@code kafka.*} setting with the prefix removed, including bootstrap.servers. */

@@ -85,6 +85,24 @@ class LayeredConfigTest {
   }
 
   @Test
+  void aTopicPrefixNamesEveryDefaultTopicAndEveryIdButNotExplicitNames() {
+    Map<String, String> cli = new HashMap<>(CommonConfig.DEFAULTS);
+    cli.put(CommonConfig.TOPIC_PREFIX, "team.");
+    cli.put("topic.adapters", "shared-adapters");
+    CommonConfig cc = new CommonConfig(LayeredConfig.of(cli));
+    assertThat(cc.catalog().all()).allSatisfy(t -> assertThat(t.name()).satisfiesAnyOf(
+        n -> assertThat(n).startsWith("team."), n -> assertThat(n).isEqualTo("shared-adapters")));
+    assertThat(cc.catalog().examplesRaw.name()).isEqualTo("team.examples.raw");
+    assertThat(cc.prefixed("lorastream-ingest")).isEqualTo("team.lorastream-ingest");
+    assertThat(new CommonConfig(LayeredConfig.of(new HashMap<>(CommonConfig.DEFAULTS))).prefixed("x")).isEqualTo("x");
+    LayeredConfig.of(Map.of(CommonConfig.TOPIC_PREFIX, "team.")).rejectUnknownKeys(java.util.Set.of(),
+        CommonConfig.openPrefixes(java.util.Set.of()));
+    cli.put(CommonConfig.TOPIC_PREFIX, "team/");
+    assertThatThrownBy(() -> new CommonConfig(LayeredConfig.of(cli))).isInstanceOf(ConfigException.class)
+        .hasMessageContaining("topic.prefix").hasMessageContaining("letters, digits");
+  }
+
+  @Test
   void secretsAreNeverEchoed() {
     LayeredConfig c = LayeredConfig.of(Map.of("kafka.sasl.jaas.config", "user=alice password=hunter2", "registry.basic.auth.user.info", "u:p"));
     assertThat(c.redactedView().toString()).doesNotContain("hunter2").doesNotContain("u:p");

@@ -175,8 +175,9 @@ public final class TrainerConfig {
     metricsIntervalMs = integer(c, METRICS_INTERVAL_MS, 100, 86_400_000L);
     seed = integer(c, SEED, Long.MIN_VALUE, Long.MAX_VALUE);
     hmacKey = SigningKey.fromConfig(c, HMAC_KEY, "every inference consumer (inference.hmac.key)").orElse(null);
-    transactionalId = derivedId(c, TRANSACTIONAL_ID, "lorastream-trainer-" + adapterId);
-    groupId = derivedId(c, GROUP_ID, "lorastream-trainer-" + adapterId);
+    String prefix = CommonConfig.topicPrefix(c); // shared clusters: every group and transactional id under it
+    transactionalId = prefix + derivedId(c, TRANSACTIONAL_ID, "lorastream-trainer-" + adapterId);
+    groupId = prefix + derivedId(c, GROUP_ID, "lorastream-trainer-" + adapterId);
     // Let the learner's own checks speak with a config key too (they guard invariants we rely on).
     try {
       learnerConfig();

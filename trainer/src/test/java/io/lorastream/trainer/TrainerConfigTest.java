@@ -19,6 +19,16 @@ import org.junit.jupiter.params.provider.CsvSource;
 class TrainerConfigTest {
 
   @Test
+  void theTopicPrefixGoesInFrontOfTheGroupAndTheTransactionalId() {
+    TrainerConfig plain = TrainerConfig.of(Map.of(TrainerConfig.ADAPTER_ID, "spam"));
+    TrainerConfig team = TrainerConfig.of(Map.of(TrainerConfig.ADAPTER_ID, "spam", "topic.prefix", "team."));
+    assertThat(team.groupId()).isEqualTo("team." + plain.groupId());
+    assertThat(team.transactionalId()).isEqualTo("team." + plain.transactionalId());
+    TrainerConfig explicit = TrainerConfig.of(Map.of("topic.prefix", "team.", TrainerConfig.GROUP_ID, "g1"));
+    assertThat(explicit.groupId()).isEqualTo("team.g1");
+  }
+
+  @Test
   void defaultsAreValidAndDescribeAProgressiveSchedule() {
     TrainerConfig c = TrainerConfig.of(Map.of());
     assertThat(c.adapterId()).isEqualTo(io.lorastream.config.CommonConfig.DEFAULT_ADAPTER_ID);

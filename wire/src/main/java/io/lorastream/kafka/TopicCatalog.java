@@ -16,7 +16,8 @@ import org.apache.kafka.common.errors.TopicExistsException;
  * The single place that names every lorastream topic, with its partition count and topic
  * configuration. Every service, the demo, the compose topic-init job and the tests take topic
  * names from here, so a rename is one edit. Names default to those in ARCHITECTURE.md and can be
- * overridden with a prefix or per-topic settings ({@code topic.<logical>=<name>}).
+ * overridden per topic ({@code topic.<logical>=<name>}) or given a common prefix
+ * ({@code topic.prefix}, applied by {@code CommonConfig}).
  */
 public final class TopicCatalog {
 

@@ -133,7 +133,7 @@ public final class InferenceService implements AutoCloseable {
   public static Properties streamsProperties(InferenceConfig config, CommonConfig common) {
     Properties p = new Properties();
     p.putAll(common.kafkaProperties());
-    p.put(StreamsConfig.APPLICATION_ID_CONFIG, config.applicationId());
+    p.put(StreamsConfig.APPLICATION_ID_CONFIG, common.prefixed(config.applicationId()));
     p.put(StreamsConfig.CLIENT_ID_CONFIG, config.consumerId());
     p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, String.valueOf(config.threads()));
     p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, String.valueOf(config.commitInterval().toMillis()));

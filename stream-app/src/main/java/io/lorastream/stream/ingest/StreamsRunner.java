@@ -54,7 +54,7 @@ public final class StreamsRunner implements AutoCloseable {
       Duration commitInterval, java.nio.file.Path stateDir, int threads) {
     Properties p = new Properties();
     p.putAll(common.kafkaProperties());
-    p.put(StreamsConfig.APPLICATION_ID_CONFIG, applicationId);
+    p.put(StreamsConfig.APPLICATION_ID_CONFIG, common.prefixed(applicationId));
     p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, common.bootstrapServers());
     p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, guarantee.streamsValue());
     p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, commitInterval.toMillis());

@@ -282,69 +282,6 @@ class InferenceIT {
     }
   }
 
-  /**
-   * One consumer serving every adapter ({@code inference.adapter.id=*}) routes each request by its
-   * task: 100 adapters at versions 1..5 each answer with their own version's function, and a task
-   * with no adapter is answered by the frozen base as version 0.
-   */
-  @Test
-  void oneConsumerServesAHundredAdaptersEachRequestByItsTask() throws Exception {
-    CommonConfig common = new CommonConfig(LayeredConfig.load(CommonConfig.DEFAULTS, null, Map.of(), Map.of(
-        CommonConfig.BOOTSTRAP, stack.bootstrapServers(), CommonConfig.REGISTRY_URL, stack.registryUrl())));
-    int n = 100;
-    try (KafkaProducer<String, AdapterSnapshot> trainer = transactionalProducer()) {
-      trainer.beginTransaction();
-      for (int i = 0; i < n; i++) {
-        AdapterSnapshot s = snapshot("many-" + i, 1 + i % 5, base.fingerprint(), List.of(), KEY);
-        trainer.send(new ProducerRecord<>(stack.catalog().adapters.name(), s.getAdapterId(), s));
-      }
-      trainer.commitTransaction();
-    }
-    InferenceConfig all = InferenceConfig.of(Map.of(InferenceConfig.ADAPTER_ID, "*",
-        InferenceConfig.CONSUMER_ID, "inference-all", InferenceConfig.APPLICATION_ID, "inference-all-" + UUID.randomUUID(),
-        InferenceConfig.HMAC_KEY, new String(KEY, StandardCharsets.UTF_8), InferenceConfig.STATE_DIR,
-        stateDir.resolve("all").toString()));
-    try (KafkaProducer<String, InferenceRequest> client = requestProducer();
-        KafkaConsumer<String, Prediction> reader = predictionConsumer();
-        InferenceService svc = InferenceService.start(all, common, stack.serdes(), base)) {
-      await().atMost(Duration.ofSeconds(30)).until(() -> {
-        for (int i = 0; i < n; i++) {
-          if (svc.subscriber().activeVersion("many-" + i) != 1 + i % 5) {
-            return false;
-          }
-        }
-        return true;
-      });
-      List<String> ids = new ArrayList<>();
-      List<Float> features = new ArrayList<>();
-      for (float f : X) {
-        features.add(f);
-      }
-      for (int i = 0; i <= n; i++) {
-        String task = i < n ? "many-" + i : "many-none";
-        String id = "many-request-" + i;
-        client.send(new ProducerRecord<>(stack.catalog().inferenceRequests.name(), id, InferenceRequest.newBuilder()
-            .setRequestId(id).setTask(task).setFeatures(features).setSentAt(Instant.now()).build()));
-        ids.add(id);
-      }
-      client.flush();
-      Map<String, Prediction> seen = new HashMap<>();
-      awaitPredictions(reader, seen, ids);
-      for (int i = 0; i <= n; i++) {
-        Prediction p = seen.get("many-request-" + i);
-        long expected = i < n ? 1 + i % 5 : 0;
-        assertThat(p.getError()).isNull();
-        assertThat(p.getAdapterId()).isEqualTo(i < n ? "many-" + i : "many-none");
-        assertThat(p.getAdapterVersion()).as("version serving many-%d", i).isEqualTo(expected);
-        float[] probs = new float[p.getProbabilities().size()];
-        for (int k = 0; k < probs.length; k++) {
-          probs[k] = p.getProbabilities().get(k);
-        }
-        assertThat(mismatch(expected, probs)).as("many-%d", i).isNull();
-      }
-    }
-  }
-
   private InferenceConfig config(String consumerId, String appId) {
     return InferenceConfig.of(Map.of(
         InferenceConfig.ADAPTER_ID, ID,
