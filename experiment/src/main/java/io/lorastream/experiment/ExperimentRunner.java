@@ -224,15 +224,37 @@ public final class ExperimentRunner {
   // ---------------------------------------------------------------------------------------------
   // Stream and ingest
 
+  /** Waits (up to the ingest timeout) until the producer's metadata names a leader for every partition. */
+  private static void awaitLeaders(KafkaProducer<?, ?> p, String topic) {
+    long deadline = System.nanoTime() + INGEST_TIMEOUT.toNanos();
+    while (p.partitionsFor(topic).stream().anyMatch(i -> i.leader() == null || i.leader().isEmpty())) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("topic " + topic + " has a partition without a leader after " + INGEST_TIMEOUT);
+      }
+      try {
+        Thread.sleep(50); // production code: a bounded wait for broker metadata, not a test
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while waiting for " + topic + "'s leaders", e);
+      }
+    }
+  }
+
   private void produce(CommonConfig common, LorastreamSerdes serdes, List<LabeledExample> stream) {
     Map<String, Object> cfg = new HashMap<>(common.kafkaProperties());
     cfg.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
     cfg.put(ProducerConfig.ACKS_CONFIG, "all");
     cfg.put(ProducerConfig.LINGER_MS_CONFIG, "10");
+    // One batch in flight: on a topic created a moment ago the first produce can meet
+    // NOT_LEADER_OR_FOLLOWER, and with several idempotent batches in flight the retried first one
+    // then fell behind its successors and was refused as out of order until it expired (seen once
+    // in CI). The stream is produced once per run, so throughput does not matter here.
+    cfg.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, "1");
     String topic = common.catalog().examplesRaw.name();
     AtomicReference<Exception> failed = new AtomicReference<>();
     try (KafkaProducer<String, LabeledExample> p = new KafkaProducer<>(cfg, new StringSerializer(),
         serdes.labeledExample().serializer())) {
+      awaitLeaders(p, topic);
       for (LabeledExample e : stream) {
         p.send(new ProducerRecord<>(topic, e.getId(), e), (md, ex) -> {
           if (ex != null) {
