@@ -87,9 +87,7 @@ public final class DeviceMergedModel implements MergedClassifier {
         int ai = base.adaptableIndex(d.layer());
         LayerInfo l = base.adaptableLayers().get(ai);
         int r = d.rank();
-        if (d.a().length != r * l.in() || d.b().length != l.out() * r) {
-          throw new IllegalArgumentException("layer " + d.layer() + ": A/B lengths do not match rank " + r);
-        }
+        d.requireShapeOf(l);
         ranks.put(d.layer(), r);
         if (ai >= nl) { // the embedding table: A (r, vocab), B (d, r)
           at[ai] = own.create(BaseModel.transpose(d.a(), r, l.in()), new Shape(l.in(), r));

@@ -127,7 +127,14 @@ public final class MergedModel implements MergedClassifier {
   }
 
   /** One adapted layer's factors on the host, as a merge input. */
-  public record Delta(String layer, int rank, double scale, float[] a, float[] b) {}
+  public record Delta(String layer, int rank, double scale, float[] a, float[] b) {
+    /** A must hold rank x in values and B out x rank, for the layer it adapts. */
+    void requireShapeOf(LayerInfo l) {
+      if (a.length != rank * l.in() || b.length != l.out() * rank) {
+        throw new IllegalArgumentException("layer " + layer + ": A/B lengths do not match rank " + rank);
+      }
+    }
+  }
 
   /**
    * Folds the deltas into copies of the base weights. W'[o][i] = W[o][i] + s * sum_r B[o][r] A[r][i],
@@ -142,9 +149,7 @@ public final class MergedModel implements MergedClassifier {
       int ai = base.adaptableIndex(d.layer());
       LayerInfo l = base.adaptableLayers().get(ai);
       int r = d.rank();
-      if (d.a().length != r * l.in() || d.b().length != l.out() * r) {
-        throw new IllegalArgumentException("layer " + d.layer() + ": A/B lengths do not match rank " + r);
-      }
+      d.requireShapeOf(l);
       ranks.put(d.layer(), r);
       if (ai >= merged.length) {
         int t = base.embeddingTensor();
