@@ -134,7 +134,7 @@ public final class ExperimentRunner {
     if (tune) {
       try {
         tuning = PretrainingTuner.run(workload, s, variants, pretrainSet,
-            PretrainingTuner.baseBuilder(workload, s, encoder.orElse(null), device), device, out);
+            PretrainingTuner.baseBuilder(workload, s, encoder.orElse(null), device), out);
       } catch (RuntimeException e) {
         encoder.ifPresent(BaseModel::close); // the head fit below would have closed it
         throw e;

@@ -5,10 +5,9 @@ import io.lorastream.lora.data.Example;
 import io.lorastream.lora.model.BaseModel;
 import io.lorastream.lora.train.FullFineTuner;
 import io.lorastream.lora.train.HeadFitter;
-import io.lorastream.lora.train.LearnerConfig;
+import io.lorastream.lora.train.Learner;
 import io.lorastream.lora.train.OnlineLearner;
 import io.lorastream.lora.train.Pretrainer;
-import io.lorastream.lora.train.StepResult;
 import io.lorastream.trainer.TrainerConfig;
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -67,7 +66,7 @@ final class PretrainingTuner {
    * @param baseOnFit builds the base from the fitting part (pretraining or head fit); closed here
    */
   static Result run(Workload w, ExperimentSettings s, List<Variant> variants, List<Example> pretrain,
-      Function<List<Example>, BaseModel> baseOnFit, Device device, PrintStream out) {
+      Function<List<Example>, BaseModel> baseOnFit, PrintStream out) {
     long t0 = System.nanoTime();
     int cut = (int) Math.round(pretrain.size() * OnlineLinear.TUNE_FIT_SHARE);
     if (cut < 2 || pretrain.size() - cut < s.microBatch()) {
@@ -94,7 +93,7 @@ final class PretrainingTuner {
         }
         for (double f : LORA_FACTORS) {
           double lr = s.loraLr() * f;
-          double acc = score(base, slice, s, () -> loraLearner(base, s, v, lr), w);
+          double acc = score(base, slice, s, () -> loraLearner(base, s, v, lr));
           trials.add(new Trial(v.name(), lr, acc));
           byLr.computeIfAbsent(lr, k -> new LinkedHashMap<>()).put(v.name(), acc);
           out.printf(Locale.ROOT, "[%s] tuning %s lr %s: %.4f%n", w.name(), v.name(), fmt(lr), acc);
@@ -114,7 +113,7 @@ final class PretrainingTuner {
         double bestFull = -1;
         for (double f : FULL_FACTORS) {
           double lr = s.fullLr() * f;
-          double acc = score(base, slice, s, () -> fullLearner(base, s, lr), w);
+          double acc = score(base, slice, s, () -> FullFineTuner.create(base, ExperimentRunner.fullFineTuningConfig(s, lr)));
           trials.add(new Trial("full-ft", lr, acc));
           out.printf(Locale.ROOT, "[%s] tuning full-ft lr %s: %.4f%n", w.name(), fmt(lr), acc);
           if (acc > bestFull) {
@@ -153,52 +152,18 @@ final class PretrainingTuner {
             .train(w.baseSpec(s.seed()), fit, device).model();
   }
 
-  private interface Step extends AutoCloseable {
-    StepResult train(float[] x, int[] y);
-
-    @Override
-    void close();
-  }
-
-  private static Step loraLearner(BaseModel base, ExperimentSettings s, Variant v, double lr) {
+  private static Learner loraLearner(BaseModel base, ExperimentSettings s, Variant v, double lr) {
     TrainerConfig tc = TrainerConfig.of(ExperimentRunner.learningSettings(s, v, lr));
-    OnlineLearner l = OnlineLearner.create(base, tc.adapterConfig(), tc.learnerConfig());
-    return new Step() {
-      @Override
-      public StepResult train(float[] x, int[] y) {
-        return l.trainMicroBatch(x, y, null);
-      }
-
-      @Override
-      public void close() {
-        l.close();
-      }
-    };
-  }
-
-  private static Step fullLearner(BaseModel base, ExperimentSettings s, double lr) {
-    LearnerConfig lc = ExperimentRunner.fullFineTuningConfig(s, lr);
-    FullFineTuner t = FullFineTuner.create(base, lc);
-    return new Step() {
-      @Override
-      public StepResult train(float[] x, int[] y) {
-        return t.trainMicroBatch(x, y, null);
-      }
-
-      @Override
-      public void close() {
-        t.close();
-      }
-    };
+    return OnlineLearner.create(base, tc.adapterConfig(), tc.learnerConfig());
   }
 
   /** Prequential accuracy of a fresh learner over the slice, in micro-batches of the stream's size. */
   private static double score(BaseModel base, List<Example> slice, ExperimentSettings s,
-      java.util.function.Supplier<Step> learner, Workload w) {
+      java.util.function.Supplier<Learner> learner) {
     int width = base.inputSize();
     int ok = 0;
     int scored = 0;
-    try (Step l = learner.get()) {
+    try (Learner l = learner.get()) {
       for (int from = 0; from < slice.size(); from += s.microBatch()) {
         int n = Math.min(s.microBatch(), slice.size() - from);
         float[] x = new float[n * width];
@@ -208,7 +173,7 @@ final class PretrainingTuner {
           System.arraycopy(e.features(), 0, x, i * width, width);
           y[i] = e.label();
         }
-        int[] p = l.train(x, y).predictions();
+        int[] p = l.trainMicroBatch(x, y, null).predictions();
         if (p == null) {
           continue; // a skipped non-finite batch is unscored, as on the stream
         }
