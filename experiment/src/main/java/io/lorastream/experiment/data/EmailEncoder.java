@@ -12,11 +12,14 @@ import java.util.List;
  */
 public interface EmailEncoder {
 
-  /** The first {@code maxTokens} ids of {@code email}. */
-  int[] ids(ParsedEmail email, int maxTokens);
+  /** An email's model input: its first ids, and its whole length in this encoder's tokens (for the statistics). */
+  record Encoded(int[] ids, int length) {}
 
-  /** Length of the whole email in this encoder's tokens, for the corpus statistics. */
-  int length(ParsedEmail email);
+  /**
+   * The first {@code maxTokens} ids of {@code email}, whose visible text ({@link #text}) the
+   * caller has already extracted once.
+   */
+  Encoded encode(ParsedEmail email, String text, int maxTokens);
 
   /** Ids are in [1, vocabSize); 0 is PAD. */
   int vocabSize();
@@ -34,12 +37,13 @@ public interface EmailEncoder {
     SpamTokenizer t = new SpamTokenizer(vocabSize);
     return new EmailEncoder() {
       @Override
-      public int[] ids(ParsedEmail email, int maxTokens) {
-        if (!bigrams) {
-          return t.tokenize(email, maxTokens);
-        }
+      public Encoded encode(ParsedEmail email, String text, int maxTokens) {
         List<String> words = t.words(email);
-        int[] out = new int[Math.min(maxTokens, Math.max(0, 2 * words.size() - 1))];
+        if (!bigrams) {
+          return new Encoded(t.ids(words, maxTokens), words.size());
+        }
+        int all = Math.max(0, 2 * words.size() - 1);
+        int[] out = new int[Math.min(maxTokens, all)];
         int n = 0;
         for (int i = 0; i < words.size() && n < out.length; i++) {
           out[n++] = t.id(words.get(i));
@@ -47,13 +51,7 @@ public interface EmailEncoder {
             out[n++] = t.id(words.get(i - 1) + "_" + words.get(i));
           }
         }
-        return out;
-      }
-
-      @Override
-      public int length(ParsedEmail email) {
-        int w = t.words(email).size();
-        return bigrams ? Math.max(0, 2 * w - 1) : w;
+        return new Encoded(out, all);
       }
 
       @Override
@@ -71,19 +69,14 @@ public interface EmailEncoder {
   static EmailEncoder wordPiece(TextTokenizer window, TextTokenizer whole, int vocabSize) {
     return new EmailEncoder() {
       @Override
-      public int[] ids(ParsedEmail email, int maxTokens) {
-        List<Integer> ids = window.encode(text(email));
+      public Encoded encode(ParsedEmail email, String text, int maxTokens) {
+        List<Integer> ids = window.encode(text);
         int n = Math.min(maxTokens, ids.size());
         int[] out = new int[n];
         for (int i = 0; i < n; i++) {
           out[i] = ids.get(i);
         }
-        return out;
-      }
-
-      @Override
-      public int length(ParsedEmail email) {
-        return whole.encode(text(email)).size();
+        return new Encoded(out, whole.encode(text).size());
       }
 
       @Override

@@ -163,7 +163,9 @@ public final class SpamDataset {
     Processed[] done = new Processed[raw.size()];
     IntStream.range(0, raw.size()).parallel().forEach(i -> {
       ParsedEmail p = parser.parse(raw.get(i).text());
-      done[i] = new Processed(parser.ownDate(p), encoder.ids(p, maxTokens), encoder.length(p), EmailEncoder.text(p));
+      String text = EmailEncoder.text(p);
+      EmailEncoder.Encoded enc = encoder.encode(p, text, maxTokens);
+      done[i] = new Processed(parser.ownDate(p), enc.ids(), enc.length(), text);
     });
 
     Map<String, Instant> groupEarliest = new HashMap<>();

@@ -15,14 +15,14 @@ class EmailEncoderTest {
     SpamTokenizer t = new SpamTokenizer(512);
     List<String> words = t.words(e);
     assertThat(words).containsExactly("cheap", "pills", "buy", "now", "today");
-    assertThat(EmailEncoder.hashed(512).ids(e, 16)).containsExactly(t.tokenize(e, 16));
-    int[] bi = EmailEncoder.hashed(512, true).ids(e, 16);
+    assertThat(EmailEncoder.hashed(512).encode(e, "", 16).ids()).containsExactly(t.tokenize(e, 16));
+    int[] bi = EmailEncoder.hashed(512, true).encode(e, "", 16).ids();
     assertThat(bi).containsExactly(t.id("cheap"), t.id("pills"), t.id("cheap_pills"), t.id("buy"), t.id("pills_buy"),
         t.id("now"), t.id("buy_now"), t.id("today"), t.id("now_today"));
-    assertThat(EmailEncoder.hashed(512, true).ids(e, 4)).containsExactly(t.id("cheap"), t.id("pills"),
+    assertThat(EmailEncoder.hashed(512, true).encode(e, "", 4).ids()).containsExactly(t.id("cheap"), t.id("pills"),
         t.id("cheap_pills"), t.id("buy"));
-    assertThat(EmailEncoder.hashed(512, true).length(e)).isEqualTo(9);
-    assertThat(EmailEncoder.hashed(512).length(e)).isEqualTo(5);
+    assertThat(EmailEncoder.hashed(512, true).encode(e, "", 4).length()).isEqualTo(9);
+    assertThat(EmailEncoder.hashed(512).encode(e, "", 4).length()).isEqualTo(5);
   }
 
   @Test
