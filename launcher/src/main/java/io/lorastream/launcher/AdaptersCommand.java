@@ -45,7 +45,9 @@ import picocli.CommandLine.Spec;
  * ({@link AdapterDeletion}). Without a key the same deletion is written unsigned.
  */
 @Command(name = "adapters", description = "Operate on published adapters.", subcommands = {AdaptersCommand.ListAll.class, AdaptersCommand.Show.class, AdaptersCommand.Delete.class,
-    AdaptersCommand.Export.class, AdaptersCommand.Import.class})
+    AdaptersCommand.Export.class, AdaptersCommand.Import.class, RolloutCommands.Promote.class,
+    RolloutCommands.Reject.class, RolloutCommands.Rollback.class, RolloutCommands.Pin.class, RolloutCommands.Unpin.class,
+    RolloutCommands.Canary.class, RolloutCommands.Mode.class})
 final class AdaptersCommand implements Runnable {
   @Spec CommandSpec spec;
 
@@ -97,6 +99,23 @@ final class AdaptersCommand implements Runnable {
             s.getExamplesSeen(), ranks(s), SnapshotCodec.payloadBytes(s), verified(s, settings.key()));
       }
       out.printf(Locale.ROOT, "%d adapter(s) on %s%n", all.size(), settings.common().catalog().adapters.name());
+      Map<String, io.lorastream.avro.RolloutState> states;
+      try (io.lorastream.stream.control.RolloutClient rollouts = new io.lorastream.stream.control.RolloutClient(
+          settings.common(), LorastreamSerdes.create(settings.common().registryConfig()), null, "list")) {
+        states = rollouts.states(kafkaWait.timeout);
+      } catch (RuntimeException e) {
+        spec.commandLine().getErr().println("lorastream adapters list: could not read '"
+            + settings.common().catalog().adaptersControl.name() + "': " + e);
+        return 1;
+      }
+      if (states.isEmpty()) {
+        out.println("no rollout states on " + settings.common().catalog().adaptersControl.name()
+            + " (no rollout controller has run): every consumer serves each adapter's newest version");
+      }
+      for (io.lorastream.avro.RolloutState st : states.values()) {
+        out.println(RolloutCommands.summary(st));
+        RolloutCommands.printVersions(out, st);
+      }
       out.flush();
       return 0;
     }

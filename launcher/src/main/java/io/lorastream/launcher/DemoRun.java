@@ -158,7 +158,7 @@ final class DemoRun {
         consumers.put(name, svc);
       }
       AdapterSubscriber evalModels = InferenceService.startSubscriber(inferenceConfig(cfg, "eval"), common,
-          serdes.adapterSnapshot().deserializer(), base);
+          serdes, base);
       open.add(0, evalModels);
       EvalService eval = new EvalService(common, app, serdes, evalModels).start();
       open.add(0, eval);
@@ -367,6 +367,7 @@ final class DemoRun {
     Map<String, String> extra = new HashMap<>(base.withPrefix(""));
     extra.put(InferenceConfig.CONSUMER_ID, consumerId);
     Map<String, String> defaults = new HashMap<>(InferenceConfig.DEFAULTS);
+    defaults.putAll(io.lorastream.stream.rollout.RolloutConfig.DEFAULTS);
     return InferenceConfig.from(LayeredConfig.load(defaults, null, Map.of(), extra));
   }
 

@@ -37,6 +37,7 @@ final class InferenceCommand implements Callable<Integer> {
   static Map<String, String> defaults() {
     Map<String, String> defaults = new HashMap<>(CommonConfig.DEFAULTS);
     defaults.putAll(InferenceConfig.DEFAULTS);
+    defaults.putAll(io.lorastream.stream.rollout.RolloutConfig.DEFAULTS);
     defaults.putAll(MetricsConfig.DEFAULTS);
     return defaults;
   }

@@ -4,6 +4,7 @@ import io.lorastream.config.CommonConfig;
 import io.lorastream.config.LayeredConfig;
 import io.lorastream.metrics.MetricsConfig;
 import io.lorastream.stream.inference.InferenceConfig;
+import io.lorastream.stream.rollout.RolloutConfig;
 import io.lorastream.stream.ingest.StreamAppConfig;
 import io.lorastream.trainer.TrainerConfig;
 import java.lang.reflect.Field;
@@ -29,7 +30,7 @@ final class KnownSettings {
 
   /** A key constant, as opposed to a prefix, a suffix or a default value. */
   private static final Pattern DECLARED_KEY = Pattern.compile(
-      "(kafka|registry|topics|trainer|inference|ingest|eval|metrics)\\.[a-z0-9]+(\\.[a-z0-9]+)*");
+      "(kafka|registry|topics|trainer|inference|ingest|eval|metrics|rollout)\\.[a-z0-9]+(\\.[a-z0-9]+)*");
 
   private KnownSettings() {
   }
@@ -41,8 +42,9 @@ final class KnownSettings {
     keys.addAll(InferenceConfig.DEFAULTS.keySet());
     keys.addAll(StreamAppConfig.DEFAULTS.keySet());
     keys.addAll(MetricsConfig.DEFAULTS.keySet());
+    keys.addAll(RolloutConfig.DEFAULTS.keySet());
     for (Class<?> c : List.of(CommonConfig.class, TrainerConfig.class, InferenceConfig.class, StreamAppConfig.class,
-        MetricsConfig.class)) {
+        MetricsConfig.class, RolloutConfig.class)) {
       for (Field f : c.getFields()) {
         if (Modifier.isStatic(f.getModifiers()) && f.getType() == String.class) {
           try {

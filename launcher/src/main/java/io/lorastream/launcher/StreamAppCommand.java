@@ -11,6 +11,8 @@ import io.lorastream.stream.inference.InferenceConfig;
 import io.lorastream.stream.inference.InferenceService;
 import io.lorastream.stream.ingest.IngestService;
 import io.lorastream.stream.ingest.StreamAppConfig;
+import io.lorastream.stream.control.RolloutController;
+import io.lorastream.stream.rollout.RolloutConfig;
 import io.lorastream.stream.serving.AdapterSubscriber;
 import java.time.Duration;
 import java.util.HashMap;
@@ -24,7 +26,9 @@ import picocli.CommandLine.Option;
 /**
  * {@code lorastream stream-app}: the Kafka Streams side. Always runs ingest (validate, dedupe,
  * route, dead-letter); with {@code --base} it also runs prequential evaluation, which needs the
- * base model to score the frozen and the adapted model on every training example.
+ * base model to score the frozen and the adapted model on every training example, and the rollout
+ * controller ({@code rollout.controller.enabled}), which verifies snapshots against the same base
+ * and gates candidates on the holdout stream.
  */
 @Command(name = "stream-app", mixinStandardHelpOptions = true,
     description = "Run ingest (examples.raw -> train/eval/dlq) and, with --base, prequential evaluation.")
@@ -47,6 +51,7 @@ final class StreamAppCommand implements Callable<Integer> {
     defaults.putAll(StreamAppConfig.DEFAULTS);
     defaults.putAll(InferenceConfig.DEFAULTS);
     defaults.putAll(MetricsConfig.DEFAULTS);
+    defaults.putAll(RolloutConfig.DEFAULTS);
     return defaults;
   }
 
@@ -61,6 +66,7 @@ final class StreamAppCommand implements Callable<Integer> {
     IngestService ingest = new IngestService(common, app, serdes);
     AdapterSubscriber subscriber = null;
     EvalService eval = null;
+    RolloutController controller = null;
     BaseModel model = null;
     if (base != null) {
       Map<String, String> inf = new HashMap<>();
@@ -69,10 +75,15 @@ final class StreamAppCommand implements Callable<Integer> {
       inf.put(InferenceConfig.CONSUMER_ID, "stream-app-eval");
       InferenceConfig ic = InferenceConfig.from(service.load(defaults(), inf));
       model = BaseModel.load(java.nio.file.Path.of(base), Devices.resolve(ic.device()));
-      subscriber = InferenceService.startSubscriber(ic, common, serdes.adapterSnapshot().deserializer(), model);
+      subscriber = InferenceService.startSubscriber(ic, common, serdes, model);
       subscriber.awaitCaughtUp(Duration.ofSeconds(30));
       eval = new EvalService(common, app, serdes, subscriber);
+      RolloutConfig rollout = RolloutConfig.from(cfg);
+      if (rollout.controllerEnabled()) {
+        controller = RolloutController.start(rollout, common, serdes, model);
+      }
     }
+    final RolloutController rc = controller;
     final AdapterSubscriber sub = subscriber;
     final EvalService ev = eval;
     final BaseModel m = model;
@@ -83,6 +94,7 @@ final class StreamAppCommand implements Callable<Integer> {
     }
     metrics.url().ifPresent(u -> System.out.println("metrics: " + metrics.describe()));
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      closeQuietly(rc);
       closeQuietly(ev);
       closeQuietly(sub);
       closeQuietly(ingest);
@@ -94,7 +106,8 @@ final class StreamAppCommand implements Callable<Integer> {
     if (eval != null) {
       eval.start();
     }
-    System.out.println("stream-app running (ingest" + (eval != null ? " + prequential evaluation" : "") + "); Ctrl-C to stop");
+    System.out.println("stream-app running (ingest" + (eval != null ? " + prequential evaluation" : "")
+        + (rc != null ? " + rollout controller" : "") + "); Ctrl-C to stop");
     done.await();
     return 0;
   }

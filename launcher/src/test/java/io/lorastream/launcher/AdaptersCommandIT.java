@@ -226,6 +226,58 @@ class AdaptersCommandIT {
     assertThat(missing.toString()).contains("no committed version 9 (on the topic: [5])");
   }
 
+  @Test
+  void rolloutCommandsAreAnsweredByTheControllerAndListShowsEveryVersionsState() throws Exception {
+    byte[] key = KEY.getBytes(StandardCharsets.UTF_8);
+    io.lorastream.config.CommonConfig common = new io.lorastream.config.CommonConfig(
+        io.lorastream.config.LayeredConfig.load(io.lorastream.config.CommonConfig.DEFAULTS, null, Map.of(), Map.of(
+            io.lorastream.config.CommonConfig.BOOTSTRAP, stack.bootstrapServers(),
+            io.lorastream.config.CommonConfig.REGISTRY_URL, stack.registryUrl())));
+    Map<String, String> rs = new HashMap<>(io.lorastream.stream.rollout.RolloutConfig.DEFAULTS);
+    rs.put(io.lorastream.stream.rollout.RolloutConfig.HMAC_KEY, KEY);
+    String[] cluster = {"--bootstrap", stack.bootstrapServers(), "--registry", stack.registryUrl(),
+        "--set", "rollout.hmac.key=" + KEY};
+    try (BaseModel base = BaseModel.create(ModelSpec.mlp(4, List.of(6), 2, 3), Device.cpu());
+        io.lorastream.stream.control.RolloutController controller = io.lorastream.stream.control.RolloutController
+            .start(io.lorastream.stream.rollout.RolloutConfig.from(io.lorastream.config.LayeredConfig.of(rs)), common,
+                stack.serdes(), base)) {
+      assertThat(controller.awaitReady(Duration.ofSeconds(30))).isTrue();
+      StringWriter mode = new StringWriter();
+      assertThat(run(mode, concat(new String[] {"adapters", "mode", "--adapter", "ro", "manual"}, cluster)))
+          .as(mode.toString()).isZero();
+      assertThat(mode.toString()).contains("ro MODE: mode set by ").contains("auto -> manual");
+      try (LoraModel lora = LoraModel.create(base, AdapterConfig.defaults().withRank(2))) {
+        publish(SnapshotCodec.encode(lora, SnapshotMeta.of("ro", 1, "trainer-ro"), key));
+        publish(SnapshotCodec.encode(lora, SnapshotMeta.of("ro", 2, "trainer-ro"), key));
+      }
+      org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(30)).until(() -> controller.state("ro")
+          .map(st -> Long.valueOf(2).equals(st.getCandidateVersion())).orElse(false));
+      StringWriter promote = new StringWriter();
+      assertThat(run(promote, concat(new String[] {"adapters", "promote", "--adapter", "ro", "--reason", "looks good"},
+          cluster))).as(promote.toString()).isZero();
+      assertThat(promote.toString()).contains("ro PROMOTE v2: looks good", "serving v2");
+      StringWriter pin = new StringWriter();
+      assertThat(run(pin, concat(new String[] {"adapters", "pin", "--adapter", "ro", "9"}, cluster))).isEqualTo(2);
+      assertThat(pin.toString()).contains("refused: v9 is not a known version of ro");
+      StringWriter unsigned = new StringWriter();
+      assertThat(run(unsigned, "adapters", "unpin", "--adapter", "ro", "--bootstrap", stack.bootstrapServers(),
+          "--registry", stack.registryUrl())).isEqualTo(2);
+      assertThat(unsigned.toString()).contains("refused: UNSIGNED");
+      StringWriter back = new StringWriter();
+      assertThat(run(back, concat(new String[] {"adapters", "rollback", "--adapter", "ro", "--to", "0"}, cluster)))
+          .as(back.toString()).isZero();
+      assertThat(back.toString()).contains("(v2 -> v0)", "serving v0");
+      StringWriter list = new StringWriter();
+      assertThat(run(list, concat(new String[] {"adapters", "list"}, cluster))).as(list.toString()).isZero();
+      assertThat(list.toString()).contains("ro: mode manual, serving v0").contains("v2 | rolled back | yes")
+          .contains("v1 | superseded | no");
+    }
+    StringWriter none = new StringWriter();
+    assertThat(run(none, "adapters", "promote", "--adapter", "ro", "--timeout", "PT2S", "--bootstrap",
+        stack.bootstrapServers(), "--registry", stack.registryUrl())).isEqualTo(1);
+    assertThat(none.toString()).contains("is a rollout controller running");
+  }
+
   private static int run(StringWriter out, String... args) {
     CommandLine cl = Main.commandLine();
     cl.setOut(new PrintWriter(out, true));

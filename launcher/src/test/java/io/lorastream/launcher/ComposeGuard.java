@@ -7,6 +7,7 @@ import io.lorastream.metrics.MetricsConfig;
 import io.lorastream.registry.RegistryClientConfig;
 import io.lorastream.serde.AvroSerdeConfig;
 import io.lorastream.stream.inference.InferenceConfig;
+import io.lorastream.stream.rollout.RolloutConfig;
 import io.lorastream.stream.ingest.StreamAppConfig;
 import io.lorastream.trainer.TrainerConfig;
 import java.lang.reflect.Field;
@@ -296,10 +297,12 @@ final class ComposeGuard {
         keys.addAll(keys(StreamAppConfig.DEFAULTS, StreamAppConfig.class, "ingest.", "eval."));
         // the evaluator follows adapters with an inference subscriber configured from inference.*
         keys.addAll(keys(InferenceConfig.DEFAULTS, InferenceConfig.class, "inference."));
+        keys.addAll(keys(RolloutConfig.DEFAULTS, RolloutConfig.class, "rollout."));
       }
       case "inference" -> {
         keys.addAll(MetricsConfig.DEFAULTS.keySet());
         keys.addAll(keys(InferenceConfig.DEFAULTS, InferenceConfig.class, "inference."));
+        keys.add(RolloutConfig.MODE);
       }
       default -> {
         // topics and replay read the common settings only; pretrain, demo and local read none

@@ -5,6 +5,9 @@ import io.lorastream.config.LayeredConfig;
 import io.lorastream.kafka.TopicCatalog;
 import io.lorastream.serde.LorastreamSerdes;
 import io.lorastream.stream.inference.InferenceConfig;
+import io.lorastream.stream.rollout.RolloutConfig;
+import io.lorastream.stream.control.RolloutController;
+import io.lorastream.lora.model.BaseModel;
 import io.lorastream.stream.ingest.IngestService;
 import io.lorastream.stream.ingest.StreamAppConfig;
 import io.lorastream.trainer.AdapterTrainer;
@@ -27,7 +30,7 @@ import org.apache.kafka.clients.admin.Admin;
  * Nothing connects until a method creates topics or starts a service.
  */
 public final class LocalPipeline {
-  /** The defaults of every service: common, trainer, stream-app and inference. */
+  /** The defaults of every service: common, trainer, stream-app, inference and rollouts. */
   public static final Map<String, String> DEFAULTS;
 
   static {
@@ -35,6 +38,7 @@ public final class LocalPipeline {
     d.putAll(TrainerConfig.DEFAULTS);
     d.putAll(StreamAppConfig.DEFAULTS);
     d.putAll(InferenceConfig.DEFAULTS);
+    d.putAll(RolloutConfig.DEFAULTS);
     DEFAULTS = Collections.unmodifiableMap(d);
   }
 
@@ -121,6 +125,15 @@ public final class LocalPipeline {
 
   public TrainerConfig trainerConfig() {
     return TrainerConfig.from(config);
+  }
+
+  public RolloutConfig rolloutConfig() {
+    return RolloutConfig.from(config);
+  }
+
+  /** Starts the rollout controller, verifying snapshots against {@code base} (not closed by it). */
+  public RolloutController startRolloutController(BaseModel base) {
+    return RolloutController.start(rolloutConfig(), common, serdes(), base);
   }
 
   public StreamAppConfig streamAppConfig() {

@@ -44,13 +44,23 @@ public final class TopicCatalog {
   public static final String SCHEMAS_TOPIC_DEFAULT = "_schemas";
   /** The logical names that {@code topic.<logical>=<name>} may rename. */
   public static final List<String> LOGICAL_NAMES = List.of("examples.raw", "examples.train", "examples.eval",
-      "examples.dlq", "adapters", "inference.requests", "inference.predictions", "inference.dlq", "metrics");
+      "examples.dlq", "adapters", "adapters.control", "adapters.commands", "adapters.retained", "inference.requests", "inference.predictions", "inference.dlq", "metrics");
 
   public final TopicSpec examplesRaw;
   public final TopicSpec examplesTrain;
   public final TopicSpec examplesEval;
   public final TopicSpec examplesDlq;
   public final TopicSpec adapters;
+  /** Rollout state per adapter (RolloutState), written only by the rollout controller. */
+  public final TopicSpec adaptersControl;
+  /** Rollout commands (RolloutCommand) from operators and the gate, read by the controller. */
+  public final TopicSpec adaptersCommands;
+  /**
+   * Snapshots kept for rollback and pinning, keyed {@code <adapter>@<version>}: compaction of
+   * {@code adapters} keeps only each adapter's newest, so the controller copies every valid
+   * snapshot here and deletes (tombstones) those that leave its retention.
+   */
+  public final TopicSpec adaptersRetained;
   public final TopicSpec inferenceRequests;
   public final TopicSpec inferencePredictions;
   /** Undecodable inference requests, with {@link DlqHeaders}; each also gets an error prediction when keyed. */
@@ -63,6 +73,9 @@ public final class TopicCatalog {
     examplesEval = new TopicSpec(names.getOrDefault("examples.eval", "examples.eval"), partitions, DELETE_DEFAULT);
     examplesDlq = new TopicSpec(names.getOrDefault("examples.dlq", "examples.dlq"), 1, DELETE_DEFAULT);
     adapters = new TopicSpec(names.getOrDefault("adapters", "adapters"), 1, COMPACT);
+    adaptersControl = new TopicSpec(names.getOrDefault("adapters.control", "adapters.control"), 1, COMPACT);
+    adaptersCommands = new TopicSpec(names.getOrDefault("adapters.commands", "adapters.commands"), 1, DELETE_7D);
+    adaptersRetained = new TopicSpec(names.getOrDefault("adapters.retained", "adapters.retained"), 1, COMPACT);
     inferenceRequests = new TopicSpec(names.getOrDefault("inference.requests", "inference.requests"), partitions, DELETE_DEFAULT);
     inferencePredictions = new TopicSpec(names.getOrDefault("inference.predictions", "inference.predictions"), partitions, DELETE_DEFAULT);
     inferenceDlq = new TopicSpec(names.getOrDefault("inference.dlq", "inference.dlq"), 1, DELETE_DEFAULT);
@@ -80,7 +93,8 @@ public final class TopicCatalog {
   }
 
   public List<TopicSpec> all() {
-    return List.of(examplesRaw, examplesTrain, examplesEval, examplesDlq, adapters,
+    return List.of(examplesRaw, examplesTrain, examplesEval, examplesDlq, adapters, adaptersControl, adaptersCommands,
+        adaptersRetained,
         inferenceRequests, inferencePredictions, inferenceDlq, metrics);
   }
 

@@ -5,6 +5,8 @@ import io.lorastream.avro.InferenceRequest;
 import io.lorastream.avro.LabeledExample;
 import io.lorastream.avro.PipelineMetric;
 import io.lorastream.avro.Prediction;
+import io.lorastream.avro.RolloutCommand;
+import io.lorastream.avro.RolloutState;
 import io.lorastream.registry.SchemaRegistryClient;
 import java.util.Collections;
 import java.util.HashMap;
@@ -25,6 +27,8 @@ public final class LorastreamSerdes {
   private final SpecificAvroSerde<InferenceRequest> inferenceRequest;
   private final SpecificAvroSerde<Prediction> prediction;
   private final SpecificAvroSerde<PipelineMetric> pipelineMetric;
+  private final SpecificAvroSerde<RolloutCommand> rolloutCommand;
+  private final SpecificAvroSerde<RolloutState> rolloutState;
 
   private LorastreamSerdes(Map<String, ?> configs) {
     // HashMap, not Map.copyOf: Kafka-style config maps may hold null values.
@@ -35,6 +39,8 @@ public final class LorastreamSerdes {
     this.inferenceRequest = valueSerde(InferenceRequest.class);
     this.prediction = valueSerde(Prediction.class);
     this.pipelineMetric = valueSerde(PipelineMetric.class);
+    this.rolloutCommand = valueSerde(RolloutCommand.class);
+    this.rolloutState = valueSerde(RolloutState.class);
   }
 
   /**
@@ -63,6 +69,14 @@ public final class LorastreamSerdes {
 
   public SpecificAvroSerde<PipelineMetric> pipelineMetric() {
     return pipelineMetric;
+  }
+
+  public SpecificAvroSerde<RolloutCommand> rolloutCommand() {
+    return rolloutCommand;
+  }
+
+  public SpecificAvroSerde<RolloutState> rolloutState() {
+    return rolloutState;
   }
 
   /** A new configured value serde for any generated class, sharing this instance's client. */

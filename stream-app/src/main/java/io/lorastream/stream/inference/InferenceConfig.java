@@ -5,6 +5,8 @@ import io.lorastream.config.LayeredConfig;
 import io.lorastream.config.SigningKey;
 import io.lorastream.lora.model.BaseModel;
 import io.lorastream.lora.model.ServingEngine;
+import io.lorastream.avro.RolloutMode;
+import io.lorastream.stream.rollout.RolloutConfig;
 import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
@@ -80,6 +82,7 @@ public final class InferenceConfig {
   private final Duration metricsInterval;
   private final boolean answerUnknownTasks;
   private final int textMaxTokens;
+  private final RolloutMode rolloutMode;
 
   private InferenceConfig(LayeredConfig c) {
     this.adapterId = adapterId(c);
@@ -110,6 +113,12 @@ public final class InferenceConfig {
     }
     this.answerUnknownTasks = unknown.equals("answer");
     this.textMaxTokens = c.getInt(TEXT_MAX_TOKENS, 0, 1 << 20); // checked against the base's window at start
+    this.rolloutMode = RolloutConfig.mode(c);
+  }
+
+  /** What to serve for an adapter before the rollout controller has written its state ({@code rollout.mode}). */
+  public RolloutMode rolloutMode() {
+    return rolloutMode;
   }
 
   /** Truncation length of raw-text requests (0: the base's token window). */

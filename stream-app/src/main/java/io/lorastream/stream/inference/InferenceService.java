@@ -1,6 +1,5 @@
 package io.lorastream.stream.inference;
 
-import io.lorastream.avro.AdapterSnapshot;
 import io.lorastream.config.CommonConfig;
 import io.lorastream.config.ConfigException;
 import io.lorastream.config.LayeredConfig;
@@ -13,7 +12,6 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Properties;
-import org.apache.kafka.common.serialization.Deserializer;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
@@ -87,7 +85,7 @@ public final class InferenceService implements AutoCloseable {
 
   private static InferenceService start(InferenceConfig config, CommonConfig common, LorastreamSerdes serdes,
       BaseModel base, boolean ownsBase) {
-    AdapterSubscriber subscriber = startSubscriber(config, common, serdes.adapterSnapshot().deserializer(), base);
+    AdapterSubscriber subscriber = startSubscriber(config, common, serdes, base);
     KafkaStreams streams = null;
     TextTokenizer tokenizer = null;
     try {
@@ -208,11 +206,13 @@ public final class InferenceService implements AutoCloseable {
    * {@code config}, brokers and {@code kafka.*} pass-through from {@code common}.
    */
   public static AdapterSubscriber startSubscriber(InferenceConfig config, CommonConfig common,
-      Deserializer<AdapterSnapshot> deserializer, BaseModel base) {
+      LorastreamSerdes serdes, BaseModel base) {
     return AdapterSubscriber.builder(base)
         .kafkaProperties(common.kafkaProperties())
         .topics(common.catalog())
-        .deserializer(deserializer)
+        .deserializer(serdes.adapterSnapshot().deserializer())
+        .rollouts(serdes.rolloutState().deserializer(), config.rolloutMode())
+        .consumerId(config.consumerId())
         .adapterId(config.adapterId())
         .hmacKey(config.hmacKey().orElse(null))
         .fetchMaxWaitMs(config.fetchMaxWaitMs())

@@ -9,6 +9,7 @@ import io.lorastream.registry.RegistryException;
 import io.lorastream.serde.LorastreamSerdes;
 import io.lorastream.stream.serving.ActiveModels;
 import io.lorastream.stream.serving.AdapterSubscriber;
+import io.lorastream.stream.serving.AdapterSwapper;
 import io.lorastream.stream.serving.ServingModel;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
@@ -181,13 +182,14 @@ public final class InferenceTopology {
         return deadLetter(SkipReason.NULL_VALUE, key, "null request", null);
       }
       // The one read of the active reference for this request.
-      Optional<ServingModel> chosen = models.forTask(req.getTask());
+      Optional<AdapterSwapper.Routed> chosen = models.forRequest(req.getTask(), req.getRequestId());
       if (chosen.isEmpty()) {
         String why = "task '" + req.getTask() + "' is not served by " + consumerId;
         return answerUnknownTasks ? error(SkipReason.UNKNOWN_TASK, key, req, null, start, why)
             : ignore(SkipReason.UNKNOWN_TASK, key, why);
       }
-      ServingModel model = chosen.get();
+      ServingModel model = chosen.get().model();
+      String role = chosen.get().role();
       float[] x;
       if (model.tokenInput()) {
         List<Integer> t = req.getTokens();
@@ -251,6 +253,7 @@ public final class InferenceTopology {
           .setLatencyMicros(micros)
           .setConsumerId(consumerId)
           .setPredictedAt(Instant.ofEpochMilli(clock.getAsLong()))
+          .setRole(role)
           .build();
       counters.predicted(micros);
       return Outcome.answer(key != null ? key : req.getRequestId(), out);

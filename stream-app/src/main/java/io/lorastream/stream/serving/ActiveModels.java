@@ -13,4 +13,12 @@ public interface ActiveModels {
    * task. An empty task means "this consumer's adapter".
    */
   Optional<ServingModel> forTask(String task);
+
+  /**
+   * The model for one request: as {@link #forTask}, except that a request in a canary's share
+   * (by a stable hash of {@code requestId}) gets the candidate. Without rollouts, always active.
+   */
+  default Optional<AdapterSwapper.Routed> forRequest(String task, String requestId) {
+    return forTask(task).map(m -> new AdapterSwapper.Routed(m, AdapterSwapper.Routed.ACTIVE));
+  }
 }

@@ -1,6 +1,8 @@
 package io.lorastream.stream.serving;
 
 import io.lorastream.avro.AdapterSnapshot;
+import io.lorastream.avro.RolloutMode;
+import io.lorastream.avro.RolloutState;
 import io.lorastream.kafka.ChunkedValues;
 import io.lorastream.kafka.TopicCatalog;
 import io.lorastream.lora.model.BaseModel;
@@ -9,6 +11,7 @@ import io.lorastream.lora.snapshot.AdapterDeletion;
 import io.lorastream.registry.RegistryException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -41,6 +44,11 @@ import org.slf4j.LoggerFactory;
  * and none commits offsets. Record values are decoded here, not by the Kafka consumer, so that an
  * undecodable record is counted and skipped instead of wedging the poll loop.
  *
+ * <p>With a state deserializer it also reads {@code adapters.control} (each adapter's rollout
+ * state) and {@code adapters.retained} (the snapshots kept for rollback and pinning) from the
+ * beginning, so what it serves follows the rollout controller's decisions, and a restarted
+ * consumer restores them before it is caught up.
+ *
  * <p>Rollout latency is dominated by how long an empty fetch waits on the broker; the default
  * {@code fetch.max.wait.ms} of 5 ms keeps commit-to-active in the low milliseconds on loopback,
  * and the merge is a few small products on this thread. Broker outages are retried forever with
@@ -55,6 +63,11 @@ public final class AdapterSubscriber implements ActiveModels, ModelHistory, Auto
   private final Deserializer<AdapterSnapshot> deserializer;
   // Subscriber thread only: snapshots published in parts are put back together before decoding.
   private final ChunkedValues.Assembler parts = new ChunkedValues.Assembler();
+  private final ChunkedValues.Assembler retainedParts = new ChunkedValues.Assembler();
+  private final Deserializer<RolloutState> stateDeserializer; // null: no rollouts, newest version serves
+  private final String controlTopic;
+  private final String retainedTopic;
+  private final RolloutMode rolloutMode;
   private final Map<String, Object> consumerProps;
   private final Duration pollTimeout;
   private final String name;
@@ -68,6 +81,11 @@ public final class AdapterSubscriber implements ActiveModels, ModelHistory, Auto
   private AdapterSubscriber(Builder b) {
     this.swapper = new AdapterSwapper(b.base, b.adapterId, b.hmacKey, b.trainTopic, b.historySize, b.clock,
         b.engine == null ? ServingEngine.choose("auto", b.base) : b.engine);
+    swapper.configureRollout(b.rolloutMode, b.consumerId == null ? b.clientId : b.consumerId);
+    this.stateDeserializer = b.stateDeserializer;
+    this.controlTopic = b.controlTopic;
+    this.retainedTopic = b.retainedTopic;
+    this.rolloutMode = b.rolloutMode;
     b.swapListeners.forEach(swapper::onSwap);
     b.modelListeners.forEach(swapper::onActivated);
     this.topic = b.topic;
@@ -106,6 +124,9 @@ public final class AdapterSubscriber implements ActiveModels, ModelHistory, Auto
   }
 
   private AdapterSubscriber begin() {
+    if (stateDeserializer != null) {
+      swapper.holdRouting(true);
+    }
     thread.start();
     return this;
   }
@@ -145,6 +166,9 @@ public final class AdapterSubscriber implements ActiveModels, ModelHistory, Auto
           }
           if (catchUpTo != null && reached(c, catchUpTo)) {
             catchUpTo = null;
+            if (stateDeserializer != null) {
+              swapper.holdRouting(false);
+            }
             caughtUp.countDown();
             log.info("Adapter subscriber {} caught up with {}: serving {}", name, topic, describeActive());
           }
@@ -172,20 +196,40 @@ public final class AdapterSubscriber implements ActiveModels, ModelHistory, Auto
     }
   }
 
-  /** Assigns every partition of the topic from the beginning; null when the topic is not there yet. */
+  /**
+   * Assigns every partition of the adapters topic (and, with rollouts, of the control and retained
+   * topics) from the beginning; null when a topic it cannot do without is not there yet.
+   */
   private Map<TopicPartition, Long> assign(KafkaConsumer<byte[], byte[]> c) {
+    List<TopicPartition> tps = new ArrayList<>();
     List<PartitionInfo> infos = c.partitionsFor(topic, Duration.ofSeconds(5));
     if (infos == null || infos.isEmpty()) {
       log.warn("Adapter subscriber {}: topic {} does not exist yet; waiting (the frozen base keeps serving)", name, topic);
       return null;
     }
-    List<TopicPartition> tps = infos.stream().map(i -> new TopicPartition(topic, i.partition())).toList();
+    infos.forEach(i -> tps.add(new TopicPartition(topic, i.partition())));
+    if (stateDeserializer != null) {
+      for (String t : List.of(controlTopic, retainedTopic)) {
+        List<PartitionInfo> more = c.partitionsFor(t, Duration.ofSeconds(5));
+        if (more == null || more.isEmpty()) {
+          if (rolloutMode != RolloutMode.AUTO) {
+            log.warn("Adapter subscriber {}: topic {} does not exist yet; waiting (rollout mode {} serves nothing "
+                + "unpromoted; the frozen base keeps serving)", name, t, rolloutMode);
+            return null;
+          }
+          log.warn("Adapter subscriber {}: topic {} does not exist; serving the newest version of each adapter "
+              + "without rollout control (create it with lorastream topics create)", name, t);
+          continue;
+        }
+        more.forEach(i -> tps.add(new TopicPartition(t, i.partition())));
+      }
+    }
     c.assign(tps);
     c.seekToBeginning(tps);
     // With read_committed these are last stable offsets: everything committed so far.
     Map<TopicPartition, Long> end = new HashMap<>(c.endOffsets(tps, Duration.ofSeconds(10)));
     log.info("Adapter subscriber {} reading {} partition(s) of {} from the beginning for adapter {}",
-        name, tps.size(), topic, swapper.adapterId());
+        name, tps.size(), tps.stream().map(TopicPartition::topic).distinct().toList(), swapper.adapterId());
     return end;
   }
 
@@ -200,7 +244,11 @@ public final class AdapterSubscriber implements ActiveModels, ModelHistory, Auto
 
   /** Processes one record; false when it must be retried later (schema registry unreachable). */
   private boolean handle(ConsumerRecord<byte[], byte[]> raw) {
-    ChunkedValues.Assembler.Offered whole = parts.offer(raw);
+    if (stateDeserializer != null && raw.topic().equals(controlTopic)) {
+      return handleState(raw);
+    }
+    boolean retained = stateDeserializer != null && raw.topic().equals(retainedTopic);
+    ChunkedValues.Assembler.Offered whole = (retained ? retainedParts : parts).offer(raw);
     if (whole.record() == null) {
       if (whole.missing() != null) {
         log.info("Adapter subscriber {}: snapshot at {}-{}@{} skipped: {}", name, raw.topic(), raw.partition(),
@@ -209,6 +257,9 @@ public final class AdapterSubscriber implements ActiveModels, ModelHistory, Auto
       return true;
     }
     ConsumerRecord<byte[], byte[]> r = whole.record();
+    if (retained && r.value() == null) {
+      return true; // a released version: the swapper already dropped it with the state that released it
+    }
     if (r.value() == null) {
       String id = r.key() == null ? null : new String(r.key(), StandardCharsets.UTF_8);
       swapper.delete(id, AdapterDeletion.classify(id, r.headers(), swapper.hmacKey()));
@@ -228,13 +279,37 @@ public final class AdapterSubscriber implements ActiveModels, ModelHistory, Auto
     }
     if (s != null) {
       try {
-        swapper.offer(s);
+        if (retained) {
+          swapper.offerRetained(s);
+        } else {
+          swapper.offer(s);
+        }
       } catch (RuntimeException e) {
         // offer() already turns every verification failure into a counted rejection; anything
         // else is a bug, and one bad record must still not stop future versions from arriving.
         log.error("Adapter subscriber {}: unexpected failure on {}-{}@{}; skipping it", name, r.topic(), r.partition(),
             r.offset(), e);
       }
+    }
+    return true;
+  }
+
+  private boolean handleState(ConsumerRecord<byte[], byte[]> r) {
+    if (r.value() == null) {
+      return true;
+    }
+    RolloutState st;
+    try {
+      st = stateDeserializer.deserialize(r.topic(), r.headers(), r.value());
+    } catch (RuntimeException e) {
+      if (RegistryException.isOutage(e)) {
+        return false;
+      }
+      swapper.rejectUndecodable(r.topic() + "-" + r.partition() + "@" + r.offset(), e);
+      return true;
+    }
+    if (st != null) {
+      swapper.applyState(st);
     }
     return true;
   }
@@ -264,6 +339,12 @@ public final class AdapterSubscriber implements ActiveModels, ModelHistory, Auto
   /** The verify-and-swap core (counters, listeners, history). */
   public AdapterSwapper swapper() {
     return swapper;
+  }
+
+  /** The model for one request, with its rollout role (see {@link AdapterSwapper#forRequest}). */
+  @Override
+  public Optional<AdapterSwapper.Routed> forRequest(String task, String requestId) {
+    return swapper.forRequest(task, requestId);
   }
 
   /** The active model of the configured adapter (read it once per request). */
@@ -384,6 +465,11 @@ public final class AdapterSubscriber implements ActiveModels, ModelHistory, Auto
     private Map<String, String> kafka = Map.of();
     private String topic = "adapters";
     private String trainTopic = "examples.train";
+    private String controlTopic = "adapters.control";
+    private String retainedTopic = "adapters.retained";
+    private Deserializer<RolloutState> stateDeserializer;
+    private RolloutMode rolloutMode = RolloutMode.AUTO;
+    private String consumerId;
     private Deserializer<AdapterSnapshot> deserializer;
     private String adapterId;
     private byte[] hmacKey;
@@ -418,6 +504,25 @@ public final class AdapterSubscriber implements ActiveModels, ModelHistory, Auto
     public Builder topics(TopicCatalog catalog) {
       this.topic = catalog.adapters.name();
       this.trainTopic = catalog.examplesTrain.name();
+      this.controlTopic = catalog.adaptersControl.name();
+      this.retainedTopic = catalog.adaptersRetained.name();
+      return this;
+    }
+
+    /**
+     * Follows the rollout controller: reads {@code adapters.control} with this deserializer (e.g.
+     * {@code serdes.rolloutState().deserializer()}) and {@code adapters.retained}; {@code mode} is
+     * what to serve for an adapter before its first state ({@code rollout.mode}).
+     */
+    public Builder rollouts(Deserializer<RolloutState> states, RolloutMode mode) {
+      this.stateDeserializer = Objects.requireNonNull(states, "states");
+      this.rolloutMode = Objects.requireNonNull(mode, "mode");
+      return this;
+    }
+
+    /** The inference consumer id, which a canary may name; default the client id. */
+    public Builder consumerId(String id) {
+      this.consumerId = Objects.requireNonNull(id);
       return this;
     }
 

@@ -1,6 +1,8 @@
 package io.lorastream.stream.serving;
 
 import io.lorastream.avro.AdapterSnapshot;
+import io.lorastream.avro.RolloutMode;
+import io.lorastream.avro.RolloutState;
 import io.lorastream.lora.model.BaseModel;
 import io.lorastream.lora.model.MergedClassifier;
 import io.lorastream.lora.model.ServingEngine;
@@ -8,18 +10,25 @@ import io.lorastream.lora.snapshot.AdapterDeletion;
 import io.lorastream.lora.snapshot.DecodedAdapter;
 import io.lorastream.lora.snapshot.SnapshotCodec;
 import io.lorastream.lora.snapshot.SnapshotRejectedException;
+import io.lorastream.stream.rollout.RolloutRules;
+import io.lorastream.stream.rollout.RolloutSigning;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
+import java.util.NavigableMap;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
+import org.apache.kafka.common.utils.Utils;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,6 +45,13 @@ import org.slf4j.LoggerFactory;
  * version 0. Accepted versions are also recorded in a bounded {@link ModelHistory} so the
  * prequential evaluator can pick the newest version not trained on a given input offset.
  * Writers ({@code offer}) are serialized; every reader method is lock-free.
+ *
+ * <p>Rollouts: with a {@link RolloutState} for an adapter (from {@code adapters.control}), the
+ * served version is the state's pinned version, else its active one (in auto mode the newest
+ * verified one), and the candidate serves the canary share; without one, {@code rollout.mode}
+ * decides: auto serves the newest version (as without rollouts), gated and manual the frozen base
+ * until the controller promotes something. Every verified version is kept merged while the state
+ * retains it, so a promotion, rollback or pin is one reference write once its state arrives.
  */
 public final class AdapterSwapper implements ActiveModels, ModelHistory {
   private static final Logger log = LoggerFactory.getLogger(AdapterSwapper.class);
@@ -44,6 +60,8 @@ public final class AdapterSwapper implements ActiveModels, ModelHistory {
   public static final String ALL_ADAPTERS = "*";
   /** Versions per adapter kept for {@link #modelFor}. */
   public static final int DEFAULT_HISTORY = 32;
+  /** Versions kept merged for an adapter that has no rollout state yet, under gated or manual. */
+  static final int UNDECIDED_KEPT = 8;
 
   /** What {@link #offer} did with a snapshot. */
   public enum Outcome { APPLIED, IGNORED_NOT_NEWER, IGNORED_OTHER_ADAPTER, REJECTED, DELETED }
@@ -61,7 +79,38 @@ public final class AdapterSwapper implements ActiveModels, ModelHistory {
   /** Per adapter, the highest version an honoured deletion covered: such versions are never served. */
   private final Map<String, Long> deletedThrough = new ConcurrentHashMap<>();
 
+  /** Verified, merged versions per adapter that a rollout may route to, by version. */
+  private final Map<String, NavigableMap<Long, ServingModel>> prepared = new ConcurrentHashMap<>();
+  private final Map<String, RolloutState> states = new ConcurrentHashMap<>();
+  private final Map<String, AtomicReference<Canary>> canaries = new ConcurrentHashMap<>();
+  private volatile RolloutMode defaultMode = RolloutMode.AUTO;
+  /** While true (a restarting consumer catching up), versions are prepared but nothing is routed. */
+  private volatile boolean holding;
+  private volatile String consumerId = "";
+
+  /** The candidate serving a share of requests (or every request on a named consumer). */
+  public record Canary(ServingModel model, double share, boolean everyRequest) {
+    /** Whether the request with this id goes to the candidate: a stable hash of the id against the share. */
+    public boolean takes(String requestId) {
+      if (everyRequest) {
+        return true;
+      }
+      if (share <= 0 || requestId == null) {
+        return false;
+      }
+      double u = Utils.toPositive(Utils.murmur2(requestId.getBytes(StandardCharsets.UTF_8))) / 2147483648.0;
+      return u < share;
+    }
+  }
+
+  /** A model chosen for one request, and the rollout role it plays. */
+  public record Routed(ServingModel model, String role) {
+    public static final String ACTIVE = "active";
+    public static final String CANARY = "canary";
+  }
+
   private final LongAdder applied = new LongAdder();
+  private final LongAdder ignoredStates = new LongAdder();
   private final LongAdder ignoredNotNewer = new LongAdder();
   private final LongAdder ignoredOther = new LongAdder();
   private final Map<RejectReason, LongAdder> rejected = new EnumMap<>(RejectReason.class);
@@ -122,11 +171,59 @@ public final class AdapterSwapper implements ActiveModels, ModelHistory {
     }
     ServingModel previous = current(id);
     long version = s.getVersion();
-    if (version <= Math.max(previous.version(), deletedThrough.getOrDefault(id, 0L))) {
+    if (version <= Math.max(newest(id), deletedThrough.getOrDefault(id, 0L))) {
       ignoredNotNewer.increment();
-      log.debug("Ignoring adapter {} v{}: not newer than active v{}", id, version, previous.version());
+      log.debug("Ignoring adapter {} v{}: not newer than v{}", id, version, newest(id));
       return Outcome.IGNORED_NOT_NEWER;
     }
+    ServingModel next = verify(s, previous);
+    if (next == null) {
+      return Outcome.REJECTED;
+    }
+    history.record(id, version, next.sourceOffsets(), next);
+    preparedFor(id).put(version, next);
+    if (holding) {
+      return Outcome.APPLIED; // routed once the consumer has caught up with every topic
+    }
+    if (followsNewest(id)) {
+      activate(next, previous, "newest");
+    } else {
+      route(id);
+    }
+    prune(id);
+    return Outcome.APPLIED;
+  }
+
+  /**
+   * A retained copy of an earlier version (from {@code adapters.retained}): verified and kept merged
+   * for rollouts, never made active by itself. Returns whether it was accepted.
+   */
+  public synchronized boolean offerRetained(AdapterSnapshot s) {
+    String id = s.getAdapterId();
+    if (id == null || !serves(id)) {
+      return false;
+    }
+    if (preparedFor(id).containsKey(s.getVersion()) || s.getVersion() <= deletedThrough.getOrDefault(id, 0L)) {
+      return true;
+    }
+    RolloutState st = states.get(id);
+    if (st != null && released(st, s.getVersion())) {
+      return false; // released by the controller since: never served again
+    }
+    ServingModel m = verify(s, current(id));
+    if (m == null) {
+      return false;
+    }
+    preparedFor(id).put(s.getVersion(), m);
+    route(id);
+    prune(id);
+    return true;
+  }
+
+  /** Verifies and merges one snapshot; null (counted and logged) when it is rejected. */
+  private ServingModel verify(AdapterSnapshot s, ServingModel previous) {
+    String id = s.getAdapterId();
+    long version = s.getVersion();
     DecodedAdapter decoded;
     MergedClassifier merged;
     try {
@@ -134,26 +231,248 @@ public final class AdapterSwapper implements ActiveModels, ModelHistory {
       merged = decoded.merge(base, engine);
     } catch (SnapshotRejectedException e) {
       reject(RejectReason.of(e.reason()), e.getMessage(), previous);
-      return Outcome.REJECTED;
+      return null;
     } catch (RuntimeException e) {
       reject(RejectReason.INVALID, "INVALID: snapshot " + id + " v" + version + ": " + e, previous);
-      return Outcome.REJECTED;
+      return null;
     }
-    long now = clock.getAsLong();
     long createdAt = decoded.createdAt() == null ? 0 : decoded.createdAt().toEpochMilli();
-    ServingModel next = new ServingModel(id, version, merged, now, createdAt, decoded.sourceOffsets());
+    log.debug("Adapter {} v{} verified (ranks {}, trained on {} examples)", id, version, merged.ranks(),
+        decoded.examplesSeen());
+    return new ServingModel(id, version, merged, clock.getAsLong(), createdAt, decoded.sourceOffsets());
+  }
+
+  /** Makes {@code next} the model ordinary requests of its adapter get. */
+  private void activate(ServingModel next, ServingModel previous, String why) {
+    long now = clock.getAsLong();
+    ServingModel m = next.activatedAtMillis() == now ? next : next.activatedAt(now);
     // The single write that makes the version visible to requests.
-    referenceFor(id).set(next);
+    referenceFor(m.adapterId()).set(m);
     lastSwapMillis = now;
     applied.increment();
-    history.record(id, version, decoded.sourceOffsets(), next);
     synchronized (versionMonitor) {
       versionMonitor.notifyAll();
     }
-    notifyListeners(next);
-    log.info("Adapter {} v{} active (ranks {}, trained on {} examples, serving on {}), replacing v{}", id, version,
-        merged.ranks(), decoded.examplesSeen(), merged.engine(), previous.version());
-    return Outcome.APPLIED;
+    notifyListeners(m);
+    log.info("Adapter {} v{} active ({}; ranks {}, serving on {}), replacing v{}", m.adapterId(), m.version(), why,
+        m.model().ranks(), m.model().engine(), previous.version());
+  }
+
+  /**
+   * Applies the controller's newest state for an adapter. With a key, an unsigned or forged state
+   * is counted and ignored; an older revision than the one applied is ignored too.
+   */
+  public synchronized boolean applyState(RolloutState st) {
+    String id = st.getAdapterId();
+    if (id == null || !serves(id)) {
+      return false;
+    }
+    RolloutSigning.Verdict v = RolloutSigning.verify(st, hmacKey);
+    if (v != RolloutSigning.Verdict.OK) {
+      ignoredStates.increment();
+      rejected.get(RejectReason.FORGED_STATE).increment();
+      log.warn("Ignoring {} rollout state of {} (revision {}); still serving v{}", v, id, st.getRevision(),
+          current(id).version());
+      return false;
+    }
+    RolloutState known = states.get(id);
+    if (known != null && st.getRevision() <= known.getRevision()) {
+      ignoredStates.increment();
+      return false;
+    }
+    states.put(id, st);
+    route(id);
+    prune(id);
+    synchronized (versionMonitor) {
+      versionMonitor.notifyAll();
+    }
+    return true;
+  }
+
+  /** Whether {@code id} serves its newest verified version: auto mode and no pin. */
+  private boolean followsNewest(String id) {
+    RolloutState st = states.get(id);
+    if (st == null) {
+      return defaultMode == RolloutMode.AUTO;
+    }
+    return st.getMode() == RolloutMode.AUTO && st.getPinnedVersion() == null;
+  }
+
+  /**
+   * Holds routing while a restarting consumer reads what it already missed, so that it goes
+   * straight to what its rollout states say instead of briefly serving the newest snapshot it
+   * reads before the state that pins or rolls it back; releasing routes every adapter.
+   */
+  public synchronized void holdRouting(boolean hold) {
+    this.holding = hold;
+    if (!hold) {
+      Set<String> ids = new java.util.TreeSet<>(prepared.keySet());
+      ids.addAll(states.keySet());
+      for (String id : ids) {
+        route(id);
+        prune(id);
+      }
+    }
+  }
+
+  /** Points the active reference and the canary at what the adapter's state says they should be. */
+  private void route(String id) {
+    if (holding) {
+      return;
+    }
+    RolloutState st = states.get(id);
+    ServingModel previous = current(id);
+    long target;
+    if (st == null) {
+      target = defaultMode == RolloutMode.AUTO ? newest(id) : 0;
+    } else if (st.getPinnedVersion() != null) {
+      target = st.getPinnedVersion();
+    } else if (st.getMode() == RolloutMode.AUTO) {
+      target = Math.max(newest(id), st.getActiveVersion());
+    } else {
+      target = st.getActiveVersion();
+    }
+    ServingModel next = target == 0 ? ServingModel.base(id, baseModel, clock.getAsLong())
+        : preparedFor(id).get(target);
+    if (next == null) {
+      log.info("Adapter {}: the rollout serves v{}, whose snapshot has not arrived yet; still serving v{}", id,
+          target, previous.version());
+    } else if (next.version() != previous.version()) {
+      activate(next, previous, st == null ? "rollout mode " + defaultMode.name().toLowerCase(java.util.Locale.ROOT)
+          : "rollout revision " + st.getRevision());
+    }
+    Canary canary = null;
+    Optional<Long> cv = st == null ? Optional.empty() : RolloutRules.canary(st);
+    if (cv.isPresent() && cv.get() != current(id).version()) {
+      boolean named = st.getCanaryConsumers().contains(consumerId);
+      ServingModel cm = preparedFor(id).get(cv.get());
+      if (cm != null && (named || st.getCanaryShare() > 0)) {
+        canary = new Canary(cm, st.getCanaryShare(), named);
+      }
+    }
+    AtomicReference<Canary> ref = canaries.computeIfAbsent(id, k -> new AtomicReference<>());
+    Canary was = ref.getAndSet(canary);
+    if (canary != null && (was == null || was.model().version() != canary.model().version()
+        || was.share() != canary.share() || was.everyRequest() != canary.everyRequest())) {
+      log.info("Adapter {}: candidate v{} serves {} as canary", id, canary.model().version(),
+          canary.everyRequest() ? "every request here" : Math.round(canary.share() * 1000) / 10.0 + " % of requests");
+    }
+  }
+
+  /** Drops merged versions no rollout can route to any more (not while catching up: states may follow). */
+  private void prune(String id) {
+    if (holding) {
+      return;
+    }
+    NavigableMap<Long, ServingModel> p = preparedFor(id);
+    RolloutState st = states.get(id);
+    Set<Long> keep = new java.util.HashSet<>();
+    keep.add(current(id).version());
+    if (!p.isEmpty()) {
+      keep.add(p.lastKey());
+    }
+    if (st != null) {
+      keep.addAll(RolloutRules.retainedOrServed(st));
+    } else if (defaultMode != RolloutMode.AUTO) {
+      // No state yet, so any recent version may be the one the controller promotes first.
+      keep.addAll(p.descendingKeySet().stream().limit(UNDECIDED_KEPT).toList());
+    }
+    // A version newer than the state is one the controller has not decided on yet: keep it.
+    long decidedThrough = st == null ? Long.MAX_VALUE : st.getLatestVersion();
+    p.keySet().removeIf(v -> !keep.contains(v) && (st == null || v <= decidedThrough));
+  }
+
+  /** Whether the controller has let {@code version} go: known to the state and no longer retained. */
+  private static boolean released(RolloutState st, long version) {
+    if (RolloutRules.retainedOrServed(st).contains(version)) {
+      return false;
+    }
+    return version <= st.getLatestVersion();
+  }
+
+  private NavigableMap<Long, ServingModel> preparedFor(String id) {
+    return prepared.computeIfAbsent(id, k -> new java.util.concurrent.ConcurrentSkipListMap<>());
+  }
+
+  /** Newest verified version of {@code id} (0 before any). */
+  private long newest(String id) {
+    NavigableMap<Long, ServingModel> p = prepared.get(id);
+    long fromPrepared = p == null || p.isEmpty() ? 0 : p.lastKey();
+    return Math.max(fromPrepared, history.latestVersion(id));
+  }
+
+  /** Rollout defaults of this consumer: the mode of adapters without a state, and its id for named canaries. */
+  public synchronized void configureRollout(RolloutMode mode, String consumerId) {
+    this.defaultMode = Objects.requireNonNull(mode, "mode");
+    this.consumerId = consumerId == null ? "" : consumerId;
+    for (String id : List.copyOf(prepared.keySet())) {
+      route(id);
+    }
+  }
+
+  /**
+   * The model for one request of {@code task}: the candidate when the request falls in the canary
+   * share (by a stable hash of its id), else the served version. Reads each reference once.
+   */
+  public Optional<Routed> forRequest(String task, String requestId) {
+    Optional<ServingModel> served = forTask(task);
+    if (served.isEmpty()) {
+      return Optional.empty();
+    }
+    String id = served.get().adapterId();
+    AtomicReference<Canary> ref = canaries.get(id);
+    Canary c = ref == null ? null : ref.get();
+    if (c != null && c.takes(requestId)) {
+      return Optional.of(new Routed(c.model(), Routed.CANARY));
+    }
+    return served.map(m -> new Routed(m, Routed.ACTIVE));
+  }
+
+  /** The rollout state applied for {@code id}, if any. */
+  public Optional<RolloutState> rolloutState(String id) {
+    return Optional.ofNullable(states.get(id));
+  }
+
+  /** The candidate serving as canary for {@code id} here, if any. */
+  public Optional<Canary> canary(String id) {
+    AtomicReference<Canary> ref = canaries.get(id);
+    return ref == null ? Optional.empty() : Optional.ofNullable(ref.get());
+  }
+
+  /** Versions of {@code id} kept merged for rollouts, ascending. */
+  public List<Long> preparedVersions(String id) {
+    NavigableMap<Long, ServingModel> p = prepared.get(id);
+    return p == null ? List.of() : List.copyOf(p.keySet());
+  }
+
+  /** Waits until {@code id} serves exactly version {@code version} (rollbacks go down); false on timeout. */
+  public boolean awaitServing(String id, long version, Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    synchronized (versionMonitor) {
+      while (current(id).version() != version) {
+        long leftNanos = deadline - System.nanoTime();
+        if (leftNanos <= 0) {
+          return false;
+        }
+        versionMonitor.wait(Math.max(1, leftNanos / 1_000_000));
+      }
+      return true;
+    }
+  }
+
+  /** Waits until a state of {@code id} with at least {@code revision} is applied; false on timeout. */
+  public boolean awaitRevision(String id, long revision, Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    synchronized (versionMonitor) {
+      while (states.get(id) == null || states.get(id).getRevision() < revision) {
+        long leftNanos = deadline - System.nanoTime();
+        if (leftNanos <= 0) {
+          return false;
+        }
+        versionMonitor.wait(Math.max(1, leftNanos / 1_000_000));
+      }
+      return true;
+    }
   }
 
   /**
@@ -178,8 +497,13 @@ public final class AdapterSwapper implements ActiveModels, ModelHistory {
     if (previous.version() == 0 || previous.version() > through) {
       return Outcome.IGNORED_NOT_NEWER; // nothing served is covered: a stale deletion
     }
+    preparedFor(id).headMap(through, true).clear();
     ServingModel base = ServingModel.base(id, baseModel, clock.getAsLong());
     referenceFor(id).set(base);
+    AtomicReference<Canary> canary = canaries.get(id);
+    if (canary != null && canary.get() != null && canary.get().model().version() <= through) {
+      canary.set(null);
+    }
     lastSwapMillis = base.activatedAtMillis();
     synchronized (versionMonitor) {
       versionMonitor.notifyAll();

@@ -25,6 +25,8 @@ public enum RejectReason {
   UNDECODABLE,
   /** A tombstone (deletion) that is unsigned or wrongly signed while a key is configured: ignored. */
   FORGED_DELETION,
+  /** A rollout state that is unsigned or wrongly signed while a key is configured: ignored. */
+  FORGED_STATE,
   /** Anything else that made verification or merging fail. */
   INVALID;
 

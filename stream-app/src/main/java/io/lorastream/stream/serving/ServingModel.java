@@ -37,8 +37,18 @@ public final class ServingModel implements ScoringModel {
     this.sourceOffsets = copy(sourceOffsets);
   }
 
+  /** The same version, activated at {@code millis} (a rollout serves a version again later). */
+  ServingModel activatedAt(long millis) {
+    return new ServingModel(adapterId, version, model, millis, createdAtMillis, sourceOffsets);
+  }
+
+  /** A verified version merged outside a swapper (the rollout gate scores such models). */
+  public static ServingModel of(String adapterId, long version, MergedClassifier model, List<OffsetRange> sourceOffsets) {
+    return new ServingModel(adapterId, version, model, System.currentTimeMillis(), 0, sourceOffsets);
+  }
+
   /** The frozen base serving as version 0 of {@code adapterId}. */
-  static ServingModel base(String adapterId, MergedClassifier base, long activatedAtMillis) {
+  public static ServingModel base(String adapterId, MergedClassifier base, long activatedAtMillis) {
     return new ServingModel(adapterId, 0, base, activatedAtMillis, 0, List.of());
   }
 

@@ -175,6 +175,43 @@ class InferenceTopologyTest {
         .findFirst().orElseThrow(() -> new AssertionError("no metric " + name + " " + reason)).getValue();
   }
 
+  @Test
+  void aCanaryRequestIsAnsweredByTheCandidateAndEveryPredictionNamesItsRole() {
+    io.lorastream.stream.rollout.RolloutRules rules = new io.lorastream.stream.rollout.RolloutRules(5);
+    var st = io.lorastream.stream.rollout.RolloutRules.initial(ID, io.lorastream.avro.RolloutMode.MANUAL, 0);
+    st = rules.published(st, 1, 1).state();
+    st = rules.command(st, io.lorastream.avro.RolloutCommand.newBuilder().setCommandId("p").setAdapterId(ID)
+        .setAction(io.lorastream.avro.RolloutAction.PROMOTE).setActor("t").setIssuedAt(Instant.EPOCH).build(), 2)
+        .state();
+    st = rules.published(st, 2, 3).state();
+    st = rules.command(st, io.lorastream.avro.RolloutCommand.newBuilder().setCommandId("c").setAdapterId(ID)
+        .setAction(io.lorastream.avro.RolloutAction.CANARY).setShare(0.5).setActor("t").setIssuedAt(Instant.EPOCH)
+        .build(), 4).state();
+    swapper.configureRollout(io.lorastream.avro.RolloutMode.MANUAL, "consumer-7");
+    swapper.offer(snapshot(ID, 1, base));
+    swapper.offer(snapshot(ID, 2, base));
+    assertThat(swapper.activeVersion()).as("manual mode serves nothing unpromoted").isZero();
+    assertThat(swapper.applyState(st)).isTrue();
+    for (int i = 0; i < 200; i++) {
+      send("r" + i, request("r" + i, ID, List.of(1f, 0f), null));
+    }
+    Map<String, Prediction> out = predictions.readKeyValuesToMap();
+    int canary = 0;
+    for (Prediction p : out.values()) {
+      float[] probs = new float[p.getProbabilities().size()];
+      for (int i = 0; i < probs.length; i++) {
+        probs[i] = p.getProbabilities().get(i);
+      }
+      assertThat(mismatch(p.getAdapterVersion(), probs)).isNull();
+      assertThat(p.getRole()).isIn("active", "canary");
+      assertThat(p.getAdapterVersion()).isEqualTo(p.getRole().equals("canary") ? 2 : 1);
+      canary += p.getRole().equals("canary") ? 1 : 0;
+    }
+    assertThat(out).hasSize(200);
+    // Half of 200 by a hash: a binomial sd of 7 requests.
+    assertThat(canary).isBetween(65, 135);
+  }
+
   private void send(String key, InferenceRequest r) {
     fixture.send(key, r);
   }
