@@ -17,16 +17,18 @@ import org.apache.avro.io.EncoderFactory;
 import org.junit.jupiter.api.Test;
 
 /**
- * The {@code error} field of {@code Prediction} is a compatible change in both directions:
- * readers of the schema before it read new predictions (errors look like class -1 without
- * probabilities), and new readers read old predictions with {@code error = null}.
+ * The {@code error} and {@code role} fields of {@code Prediction} are compatible changes in both
+ * directions: readers of the schema before them read new predictions (errors look like class -1
+ * without probabilities), and new readers read old predictions with {@code error = null} and
+ * {@code role = active}.
  */
 class PredictionEvolutionTest {
 
-  /** The schema as it was before the error field: the current one minus that field. */
+  /** The schema as it was before the error and role fields: the current one minus those fields. */
   private static Schema previous() {
     Schema now = Prediction.getClassSchema();
-    List<Schema.Field> fields = now.getFields().stream().filter(f -> !f.name().equals("error"))
+    List<Schema.Field> fields = now.getFields().stream().filter(f -> !f.name().equals("error")
+        && !f.name().equals("role"))
         .map(f -> new Schema.Field(f, f.schema())).toList();
     return Schema.createRecord(now.getName(), now.getDoc(), now.getNamespace(), false, fields);
   }
@@ -65,6 +67,7 @@ class PredictionEvolutionTest {
     oldRecord.put("predictedAt", 1L);
     GenericRecord readByNew = read(write(old, oldRecord), old, now);
     assertThat(readByNew.get("error")).isNull();
+    assertThat(String.valueOf(readByNew.get("role"))).isEqualTo("active");
     assertThat(readByNew.get("predictedClass")).isEqualTo(3);
   }
 
