@@ -23,6 +23,11 @@ import io.lorastream.stream.inference.InferenceService;
 import io.lorastream.stream.ingest.IngestMetrics;
 import io.lorastream.stream.ingest.IngestService;
 import io.lorastream.stream.ingest.StreamAppConfig;
+import io.lorastream.avro.AdapterSnapshot;
+import io.lorastream.avro.RolloutMode;
+import io.lorastream.stream.control.RolloutController;
+import io.lorastream.stream.rollout.RolloutConfig;
+import io.lorastream.stream.rollout.RolloutRules;
 import io.lorastream.stream.serving.AdapterSubscriber;
 import io.lorastream.trainer.AdapterTrainer;
 import io.lorastream.trainer.StepStats;
@@ -94,6 +99,10 @@ final class DemoRun {
   private final Map<String, Long> predictionsByConsumer = new ConcurrentHashMap<>();
   private final Map<Long, Long> predictionsByVersion = new ConcurrentHashMap<>();
   private final AtomicLong producedValid = new AtomicLong();
+  /** Every version each inference consumer ever served. */
+  private final Map<String, java.util.Set<Long>> servedVersions = new ConcurrentHashMap<>();
+  /** The injected bad candidate's version; 0 when none was injected. */
+  private final AtomicLong badVersion = new AtomicLong();
   /** See {@link #holdReplayTail}; null when nobody holds the replay. */
   private volatile TailHold tailHold;
   private final List<String> timeseries = new ArrayList<>();
@@ -132,6 +141,10 @@ final class DemoRun {
     // Ingest validates the drift task against the generator's actual shape.
     cli.put(StreamAppConfig.TASK_PREFIX + TASK + StreamAppConfig.INPUT_SIZE_SUFFIX, Integer.toString(genCfg.inputSize()));
     cli.put(StreamAppConfig.TASK_PREFIX + TASK + StreamAppConfig.CLASSES_SUFFIX, Integer.toString(genCfg.numClasses()));
+    // The demo rolls out through the gate: each snapshot is scored on the holdout stream before it serves.
+    cli.put(RolloutConfig.MODE, "gated");
+    cli.put(RolloutConfig.GATE_EXAMPLES, "40");
+    cli.put(RolloutConfig.GATE_MARGIN, "0.05");
     cli.putAll(s.overrides()); // e.g. kafka.* credentials, trainer.hmac.key / inference.hmac.key
     LocalPipeline pipeline = LocalPipeline.on(bootstrap, registryUrl).environment(System.getenv()).setAll(cli).build();
     LayeredConfig cfg = KnownSettings.check(pipeline.config());
@@ -153,7 +166,10 @@ final class DemoRun {
       for (String name : CONSUMERS) {
         InferenceService svc = InferenceService.start(inferenceConfig(cfg, name), common, serdes, base);
         open.add(0, svc);
-        svc.subscriber().onSwap((adapterId, version, at) -> swaps.activated(name, version, at));
+        svc.subscriber().onSwap((adapterId, version, at) -> {
+          swaps.activated(name, version, at);
+          servedVersions.computeIfAbsent(name, k -> ConcurrentHashMap.newKeySet()).add(version);
+        });
         InferenceMeters.bind(roleMetrics.get(name), svc);
         consumers.put(name, svc);
       }
@@ -162,6 +178,13 @@ final class DemoRun {
       open.add(0, evalModels);
       EvalService eval = new EvalService(common, app, serdes, evalModels).start();
       open.add(0, eval);
+      RolloutController controller = pipeline.startRolloutController(base);
+      open.add(0, controller);
+      RolloutConfig rollout = pipeline.rolloutConfig();
+      if (!controller.awaitReady(Duration.ofSeconds(30))) {
+        out.println("warning: the rollout controller is not ready after 30 s; snapshots wait for it");
+      }
+      long badAt = rollout.mode() == RolloutMode.AUTO ? -1 : Math.max(1, s.examples() * 6 / 10);
       IngestService ingest = pipeline.startIngest();
       open.add(0, ingest);
       ServiceMetrics streamAppMetrics = roleMetrics.get("stream-app");
@@ -201,6 +224,9 @@ final class DemoRun {
                     request(e)));
               }
               awaitTailRelease(out, sentSoFar);
+              if (sentSoFar == badAt) {
+                injectBadCandidate(out, common, serdes, tc, base, trainer, controller);
+              }
             });
       }
       out.printf("replay finished: %d valid + %d duplicates + %d malformed = %d records%n",
@@ -214,8 +240,15 @@ final class DemoRun {
       });
       runningTrainer.stop(Duration.ofSeconds(60)); // publishes the final snapshot
       long finalVersion = lastVersion.get();
+      long servedVersion = finalVersion;
+      if (rollout.mode() != RolloutMode.AUTO) {
+        // Wait until the controller has seen the final snapshot; the gate may still hold it back.
+        waitFor(Duration.ofSeconds(20), () -> controller.state(TASK).map(st -> st.getLatestVersion() >= finalVersion)
+            .orElse(false));
+        servedVersion = controller.state(TASK).map(RolloutRules::served).orElse(0L);
+      }
       for (InferenceService svc : consumers.values()) {
-        svc.subscriber().awaitVersion(TASK, finalVersion, Duration.ofSeconds(20));
+        svc.subscriber().swapper().awaitServing(TASK, servedVersion, Duration.ofSeconds(20));
       }
       long trainTotal = metrics.ingestTotal(IngestMetrics.TRAIN);
       boolean evaluated = waitFor(Duration.ofSeconds(30),
@@ -228,7 +261,7 @@ final class DemoRun {
       predictions.join(5000);
 
       Summary summary = summarize(sent, metrics, consumers, trainer, genCfg, ingested && trained && evaluated,
-          (System.nanoTime() - t0) / 1e9);
+          (System.nanoTime() - t0) / 1e9, rolloutSummary(rollout, controller, servedVersion));
       report(out, summary);
       write(summary);
       writeScrapes(out);
@@ -454,8 +487,83 @@ final class DemoRun {
     }
   }
 
+  /**
+   * Publishes the bad candidate built from the newest committed snapshot; a failure is reported,
+   * not fatal. Called with the replay paused: it first waits until the trainer has published
+   * everything it trained, so that no trainer snapshot can take the bad candidate's version first.
+   */
+  private void injectBadCandidate(PrintStream out, CommonConfig common, LorastreamSerdes serdes, TrainerConfig tc,
+      BaseModel base, AdapterTrainer trainer, RolloutController controller) {
+    try {
+      AdapterSnapshot[] newestSeen = new AdapterSnapshot[1];
+      long[] settledSince = {0, -1}; // since when, at which examplesSeen
+      boolean idle = waitFor(Duration.ofSeconds(2L * tc.publishIntervalMs() / 1000 + 30), () -> {
+        long seen = trainer.status().examplesSeen();
+        CommittedAdapterReader.Found f = CommittedAdapterReader.read(common, TASK, Duration.ofSeconds(10),
+            "lorastream-demo-bad-candidate");
+        newestSeen[0] = f.versions().isEmpty() ? null : f.versions().lastEntry().getValue();
+        boolean published = newestSeen[0] != null && newestSeen[0].getExamplesSeen() == seen
+            && trainer.status().examplesSeen() == seen;
+        if (!published || settledSince[1] != seen) {
+          settledSince[0] = System.nanoTime();
+          settledSince[1] = published ? seen : -1;
+          return false;
+        }
+        // Settled for a while: a last partial micro-batch would have been stepped by now.
+        return System.nanoTime() - settledSince[0] > TimeUnit.MILLISECONDS.toNanos(1500);
+      });
+      if (!idle) {
+        out.println("bad candidate: the trainer did not settle on a published snapshot; skipped");
+        return;
+      }
+      AdapterSnapshot newest = newestSeen[0];
+      AdapterSnapshot bad = BadCandidate.of(newest, base, newest.getVersion() + 1, tc.hmacKey().orElse(null));
+      BadCandidate.publish(common, serdes, bad);
+      badVersion.set(bad.getVersion());
+      waitFor(Duration.ofSeconds(10), () -> controller.state(TASK).map(st -> st.getLatestVersion() >= bad.getVersion())
+          .orElse(false));
+      out.printf("bad candidate: published v%d, v%d with a head that answers the next class for every input, as if "
+          + "trained on labels shifted by a bug; the trainer's own v%d will be ignored as not newer%n", bad.getVersion(),
+          newest.getVersion(), bad.getVersion());
+    } catch (Exception e) {
+      out.println("bad candidate: could not publish it: " + e);
+    }
+  }
+
+  /** What the rollout did: mode, decisions, the bad candidate's fate and the final state. */
+  private Map<String, Object> rolloutSummary(RolloutConfig rollout, RolloutController controller, long servedVersion) {
+    Map<String, Object> r = new LinkedHashMap<>();
+    r.put("mode", rollout.mode().name().toLowerCase(java.util.Locale.ROOT));
+    r.put("gateExamples", rollout.gateExamples());
+    r.put("gateMargin", rollout.gateMargin());
+    r.put("decisions", controller.decisionCounts());
+    r.put("servedVersion", servedVersion);
+    controller.state(TASK).ifPresent(st -> r.put("finalState", RolloutCommands.summary(st)));
+    long bad = badVersion.get();
+    if (bad > 0) {
+      Map<String, Object> b = new LinkedHashMap<>();
+      b.put("version", bad);
+      controller.state(TASK).flatMap(st -> st.getVersions().stream().filter(v -> v.getVersion() == bad).findFirst())
+          .ifPresent(v -> {
+            b.put("status", v.getStatus().name());
+            b.put("figures", new TreeMap<>(v.getFigures()));
+          });
+      List<String> servedBy = new ArrayList<>();
+      servedVersions.forEach((consumer, versions) -> {
+        if (versions.contains(bad)) {
+          servedBy.add(consumer);
+        }
+      });
+      b.put("servedBy", servedBy);
+      b.put("predictions", predictionsByVersion.getOrDefault(bad, 0L));
+      r.put("badCandidate", b);
+    }
+    return r;
+  }
+
   private Summary summarize(Replayer.Counts sent, MetricsCollector metrics, Map<String, InferenceService> consumers,
-      AdapterTrainer trainer, RotatingSubspaceStream.Config genCfg, boolean drained, double wallSeconds) {
+      AdapterTrainer trainer, RotatingSubspaceStream.Config genCfg, boolean drained, double wallSeconds,
+      Map<String, Object> rollout) {
     RotatingSubspaceStream names = new RotatingSubspaceStream(genCfg);
     List<Map<String, Object>> phases = new ArrayList<>();
     metrics.byPhase(EvalMetrics.PREQUENTIAL_ACCURACY).forEach((phase, byModel) -> {
@@ -508,7 +616,13 @@ final class DemoRun {
     extra.put("wallSeconds", round(wallSeconds));
     extra.put("settings", Map.of("examples", s.examples(), "seed", s.seed(), "rankSchedule",
         String.valueOf(trainer.config().rankSchedule()), "device", s.device(), "rate", s.rate()));
-    boolean ok = drained && reconciled && unpublished == 0;
+    extra.put("rollout", rollout);
+    boolean badStopped = true;
+    if (rollout.get("badCandidate") instanceof Map<?, ?> b) {
+      badStopped = "REJECTED".equals(b.get("status")) && ((List<?>) b.get("servedBy")).isEmpty()
+          && ((Long) b.get("predictions")) == 0;
+    }
+    boolean ok = drained && reconciled && unpublished == 0 && badStopped;
     return new Summary(phases, finalRanks, swaps.versionsCommitted(), cons, swaps.percentiles(), sent.total(),
         trainedCount, holdout, dlq, dups, reconciled, ok, extra);
   }
@@ -536,6 +650,19 @@ final class DemoRun {
     out.printf("swap latency commit->active (ms): p50 %d, p99 %d, max %d over %d swaps%n",
         sm.swapLatencyMs().get("p50"), sm.swapLatencyMs().get("p99"), sm.swapLatencyMs().get("max"),
         sm.swapLatencyMs().get("samples"));
+    Map<?, ?> ro = (Map<?, ?>) sm.extra().get("rollout");
+    out.printf("rollout: mode %s (gate on %s holdout examples, margin %s); decisions %s%n", ro.get("mode"),
+        ro.get("gateExamples"), ro.get("gateMargin"), ro.get("decisions"));
+    if (ro.get("badCandidate") instanceof Map<?, ?> b) {
+      Map<?, ?> f = b.get("figures") instanceof Map<?, ?> m ? m : Map.of();
+      out.printf("  bad candidate v%s: %s, accuracy %s vs active %s on %s holdout examples; served by %s, in %s "
+          + "predictions%n", b.get("version"), b.get("status"), f.get("candidate_accuracy"), f.get("active_accuracy"),
+          f.get("gate_examples"), ((List<?>) b.get("servedBy")).isEmpty() ? "no consumer" : b.get("servedBy"),
+          b.get("predictions"));
+    }
+    if (ro.get("finalState") != null) {
+      out.printf("  final state: %s%n", ro.get("finalState"));
+    }
     out.printf("records: %d produced = %d trained + %d holdout + %d dead-lettered + %d duplicates -> %s%n",
         sm.examplesProduced(), sm.examplesTrained(), sm.examplesHoldout(), sm.examplesDeadLettered(),
         sm.examplesDuplicates(), sm.reconciled() ? "reconciled" : "MISMATCH");

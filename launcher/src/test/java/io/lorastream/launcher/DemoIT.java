@@ -44,10 +44,22 @@ class DemoIT {
     assertThat(sm.examplesDuplicates()).isPositive();
     assertThat(sm.finalRanks().values()).as(log).allMatch(r -> r == 16);
     assertThat(sm.versionsPublished()).isGreaterThanOrEqualTo(3);
+    Map<?, ?> rollout = (Map<?, ?>) sm.extra().get("rollout");
+    assertThat(rollout.get("mode")).isEqualTo("gated");
+    long served = (Long) rollout.get("servedVersion");
+    assertThat(served).as(log).isPositive();
     for (Map<String, Object> c : sm.consumers()) {
-      assertThat((Integer) c.get("versionsApplied")).as(log).isGreaterThanOrEqualTo(3);
-      assertThat((Long) c.get("activeVersion")).isEqualTo((long) sm.versionsPublished());
+      assertThat((Integer) c.get("versionsApplied")).as(log).isGreaterThanOrEqualTo(2);
+      assertThat((Long) c.get("activeVersion")).as("every consumer serves what the rollout state says").isEqualTo(served);
     }
+    Map<?, ?> decisions = (Map<?, ?>) rollout.get("decisions");
+    assertThat((Long) decisions.get("PROMOTE by gate")).as(log).isGreaterThanOrEqualTo(2);
+    Map<?, ?> bad = (Map<?, ?>) rollout.get("badCandidate");
+    assertThat(bad).as(log).isNotNull();
+    assertThat(bad.get("status")).as(log).isEqualTo("REJECTED");
+    assertThat((List<?>) bad.get("servedBy")).as("consumers that served the bad candidate").isEmpty();
+    assertThat(bad.get("predictions")).isEqualTo(0L);
+    assertThat(log).contains("bad candidate v" + bad.get("version") + ": REJECTED");
     List<Map<String, Object>> phases = sm.phases();
     assertThat(phases).hasSize(4);
     Map<String, Object> last = phases.get(phases.size() - 1);
@@ -58,7 +70,7 @@ class DemoIT {
 
     JsonNode json = new ObjectMapper().readTree(out.resolve("summary.json").toFile());
     for (String key : List.of("phases", "finalRanks", "versionsPublished", "consumers", "swapLatencyMs",
-        "examplesTrained", "examplesDeadLettered")) {
+        "examplesTrained", "examplesDeadLettered", "rollout")) {
       assertThat(json.has(key)).as(key).isTrue();
     }
     assertThat(json.get("swapLatencyMs").has("p50")).isTrue();
