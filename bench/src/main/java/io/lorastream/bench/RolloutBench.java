@@ -64,6 +64,7 @@ final class RolloutBench {
     Map<String, Object> data = new LinkedHashMap<>();
     data.put("swapWork", swapWork);
     data.put("sweep", sweep);
+    data.put("decisions", RolloutDecisionBench.run(ctx, p50, p99));
     ctx.report.section("rollout", data);
     StringBuilder md = new StringBuilder();
     md.append(String.format(Locale.ROOT, "A trainer at fixed rank 16 publishes a snapshot every %d optimizer steps; %d"

@@ -37,8 +37,8 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * an operator always learns whether the command took effect and why.
  */
 public final class RolloutClient implements AutoCloseable {
-  /** A command's answer: the decision, and the state it produced. */
-  public record Answer(RolloutDecision decision, RolloutState state) {
+  /** A command's answer: the command as sent, its decision, and the state that decision produced. */
+  public record Answer(RolloutCommand command, RolloutDecision decision, RolloutState state) {
     public boolean accepted() {
       return decision.getAccepted();
     }
@@ -84,13 +84,14 @@ public final class RolloutClient implements AutoCloseable {
    * @throws TimeoutException when no decision names it within {@code timeout} (is a controller running?)
    */
   public Answer issue(RolloutCommand.Builder b, Duration timeout) throws TimeoutException, InterruptedException {
-    RolloutCommand c = RolloutSigning.sign(b.setCommandId(UUID.randomUUID().toString()).setActor(actor)
-        .setIssuedAt(Instant.now()).build(), key);
     try (KafkaConsumer<byte[], byte[]> reader = new KafkaConsumer<>(readerProps)) {
       List<TopicPartition> tps = partitions(reader, topics.adaptersControl.name());
       reader.assign(tps);
       reader.seekToEnd(tps); // the answer is written after the command, so after today's end
       tps.forEach(tp -> reader.position(tp));
+      // Stamped once the reader is in place, so issuedAt is when the command leaves.
+      RolloutCommand c = RolloutSigning.sign(b.setCommandId(UUID.randomUUID().toString()).setActor(actor)
+          .setIssuedAt(Instant.now()).build(), key);
       try {
         producer.send(new ProducerRecord<>(topics.adaptersCommands.name(), c.getAdapterId(), c)).get();
       } catch (ExecutionException e) {
@@ -109,7 +110,7 @@ public final class RolloutClient implements AutoCloseable {
           }
           for (RolloutDecision d : s.getDecisions()) {
             if (c.getCommandId().equals(d.getCommandId())) {
-              return new Answer(d, s);
+              return new Answer(c, d, s);
             }
           }
         }
