@@ -87,7 +87,10 @@ final class BenchRun {
         }
         section(ctx, "inference", failed, () -> InferenceBench.run(ctx));
         section(ctx, "scaling", failed, () -> ScalingBench.run(ctx));
-        section(ctx, "memory", failed, () -> MemoryBench.run(ctx, out));
+        section(ctx, "memory", failed, () -> {
+          MemoryBench.run(ctx, out);
+          ManyAdaptersBench.run(ctx);
+        });
         section(ctx, "minilm", failed, () -> MiniLmBench.run(ctx, miniLmDir));
         report.meta("wallSeconds", Math.round(ctx.elapsedSeconds()));
         report.markdown("Machine load during each section", loadTable());

@@ -45,6 +45,11 @@ public final class InferenceConfig {
   public static final String METRICS_INTERVAL_MS = "inference.metrics.interval.ms";
   /** {@code answer}: a request for a task this consumer does not serve gets an error; {@code ignore}: no answer. */
   public static final String UNKNOWN_TASK = "inference.unknown.task";
+  /**
+   * MiB of merged adapter versions a consumer keeps; past it the least recently used are kept as A
+   * and B only and merged again on their next request. 0: no bound.
+   */
+  public static final String MERGED_BUDGET_MB = "inference.merged.budget.mb";
   /** Truncation length of raw-text requests; 0 means the base's token window. */
   public static final String TEXT_MAX_TOKENS = "inference.text.max.tokens";
 
@@ -63,6 +68,7 @@ public final class InferenceConfig {
       Map.entry(METRICS_INTERVAL_MS, "1000"),
       Map.entry(UNKNOWN_TASK, "answer"),
       Map.entry(TEXT_MAX_TOKENS, "0"),
+      Map.entry(MERGED_BUDGET_MB, "1024"),
       Map.entry(STATE_DIR, "")); // empty: <data.dir>/inference-<consumer.id>
 
   private final String adapterId;
@@ -83,6 +89,7 @@ public final class InferenceConfig {
   private final boolean answerUnknownTasks;
   private final int textMaxTokens;
   private final RolloutMode rolloutMode;
+  private final long mergedBudgetBytes;
 
   private InferenceConfig(LayeredConfig c) {
     this.adapterId = adapterId(c);
@@ -114,6 +121,12 @@ public final class InferenceConfig {
     this.answerUnknownTasks = unknown.equals("answer");
     this.textMaxTokens = c.getInt(TEXT_MAX_TOKENS, 0, 1 << 20); // checked against the base's window at start
     this.rolloutMode = RolloutConfig.mode(c);
+    this.mergedBudgetBytes = c.getLong(MERGED_BUDGET_MB, 0, 1L << 30) * 1024 * 1024;
+  }
+
+  /** Bytes of merged versions to keep merged (0: no bound). */
+  public long mergedBudgetBytes() {
+    return mergedBudgetBytes;
   }
 
   /** What to serve for an adapter before the rollout controller has written its state ({@code rollout.mode}). */

@@ -213,6 +213,7 @@ public final class InferenceService implements AutoCloseable {
         .deserializer(serdes.adapterSnapshot().deserializer())
         .rollouts(serdes.rolloutState().deserializer(), config.rolloutMode())
         .consumerId(config.consumerId())
+        .mergeBudgetBytes(config.mergedBudgetBytes())
         .adapterId(config.adapterId())
         .hmacKey(config.hmacKey().orElse(null))
         .fetchMaxWaitMs(config.fetchMaxWaitMs())

@@ -82,6 +82,7 @@ public final class AdapterSubscriber implements ActiveModels, ModelHistory, Auto
     this.swapper = new AdapterSwapper(b.base, b.adapterId, b.hmacKey, b.trainTopic, b.historySize, b.clock,
         b.engine == null ? ServingEngine.choose("auto", b.base) : b.engine);
     swapper.configureRollout(b.rolloutMode, b.consumerId == null ? b.clientId : b.consumerId);
+    swapper.mergeBudget(new MergeBudget(b.mergeBudgetBytes));
     this.stateDeserializer = b.stateDeserializer;
     this.controlTopic = b.controlTopic;
     this.retainedTopic = b.retainedTopic;
@@ -470,6 +471,7 @@ public final class AdapterSubscriber implements ActiveModels, ModelHistory, Auto
     private Deserializer<RolloutState> stateDeserializer;
     private RolloutMode rolloutMode = RolloutMode.AUTO;
     private String consumerId;
+    private long mergeBudgetBytes;
     private Deserializer<AdapterSnapshot> deserializer;
     private String adapterId;
     private byte[] hmacKey;
@@ -517,6 +519,15 @@ public final class AdapterSubscriber implements ActiveModels, ModelHistory, Auto
     public Builder rollouts(Deserializer<RolloutState> states, RolloutMode mode) {
       this.stateDeserializer = Objects.requireNonNull(states, "states");
       this.rolloutMode = Objects.requireNonNull(mode, "mode");
+      return this;
+    }
+
+    /** Bytes of merged versions to keep (0: no bound); see {@link AdapterSwapper#mergeBudget(MergeBudget)}. */
+    public Builder mergeBudgetBytes(long bytes) {
+      if (bytes < 0) {
+        throw new IllegalArgumentException("mergeBudgetBytes must be >= 0, got " + bytes);
+      }
+      this.mergeBudgetBytes = bytes;
       return this;
     }
 

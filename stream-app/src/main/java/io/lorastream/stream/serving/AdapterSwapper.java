@@ -84,6 +84,7 @@ public final class AdapterSwapper implements ActiveModels, ModelHistory {
   private final Map<String, RolloutState> states = new ConcurrentHashMap<>();
   private final Map<String, AtomicReference<Canary>> canaries = new ConcurrentHashMap<>();
   private volatile RolloutMode defaultMode = RolloutMode.AUTO;
+  private volatile MergeBudget budget = MergeBudget.unlimited();
   /** While true (a restarting consumer catching up), versions are prepared but nothing is routed. */
   private volatile boolean holding;
   private volatile String consumerId = "";
@@ -153,7 +154,8 @@ public final class AdapterSwapper implements ActiveModels, ModelHistory {
     boolean all = ALL_ADAPTERS.equals(adapterId);
     this.frozen = ServingModel.base(all ? "" : adapterId, baseModel, now);
     this.primary = all ? null : new AtomicReference<>(frozen);
-    this.history = new BoundedModelHistory(Objects.requireNonNull(trainTopic, "trainTopic"), historySize, frozen);
+    this.history = new BoundedModelHistory(Objects.requireNonNull(trainTopic, "trainTopic"), historySize, frozen,
+        this::leftHistory);
     for (RejectReason r : RejectReason.values()) {
       rejected.put(r, new LongAdder());
     }
@@ -228,7 +230,14 @@ public final class AdapterSwapper implements ActiveModels, ModelHistory {
     MergedClassifier merged;
     try {
       decoded = SnapshotCodec.decode(s, base, hmacKey);
-      merged = decoded.merge(base, engine);
+      MergeBudget b = budget;
+      if (b.bounded()) {
+        LazyMerged lazy = new LazyMerged(decoded, base, engine, baseModel, b);
+        lazy.warm(); // merged here, off the request path; the budget may evict it later
+        merged = lazy;
+      } else {
+        merged = decoded.merge(base, engine);
+      }
     } catch (SnapshotRejectedException e) {
       reject(RejectReason.of(e.reason()), e.getMessage(), previous);
       return null;
@@ -379,7 +388,25 @@ public final class AdapterSwapper implements ActiveModels, ModelHistory {
     }
     // A version newer than the state is one the controller has not decided on yet: keep it.
     long decidedThrough = st == null ? Long.MAX_VALUE : st.getLatestVersion();
-    p.keySet().removeIf(v -> !keep.contains(v) && (st == null || v <= decidedThrough));
+    List<Long> drop = p.keySet().stream().filter(v -> !keep.contains(v) && (st == null || v <= decidedThrough)).toList();
+    List<Long> inHistory = history.retainedVersions(id);
+    for (long v : drop) {
+      ServingModel m = p.remove(v);
+      if (m != null && !inHistory.contains(v)) {
+        m.retire(); // neither routable nor in the evaluator's history: free what it holds
+      }
+    }
+  }
+
+  /** A version left the evaluator's history: retire it unless a rollout can still route to it. */
+  private void leftHistory(ScoringModel m) {
+    if (m instanceof ServingModel sm) {
+      NavigableMap<Long, ServingModel> p = prepared.get(sm.adapterId());
+      if (p != null && p.containsKey(sm.version())) {
+        return;
+      }
+    }
+    m.retire();
   }
 
   /** Whether the controller has let {@code version} go: known to the state and no longer retained. */
@@ -399,6 +426,20 @@ public final class AdapterSwapper implements ActiveModels, ModelHistory {
     NavigableMap<Long, ServingModel> p = prepared.get(id);
     long fromPrepared = p == null || p.isEmpty() ? 0 : p.lastKey();
     return Math.max(fromPrepared, history.latestVersion(id));
+  }
+
+  /**
+   * Bounds the memory of merged versions (0 bytes: no bound); past it, the least recently used
+   * versions are kept as A and B only and merged again by their next request. Set it before the
+   * first snapshot.
+   */
+  public synchronized void mergeBudget(MergeBudget b) {
+    this.budget = Objects.requireNonNull(b, "budget");
+  }
+
+  /** The merge budget and its counters. */
+  public MergeBudget mergeBudget() {
+    return budget;
   }
 
   /** Rollout defaults of this consumer: the mode of adapters without a state, and its id for named canaries. */

@@ -42,6 +42,7 @@ public final class BoundedModelHistory implements ModelHistory {
   private final String trainTopic;
   private final int capacity;
   private final ScoringModel frozen;
+  private final java.util.function.Consumer<ScoringModel> onEvicted;
   private final Map<String, TaskHistory> tasks = new ConcurrentHashMap<>();
   /** Per task: whether each retained entry's predecessor was untrained, kept in step with entries. */
   private final Map<String, List<Boolean>> followsUntrained = new HashMap<>();
@@ -52,6 +53,16 @@ public final class BoundedModelHistory implements ModelHistory {
    * @param frozen     the frozen base model, version 0
    */
   public BoundedModelHistory(String trainTopic, int capacity, ScoringModel frozen) {
+    this(trainTopic, capacity, frozen, ScoringModel::retire);
+  }
+
+  /**
+   * As above, with {@code onEvicted} told of every model that leaves the history (the default
+   * retires it; an owner that may still serve it decides for itself).
+   */
+  public BoundedModelHistory(String trainTopic, int capacity, ScoringModel frozen,
+      java.util.function.Consumer<ScoringModel> onEvicted) {
+    this.onEvicted = java.util.Objects.requireNonNull(onEvicted, "onEvicted");
     if (capacity < 1) {
       throw new IllegalArgumentException("capacity must be >= 1, was " + capacity);
     }
@@ -99,7 +110,7 @@ public final class BoundedModelHistory implements ModelHistory {
     }
     tasks.put(task, new TaskHistory(Collections.unmodifiableList(entries), follows.get(0)));
     // after the new history is visible, so no new reader finds an evicted model
-    evicted.forEach(e -> e.model().retire());
+    evicted.forEach(e -> onEvicted.accept(e.model()));
     return true;
   }
 

@@ -137,4 +137,64 @@ class ManyAdaptersIT {
     }
   }
 
+  /**
+   * A hundred adapters under a merge budget of ten adapters' merged weights: the consumer keeps at
+   * most that much merged, and a request to an evicted (cold) adapter merges it again and is
+   * answered by its own version, every time.
+   */
+  @Test
+  void aMergeBudgetBoundsMergedMemoryAndColdAdaptersAreMergedAgainOnTheirFirstRequest() throws Exception {
+    int n = 100;
+    Map<String, Object> tx = new HashMap<>(Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, stack.bootstrapServers(),
+        ProducerConfig.TRANSACTIONAL_ID_CONFIG, "cold-trainer"));
+    try (KafkaProducer<String, AdapterSnapshot> trainer = new KafkaProducer<>(tx, new StringSerializer(),
+        stack.serdes().adapterSnapshot().serializer())) {
+      trainer.initTransactions();
+      trainer.beginTransaction();
+      for (int i = 0; i < n; i++) {
+        AdapterSnapshot s = snapshot("cold-" + i, 1 + i % 5, base.fingerprint(), List.of(), KEY);
+        trainer.send(new ProducerRecord<>(stack.catalog().adapters.name(), s.getAdapterId(), s));
+      }
+      trainer.commitTransaction();
+    }
+    long perAdapter = 4L * (2 * 2 + 3 * 2); // fc0 (2x2) and head (3x2) merged, float32
+    try (io.lorastream.stream.serving.AdapterSubscriber sub = io.lorastream.stream.serving.AdapterSubscriber
+        .builder(base).bootstrapServers(stack.bootstrapServers()).topics(stack.catalog())
+        .deserializer(stack.serdes().adapterSnapshot().deserializer())
+        .rollouts(stack.serdes().rolloutState().deserializer(), io.lorastream.avro.RolloutMode.AUTO)
+        .adapterId("*").hmacKey(KEY).clientId("cold-consumer").mergeBudgetBytes(10 * perAdapter).start()) {
+      await().atMost(Duration.ofSeconds(30)).until(() -> {
+        for (int i = 0; i < n; i++) {
+          if (sub.activeVersion("cold-" + i) != 1 + i % 5) {
+            return false;
+          }
+        }
+        return true;
+      });
+      var budget = sub.swapper().mergeBudget();
+      assertThat(budget.mergedBytes()).isLessThanOrEqualTo(10 * perAdapter);
+      assertThat(budget.evictions()).isGreaterThanOrEqualTo(n - 10);
+      long coldBefore = budget.coldMerges();
+      List<Long> nanos = new ArrayList<>();
+      for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < n; i++) {
+          long t = System.nanoTime();
+          var routed = sub.forRequest("cold-" + i, "q-" + round + "-" + i).orElseThrow();
+          float[] p = routed.model().predictProba(X);
+          nanos.add(System.nanoTime() - t);
+          assertThat(routed.model().version()).isEqualTo(1 + i % 5);
+          assertThat(mismatch(1 + i % 5, p)).as("cold-%d", i).isNull();
+          assertThat(budget.mergedBytes()).isLessThanOrEqualTo(10 * perAdapter);
+        }
+      }
+      // Cycling through 100 adapters with room for 10 makes every request a cold one.
+      assertThat(budget.coldMerges() - coldBefore).isEqualTo(2L * n);
+      nanos.sort(null);
+      System.out.printf("merge budget: %d adapters, %d merged at most (%d B merged per adapter; A and B kept for "
+          + "all: %d B per adapter); first request to a cold adapter p50 %.3f ms, max %.3f ms (merge alone mean "
+          + "%.3f ms)%n", n, budget.mergedVersions(), perAdapter, 4L * (2 + 2 + 4 + 6), nanos.get(nanos.size() / 2) / 1e6,
+          nanos.get(nanos.size() - 1) / 1e6, budget.coldMergeMeanMillis());
+    }
+  }
+
 }
