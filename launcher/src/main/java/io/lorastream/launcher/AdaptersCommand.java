@@ -63,6 +63,9 @@ final class AdaptersCommand implements Runnable {
     Duration timeout;
   }
 
+  /** How far back {@code adapters list} looks for what each consumer reported serving. */
+  static final Duration SERVED_WINDOW = Duration.ofMinutes(2);
+
   /** {@code adapters list}: every adapter on the topic with its newest committed version. */
   @Command(name = "list", description = {"List every adapter on the adapters topic: its newest committed version, who "
       + "trained it on how many examples, its ranks and size, and whether its checksum (and, with trainer.hmac.key, its "
@@ -108,13 +111,31 @@ final class AdaptersCommand implements Runnable {
             + settings.common().catalog().adaptersControl.name() + "': " + e);
         return 1;
       }
+      Map<String, Map<String, ServedVersions.Served>> served;
+      try {
+        served = ServedVersions.read(settings.common(), LorastreamSerdes.create(settings.common().registryConfig()),
+            SERVED_WINDOW, kafkaWait.timeout);
+      } catch (RuntimeException e) {
+        spec.commandLine().getErr().println("lorastream adapters list: could not read what consumers serve from '"
+            + settings.common().catalog().metrics.name() + "': " + e);
+        served = Map.of();
+      }
       if (states.isEmpty()) {
         out.println("no rollout states on " + settings.common().catalog().adaptersControl.name()
             + " (no rollout controller has run): every consumer serves each adapter's newest version");
       }
+      long now = System.currentTimeMillis();
       for (io.lorastream.avro.RolloutState st : states.values()) {
         out.println(RolloutCommands.summary(st));
         RolloutCommands.printVersions(out, st);
+        Map<String, ServedVersions.Served> consumers = served.get(st.getAdapterId());
+        out.println("  consumers: " + (consumers == null || consumers.isEmpty() ? "none reported in the last "
+            + SERVED_WINDOW.toMinutes() + " min" : ServedVersions.describe(consumers, now)));
+      }
+      for (Map.Entry<String, Map<String, ServedVersions.Served>> e : served.entrySet()) {
+        if (!states.containsKey(e.getKey())) {
+          out.println(e.getKey() + ": no rollout state; consumers: " + ServedVersions.describe(e.getValue(), now));
+        }
       }
       out.flush();
       return 0;

@@ -651,8 +651,11 @@ final class DemoRun {
         sm.swapLatencyMs().get("p50"), sm.swapLatencyMs().get("p99"), sm.swapLatencyMs().get("max"),
         sm.swapLatencyMs().get("samples"));
     Map<?, ?> ro = (Map<?, ?>) sm.extra().get("rollout");
-    out.printf("rollout: mode %s (gate on %s holdout examples, margin %s); decisions %s%n", ro.get("mode"),
-        ro.get("gateExamples"), ro.get("gateMargin"), ro.get("decisions"));
+    Map<?, ?> dc = (Map<?, ?>) ro.get("decisions");
+    out.printf("rollout: mode %s (gate on %s holdout examples, margin %s): %d promoted by the gate, %d rejected by "
+        + "the gate, %d promoted by hand, %d rolled back; all decisions %s%n", ro.get("mode"), ro.get("gateExamples"),
+        ro.get("gateMargin"), count(dc, "PROMOTE by gate"), count(dc, "REJECT by gate"), count(dc, "PROMOTE"),
+        count(dc, "ROLLBACK"), dc);
     if (ro.get("badCandidate") instanceof Map<?, ?> b) {
       Map<?, ?> f = b.get("figures") instanceof Map<?, ?> m ? m : Map.of();
       out.printf("  bad candidate v%s: %s, accuracy %s vs active %s on %s holdout examples; served by %s, in %s "
@@ -668,6 +671,11 @@ final class DemoRun {
         sm.examplesDuplicates(), sm.reconciled() ? "reconciled" : "MISMATCH");
     out.printf("dead-lettered by reason: %s%n", sm.extra().get("deadLetteredByReason"));
     out.printf("wall time %.1f s; results in %s%n", (Double) sm.extra().get("wallSeconds"), s.out());
+  }
+
+  private static long count(Map<?, ?> counts, String key) {
+    Object v = counts.get(key);
+    return v instanceof Number n ? n.longValue() : 0;
   }
 
   private void write(Summary sm) throws IOException {

@@ -152,8 +152,9 @@ final class PredictCommand implements Callable<Integer> {
     for (float f : p.getProbabilities()) {
       probs.append(probs.length() == 0 ? "" : ", ").append(String.format(Locale.ROOT, "%.4f", f));
     }
-    return String.format(Locale.ROOT, "%s  %s v%d (%s)  class %d  p=[%s]  %d us", id, p.getAdapterId(),
-        p.getAdapterVersion(), p.getConsumerId(), p.getPredictedClass(), probs, p.getLatencyMicros());
+    String role = "canary".equals(p.getRole()) ? " canary" : "";
+    return String.format(Locale.ROOT, "%s  %s v%d%s (%s)  class %d  p=[%s]  %d us", id, p.getAdapterId(),
+        p.getAdapterVersion(), role, p.getConsumerId(), p.getPredictedClass(), probs, p.getLatencyMicros());
   }
 
   private List<Input> inputs() {

@@ -9,6 +9,7 @@ import io.lorastream.config.CommonConfig;
 import io.lorastream.config.LayeredConfig;
 import io.lorastream.serde.LorastreamSerdes;
 import io.lorastream.stream.control.RolloutClient;
+import io.lorastream.stream.inference.InferenceConfig;
 import io.lorastream.stream.rollout.RolloutConfig;
 import io.lorastream.stream.rollout.RolloutRules;
 import java.io.PrintWriter;
@@ -28,7 +29,8 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code lorastream adapters promote|reject|rollback|pin|unpin|canary|mode}: rollout commands
- * against any cluster. Each publishes one command (signed with {@code rollout.hmac.key} when set)
+ * against any cluster. Each publishes one command (signed with {@code rollout.hmac.key}, or else
+ * {@code inference.hmac.key}, when set)
  * and waits for the controller's decision on it: exit 0 when it took effect, 2 when the controller
  * refused it (the reason is printed), 1 when no decision came (no controller, or Kafka failed).
  */
@@ -68,7 +70,7 @@ final class RolloutCommands {
       defaults.putAll(RolloutConfig.DEFAULTS);
       LayeredConfig cfg = service.load(defaults, Map.of());
       CommonConfig common = new CommonConfig(cfg);
-      RolloutConfig rollout = RolloutConfig.from(cfg);
+      RolloutConfig rollout = RolloutConfig.from(cfg, InferenceConfig.HMAC_KEY);
       RolloutCommand.Builder b = RolloutClient.command(adapter, action()).setReason(reason == null ? "" : reason);
       fill(b);
       try (RolloutClient client = new RolloutClient(common, LorastreamSerdes.create(common.registryConfig()),

@@ -78,7 +78,7 @@ final class StreamAppCommand implements Callable<Integer> {
       subscriber = InferenceService.startSubscriber(ic, common, serdes, model);
       subscriber.awaitCaughtUp(Duration.ofSeconds(30));
       eval = new EvalService(common, app, serdes, subscriber);
-      RolloutConfig rollout = RolloutConfig.from(cfg);
+      RolloutConfig rollout = RolloutConfig.from(cfg, InferenceConfig.HMAC_KEY);
       if (rollout.controllerEnabled()) {
         controller = RolloutController.start(rollout, common, serdes, model);
       }

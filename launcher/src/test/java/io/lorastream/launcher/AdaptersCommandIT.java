@@ -267,10 +267,18 @@ class AdaptersCommandIT {
       assertThat(run(back, concat(new String[] {"adapters", "rollback", "--adapter", "ro", "--to", "0"}, cluster)))
           .as(back.toString()).isZero();
       assertThat(back.toString()).contains("(v2 -> v0)", "serving v0");
+      // What a consumer of ro reports on the metrics topic at its interval.
+      try (KafkaProducer<String, io.lorastream.avro.PipelineMetric> p = new KafkaProducer<>(
+          new HashMap<>(stack.clientProperties()), new StringSerializer(), stack.serdes().pipelineMetric().serializer())) {
+        p.send(new ProducerRecord<>(stack.catalog().metrics.name(), "ro", io.lorastream.avro.PipelineMetric.newBuilder()
+            .setName(io.lorastream.stream.inference.InferenceMetrics.ACTIVE_VERSION).setTask("ro").setValue(0)
+            .setAdapterVersion(0L).setTags(Map.of(io.lorastream.stream.inference.InferenceMetrics.TAG_CONSUMER,
+                "inference-7")).setService("inference-7").setTimestamp(Instant.now()).build())).get();
+      }
       StringWriter list = new StringWriter();
       assertThat(run(list, concat(new String[] {"adapters", "list"}, cluster))).as(list.toString()).isZero();
       assertThat(list.toString()).contains("ro: mode manual, serving v0").contains("v2 | rolled back | yes")
-          .contains("v1 | superseded | no");
+          .contains("v1 | superseded | no").containsPattern("  consumers: inference-7 v0, \\d+ s ago");
     }
     StringWriter none = new StringWriter();
     assertThat(run(none, "adapters", "promote", "--adapter", "ro", "--timeout", "PT2S", "--bootstrap",

@@ -140,7 +140,9 @@ class DemoMetricsIT {
     assertThat(streamApp.value("lorastream_ingest_hosted_records", "outcome", "holdout")).isEqualTo(sm.examplesHoldout());
     assertThat(streamApp.value("lorastream_ingest_hosted_records", "outcome", "dlq")).isEqualTo(sm.examplesDeadLettered());
     assertThat(streamApp.value("lorastream_ingest_hosted_records", "outcome", "duplicates")).isEqualTo(sm.examplesDuplicates());
-    assertThat(streamApp.value("lorastream_adapter_active_version", "consumer", "eval")).isEqualTo(sm.versionsPublished());
+    assertThat(streamApp.value("lorastream_adapter_active_version", "consumer", "eval"))
+        .as("the evaluator's subscriber follows the rollout like the consumers")
+        .isEqualTo(((Number) ((Map<?, ?>) sm.extra().get("rollout")).get("servedVersion")).doubleValue());
 
     // the metrics table in README.md lists exactly the lorastream_* meters the services export
     java.util.Set<String> exported = new java.util.TreeSet<>();

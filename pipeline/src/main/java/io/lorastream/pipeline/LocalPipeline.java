@@ -128,7 +128,7 @@ public final class LocalPipeline {
   }
 
   public RolloutConfig rolloutConfig() {
-    return RolloutConfig.from(config);
+    return RolloutConfig.from(config, InferenceConfig.HMAC_KEY);
   }
 
   /** Starts the rollout controller, verifying snapshots against {@code base} (not closed by it). */

@@ -26,6 +26,8 @@ public final class InferenceMetrics {
   public static final String LATENCY_MEAN_MICROS = "inference.latency.mean.micros";
   /** Version serving now (also in the record's adapterVersion). */
   public static final String ACTIVE_VERSION = "inference.adapter.active.version";
+  /** Version serving the canary share now, when the rollout has a candidate this consumer routes to. */
+  public static final String CANARY_VERSION = "inference.adapter.canary.version";
   /** Snapshots that became active. */
   public static final String APPLIED = "inference.adapter.applied";
   /** Snapshots ignored because they were not newer than the active version. */
@@ -52,6 +54,8 @@ public final class InferenceMetrics {
     out.add(metric(LATENCY_MEAN_MICROS, consumerId, adapterId, counters.meanLatencyMicros(), null, null, nowMillis));
     if (active >= 0) {
       out.add(metric(ACTIVE_VERSION, consumerId, adapterId, active, active, null, nowMillis));
+      swapper.canary(adapterId).ifPresent(c -> out.add(metric(CANARY_VERSION, consumerId, adapterId,
+          c.model().version(), c.model().version(), null, nowMillis)));
     }
     out.add(metric(APPLIED, consumerId, adapterId, swaps.applied(), null, null, nowMillis));
     out.add(metric(IGNORED, consumerId, adapterId, swaps.ignoredNotNewer(), null, null, nowMillis));

@@ -12,7 +12,8 @@ import java.util.Map;
  * is read by the controller (the mode of an adapter no MODE command has set) and by every
  * inference consumer (what it serves for an adapter before the controller has written its state),
  * so both sides agree from the first snapshot: under gated or manual no version reaches users
- * before a decision. The key is a secret shared with whoever issues commands; it is never printed.
+ * before a decision. The key is a secret shared with whoever issues commands, and it must be the
+ * key consumers check snapshots with, since they check states with it too; it is never printed.
  */
 public final class RolloutConfig {
   public static final String MODE = "rollout.mode";
@@ -42,7 +43,7 @@ public final class RolloutConfig {
   private final byte[] hmacKey;
   private final Duration pollTimeout;
 
-  private RolloutConfig(LayeredConfig c) {
+  private RolloutConfig(LayeredConfig c, String consumerKeySetting) {
     this.mode = mode(c);
     this.controllerEnabled = c.getBoolean(CONTROLLER_ENABLED);
     this.controllerId = c.get(CONTROLLER_ID).trim();
@@ -53,14 +54,27 @@ public final class RolloutConfig {
     this.gateExamples = c.getInt(GATE_EXAMPLES, 1, 10_000_000);
     this.gateMargin = c.getDouble(GATE_MARGIN, 0.0, 1.0);
     this.retainedVersions = c.getInt(RETAINED_VERSIONS, 0, 1000);
-    this.hmacKey = SigningKey.fromConfig(c, HMAC_KEY, "every inference consumer and whoever runs lorastream adapters")
-        .orElse(null);
+    java.util.Optional<byte[]> own = SigningKey.fromConfig(c, HMAC_KEY,
+        "every inference consumer and whoever runs lorastream adapters");
+    // Consumers check states with the key they check snapshots with, so without a key of its own
+    // the controller signs with that one: a pipeline that signs snapshots signs its rollouts too.
+    this.hmacKey = own.isPresent() || consumerKeySetting == null || !c.has(consumerKeySetting) ? own.orElse(null)
+        : SigningKey.fromConfig(c, consumerKeySetting, "the trainer and every inference consumer").orElse(null);
     this.pollTimeout = Duration.ofMillis(c.getLong(POLL_TIMEOUT_MS, 1, 10_000));
   }
 
-  /** Reads and validates every {@code rollout.*} setting; keys missing from {@code c} must be in {@link #DEFAULTS}. */
+  /**
+   * Reads and validates every {@code rollout.*} setting; keys missing from {@code c} must be in
+   * {@link #DEFAULTS}. Without {@value #HMAC_KEY}, the key of {@code consumerKeySetting} (the
+   * consumers' snapshot key, {@code inference.hmac.key}) signs commands and states, when set.
+   */
+  public static RolloutConfig from(LayeredConfig c, String consumerKeySetting) {
+    return new RolloutConfig(c, consumerKeySetting);
+  }
+
+  /** As {@link #from(LayeredConfig, String)} with no fallback key. */
   public static RolloutConfig from(LayeredConfig c) {
-    return new RolloutConfig(c);
+    return new RolloutConfig(c, null);
   }
 
   /** Only {@code rollout.mode}, for an inference consumer. */
