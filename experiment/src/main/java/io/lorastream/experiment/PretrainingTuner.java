@@ -147,8 +147,9 @@ final class PretrainingTuner {
   static Function<List<Example>, BaseModel> baseBuilder(Workload w, ExperimentSettings s, BaseModel encoderOrNull,
       Device device) {
     return fit -> encoderOrNull != null
-        ? new HeadFitter(HeadFitter.Config.defaults(s.seed()), line -> { }).fit(encoderOrNull, fit, "tuning", device).model()
-        : new Pretrainer(new Pretrainer.Config(s.pretrainEpochs(), s.pretrainBatch(), s.pretrainLr(), 0.1, s.seed()))
+        ? new HeadFitter(HeadFitter.Config.defaults(s.seed()).withHoldout(ExperimentRunner.PRETRAIN_HOLDOUT), line -> { }).fit(encoderOrNull, fit, "tuning", device).model()
+        : new Pretrainer(new Pretrainer.Config(s.pretrainEpochs(), s.pretrainBatch(), s.pretrainLr(),
+            ExperimentRunner.PRETRAIN_HOLDOUT, s.seed()))
             .train(w.baseSpec(s.seed()), fit, device).model();
   }
 

@@ -50,6 +50,11 @@ public final class HeadFitter {
     public static Config defaults(long seed) {
       return new Config(300, 0.05, 1e-3, 0.1, 16, seed);
     }
+
+    /** The same with {@code fraction} held out (0: fit on every example). */
+    public Config withHoldout(double fraction) {
+      return new Config(epochs, lr, l2, fraction, batchSize, seed);
+    }
   }
 
   private final Config config;
