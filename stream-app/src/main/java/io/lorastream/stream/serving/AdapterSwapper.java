@@ -42,8 +42,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>It serves one adapter id, or every adapter ({@value #ALL_ADAPTERS}), each behind its own
  * reference. Before the first accepted snapshot an adapter is served by the frozen base as
- * version 0. Accepted versions are also recorded in a bounded {@link ModelHistory} so the
- * prequential evaluator can pick the newest version not trained on a given input offset.
+ * version 0. Versions that become active are also recorded in a bounded {@link ModelHistory} so
+ * the prequential evaluator can pick the newest served version not trained on a given input offset.
  * Writers ({@code offer}) are serialized; every reader method is lock-free.
  *
  * <p>Rollouts: with a {@link RolloutState} for an adapter (from {@code adapters.control}), the
@@ -182,7 +182,6 @@ public final class AdapterSwapper implements ActiveModels, ModelHistory {
     if (next == null) {
       return Outcome.REJECTED;
     }
-    history.record(id, version, next.sourceOffsets(), next);
     preparedFor(id).put(version, next);
     if (holding) {
       return Outcome.APPLIED; // routed once the consumer has caught up with every topic
@@ -257,6 +256,9 @@ public final class AdapterSwapper implements ActiveModels, ModelHistory {
     ServingModel m = next.activatedAtMillis() == now ? next : next.activatedAt(now);
     // The single write that makes the version visible to requests.
     referenceFor(m.adapterId()).set(m);
+    // The evaluator scores with versions that served: a candidate the gate rejects never enters
+    // the history, and a version served again after a rollback is not newer, so it is not re-added.
+    history.record(m.adapterId(), m.version(), m.sourceOffsets(), m);
     lastSwapMillis = now;
     applied.increment();
     synchronized (versionMonitor) {
