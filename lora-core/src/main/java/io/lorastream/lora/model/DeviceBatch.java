@@ -2,7 +2,10 @@ package io.lorastream.lora.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 
 /**
  * Host-side packing of a micro-batch into ONE buffer, so it crosses host->device in one copy:
@@ -18,6 +21,79 @@ public record DeviceBatch(NDArray x, NDArray targets) {
    * @throws IllegalArgumentException on length mismatch, label out of range, or a negative weight
    */
   public static double[] pack(float[] features, int[] labels, float[] weights, int inputSize, int numClasses) {
+    int n = check(features, labels, weights, inputSize);
+    double[] p = new double[n * inputSize + n * numClasses];
+    for (int i = 0; i < features.length; i++) {
+      p[i] = features[i];
+    }
+    int off = n * inputSize;
+    for (int i = 0; i < n; i++) {
+      p[off + i * numClasses + label(labels, i, numClasses)] = weight(weights, i) / n;
+    }
+    return p;
+  }
+
+  /**
+   * Packs micro-batches straight into one reused direct buffer in the learner's dtype, so a batch
+   * crosses to the device in one copy, from the buffer itself: DJL takes a direct native-order
+   * buffer as it is, while a heap array costs a fresh direct buffer and a copy per call (and the
+   * {@code double[]} of {@link #pack} one more conversion). The buffer is overwritten by the next
+   * {@link #pack}: the array made from it must be closed before then, as a micro-batch's are.
+   * One packer per training thread.
+   */
+  public static final class Packer {
+    private ByteBuffer buffer = ByteBuffer.allocateDirect(0).order(ByteOrder.nativeOrder());
+
+    /**
+     * The packed batch (features, then targets), positioned for reading, in {@code dtype}
+     * (float32 or float64); same checks as {@link DeviceBatch#pack}.
+     */
+    public ByteBuffer pack(float[] features, int[] labels, float[] weights, int inputSize, int numClasses,
+        DataType dtype) {
+      int n = check(features, labels, weights, inputSize);
+      boolean f64 = dtype == DataType.FLOAT64;
+      if (!f64 && dtype != DataType.FLOAT32) {
+        throw new IllegalArgumentException("micro-batches are packed as float32 or float64, not " + dtype);
+      }
+      int elements = n * inputSize + n * numClasses;
+      int bytes = elements * (f64 ? 8 : 4);
+      if (buffer.capacity() < bytes) {
+        buffer = ByteBuffer.allocateDirect(Math.max(bytes, buffer.capacity() * 2)).order(ByteOrder.nativeOrder());
+      }
+      ByteBuffer b = buffer;
+      b.clear();
+      if (f64) {
+        for (float f : features) {
+          b.putDouble(f);
+        }
+      } else {
+        b.asFloatBuffer().put(features);
+        b.position(4 * features.length);
+      }
+      int tStart = b.position();
+      for (int i = 0; i < n * numClasses; i++) {
+        if (f64) {
+          b.putDouble(0.0);
+        } else {
+          b.putFloat(0f);
+        }
+      }
+      int width = f64 ? 8 : 4;
+      for (int i = 0; i < n; i++) {
+        int at = tStart + (i * numClasses + label(labels, i, numClasses)) * width;
+        double w = weight(weights, i) / n;
+        if (f64) {
+          b.putDouble(at, w);
+        } else {
+          b.putFloat(at, (float) w);
+        }
+      }
+      b.flip();
+      return b;
+    }
+  }
+
+  private static int check(float[] features, int[] labels, float[] weights, int inputSize) {
     int n = labels == null ? 0 : labels.length;
     if (n == 0) {
       throw new IllegalArgumentException("micro-batch is empty");
@@ -29,23 +105,23 @@ public record DeviceBatch(NDArray x, NDArray targets) {
     if (weights != null && weights.length != n) {
       throw new IllegalArgumentException("micro-batch of " + n + " examples needs " + n + " weights, got " + weights.length);
     }
-    double[] p = new double[n * inputSize + n * numClasses];
-    for (int i = 0; i < features.length; i++) {
-      p[i] = features[i];
+    return n;
+  }
+
+  private static int label(int[] labels, int i, int numClasses) {
+    int y = labels[i];
+    if (y < 0 || y >= numClasses) {
+      throw new IllegalArgumentException("label " + y + " of example " + i + " is outside [0, " + numClasses + ")");
     }
-    int off = n * inputSize;
-    for (int i = 0; i < n; i++) {
-      int y = labels[i];
-      if (y < 0 || y >= numClasses) {
-        throw new IllegalArgumentException("label " + y + " of example " + i + " is outside [0, " + numClasses + ")");
-      }
-      double w = weights == null ? 1.0 : weights[i];
-      if (w < 0) {
-        throw new IllegalArgumentException("weight " + w + " of example " + i + " is negative");
-      }
-      p[off + i * numClasses + y] = w / n;
+    return y;
+  }
+
+  private static double weight(float[] weights, int i) {
+    double w = weights == null ? 1.0 : weights[i];
+    if (w < 0) {
+      throw new IllegalArgumentException("weight " + w + " of example " + i + " is negative");
     }
-    return p;
+    return w;
   }
 
   /** Views x and targets inside the packed device array (no copy). */

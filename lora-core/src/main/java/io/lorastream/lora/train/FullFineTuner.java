@@ -176,11 +176,6 @@ public final class FullFineTuner implements Learner {
     }
 
     @Override
-    public NDArray upload(NDManager tmp, double[] packed) {
-      return create(tmp, packed, new Shape(packed.length));
-    }
-
-    @Override
     public MicroBatchLoop.Pass backward(NDManager tmp, DeviceBatch mb, double lossScale) {
       return FullFineTuner.this.backward(tmp, mb, lossScale);
     }

@@ -35,8 +35,6 @@ final class MicroBatchLoop {
     /** (Re)creates moments and accumulators if the trained tensors changed shape behind the loop's back. */
     void sync();
 
-    NDArray upload(NDManager tmp, double[] packed);
-
     Pass backward(NDManager tmp, DeviceBatch mb, double lossScale);
 
     /** Current values; the loop updates them in place. */
@@ -69,6 +67,7 @@ final class MicroBatchLoop {
   private final LearnerConfig train;
   private final LearnerStats stats;
   private final AdamW adam;
+  private final DeviceBatch.Packer packer = new DeviceBatch.Packer();
 
   MicroBatchLoop(Tensors tensors, NDManager manager, LearnerConfig train, LearnerStats stats) {
     this.tensors = tensors;
@@ -83,7 +82,8 @@ final class MicroBatchLoop {
     Devices.tuneCurrentThread();
     int d = tensors.inputSize();
     int c = tensors.numClasses();
-    double[] packed = DeviceBatch.pack(rows, labels, weightsOrNull, d, c);
+    java.nio.ByteBuffer packed = packer.pack(rows, labels, weightsOrNull, d, c, tensors.dataType());
+    int elements = labels.length * (d + c);
     tensors.checkTokens(rows);
     int n = labels.length;
     tensors.sync();
@@ -93,7 +93,8 @@ final class MicroBatchLoop {
     }
     BatchCheck check;
     try (NDManager tmp = manager.newSubManager()) {
-      NDArray p = tensors.upload(tmp, packed); // the one host->device copy
+      // The one host->device copy, from the reused buffer (tmp lives on the learner's device).
+      NDArray p = tmp.create(packed, new ai.djl.ndarray.types.Shape(elements), tensors.dataType());
       Pass pass = tensors.backward(tmp, DeviceBatch.view(p, n, d, c), 1.0 / train.accumulationSteps());
       check = BatchCheck.read(pass.loss(), pass.grads(), pass.logits(), tensors.dataType()); // the one read
       if (!check.finite()) {

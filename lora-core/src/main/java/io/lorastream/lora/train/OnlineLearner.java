@@ -152,11 +152,6 @@ public final class OnlineLearner implements Learner {
     }
 
     @Override
-    public NDArray upload(NDManager tmp, double[] packed) {
-      return model.create(tmp, packed, new Shape(packed.length));
-    }
-
-    @Override
     public MicroBatchLoop.Pass backward(NDManager tmp, DeviceBatch mb, double lossScale) {
       LoraModel.Pass pass = model.backward(tmp, mb.x(), mb.targets(), lossScale);
       NDArray[] grads = new NDArray[params.size()];
