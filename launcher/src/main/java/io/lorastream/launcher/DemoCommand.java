@@ -25,7 +25,7 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--seed", defaultValue = "42", description = "Seed of the drift stream and the base model. Default: ${DEFAULT-VALUE}.")
   long seed;
 
-  @Option(names = "--rank-schedule", paramLabel = "SPEC", description = "Trainer rank schedule, e.g. fixed:2 or steps:2@0,4@40,8@100,16@160 (default: the trainer's progressive default).")
+  @Option(names = "--rank-schedule", paramLabel = "SPEC", description = "Trainer rank schedule, e.g. fixed:2 or steps:2@0,4@40,8@100,16@160 (default: the trainer's progressive default, steps:2@0,4@100,8@250,16@400, with its milestones scaled by --examples / 20000).")
   String rankSchedule;
 
   @Option(names = "--device", defaultValue = "auto", description = "auto|cpu|gpu. Default: ${DEFAULT-VALUE}.")

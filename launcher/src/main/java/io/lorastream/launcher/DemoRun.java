@@ -89,6 +89,9 @@ final class DemoRun {
       long examplesTrained, long examplesHoldout, long examplesDeadLettered, long examplesDuplicates,
       boolean reconciled, boolean ok, Map<String, Object> extra) {}
 
+  /** The demo's default stream length, the one the trainer's default rank schedule fits. */
+  static final long DEFAULT_EXAMPLES = 20_000;
+
   private final Settings s;
   private final String bootstrap;
   private final String registryUrl;
@@ -133,6 +136,12 @@ final class DemoRun {
     cli.put(TrainerConfig.DEVICE, s.device());
     if (s.rankSchedule() != null) {
       cli.put(TrainerConfig.RANK_SCHEDULE, s.rankSchedule());
+    } else if (System.getenv(LayeredConfig.keyToEnv(TrainerConfig.RANK_SCHEDULE)) == null) {
+      cli.put(TrainerConfig.RANK_SCHEDULE, scaledSchedule(s.examples())); // --set still wins
+    }
+    if (System.getenv(LayeredConfig.keyToEnv(TrainerConfig.PUBLISH_STEPS)) == null) {
+      // As many snapshots, and so gate decisions, over a short demo as over the default one.
+      cli.put(TrainerConfig.PUBLISH_STEPS, String.valueOf(scaledPublishSteps(s.examples())));
     }
     cli.put(StreamAppConfig.INGEST_STATE_DIR, work.resolve("streams").toString());
     cli.put(StreamAppConfig.EVAL_STATE_DIR, work.resolve("streams").toString());
@@ -476,15 +485,35 @@ final class DemoRun {
       cons.append(cons.length() == 0 ? "" : ", ").append(name).append(" v").append(v);
     });
     long trained = st == null ? 0 : st.examplesSeen();
-    out.printf("[%5.1fs] produced %d | trained %d (%.0f ex/s) | loss %.3f | ranks %s | v%d | preq adapted %.3f frozen %.3f | %s%n",
+    String preq = frozen.count() == 0 ? "preq - (no example scored yet)"
+        : String.format(java.util.Locale.ROOT, "preq adapted %.3f frozen %.3f", adapted.accuracy(), frozen.accuracy());
+    out.printf("[%5.1fs] produced %d | trained %d (%.0f ex/s) | loss %.3f | ranks %s | v%d | %s | %s%n",
         secs, producedValid.get(), trained, trained / Math.max(secs, 1e-9), st == null ? Double.NaN : st.lossEma(),
-        st == null ? "-" : new TreeMap<>(st.ranks()), lastVersion.get(), adapted.accuracy(), frozen.accuracy(), cons);
+        st == null ? "-" : new TreeMap<>(st.ranks()), lastVersion.get(), preq, cons);
     synchronized (timeseries) {
       timeseries.add(String.format(java.util.Locale.ROOT, "%.1f,%d,%d,%.5f,%d,%d,%.5f,%.5f,%d,%d", secs, producedValid.get(),
           trained, st == null ? Double.NaN : st.lossEma(),
           st == null ? 0 : st.ranks().values().stream().mapToInt(Integer::intValue).max().orElse(0), lastVersion.get(),
           adapted.accuracy(), frozen.accuracy(), versions.size() > 0 ? versions.get(0) : 0, versions.size() > 1 ? versions.get(1) : 0));
     }
+  }
+
+  /**
+   * The trainer's default rank schedule (growth at steps 100, 250 and 400, made for the default
+   * 20,000 examples) with its milestones scaled to {@code examples}, so that a shorter or longer
+   * demo still grows to rank 16 at the same points of its stream.
+   */
+  static String scaledSchedule(long examples) {
+    double f = examples / (double) DEFAULT_EXAMPLES;
+    long a = Math.max(1, Math.round(100 * f));
+    long b = Math.max(a + 1, Math.round(250 * f));
+    long c = Math.max(b + 1, Math.round(400 * f));
+    return "steps:2@0,4@" + a + ",8@" + b + ",16@" + c;
+  }
+
+  /** The trainer's default of a snapshot every 50 steps, scaled to {@code examples} (at least 5, at most 50). */
+  static long scaledPublishSteps(long examples) {
+    return Math.max(5, Math.min(50, Math.round(50.0 * examples / DEFAULT_EXAMPLES)));
   }
 
   /**
