@@ -45,6 +45,14 @@ final class TrainerBench {
       mems.add(TrainerRuns.memory(ctx, "mem-" + i, tc.adapterConfig(), tc.learnerConfig(), batches, m, true));
       ctx.progress("trainer: in-memory %.0f ex/s", mems.get(i).examplesPerSecond());
     }
+    // The same trainer with each poll decoded on the trainer thread itself, as before decode-ahead.
+    List<TrainerRuns.Result> inline = new ArrayList<>();
+    for (int i = 1; i <= ctx.plan.trainerRepeats(); i++) {
+      inline.add(TrainerRuns.kafka(ctx, "inline-" + i + "-" + System.currentTimeMillis(),
+          Map.of(TrainerConfig.DECODE_AHEAD, "false"), m, true, null));
+      ctx.progress("trainer: through Kafka, decoding on the trainer thread %.0f ex/s",
+          inline.get(i - 1).examplesPerSecond());
+    }
     List<TrainerRuns.Result> quiets = new ArrayList<>();
     for (int i = 1; i <= ctx.plan.trainerRepeats(); i++) {
       quiets.add(TrainerRuns.kafka(ctx, "nopublish-" + i + "-" + System.currentTimeMillis(),
@@ -84,6 +92,10 @@ final class TrainerBench {
         "same OnlineLearner step from memory (mean of the runs around them)", ref).withTarget(">= 0.95", met, breakdown));
     ctx.report.add(Figure.of("2", "trainer ex/s through Kafka, no snapshot in the window (mean of " + quiets.size() + ")",
         quietMean, "ex/s", "same OnlineLearner step from memory", ref));
+    double inlineMean = Stats.mean(inline.stream().mapToDouble(TrainerRuns.Result::examplesPerSecond).toArray());
+    ctx.report.add(Figure.of("2", "trainer ex/s through Kafka, records decoded on the trainer thread (trainer.decode.ahead"
+        + "=false, mean of " + inline.size() + ")", inlineMean, "ex/s", "the defaults (decoded ahead on a second thread)",
+        kafkaMean));
 
     Map<String, Object> data = new LinkedHashMap<>();
     data.put("config", tc.toString());
@@ -93,6 +105,7 @@ final class TrainerBench {
     data.put("memoryRuns", mems.stream().map(TrainerRuns.Result::toMap).toList());
     data.put("kafkaRuns", kafkas.stream().map(TrainerRuns.Result::toMap).toList());
     data.put("kafkaWithoutPublishingRuns", quiets.stream().map(TrainerRuns.Result::toMap).toList());
+    data.put("kafkaDecodeInlineRuns", inline.stream().map(TrainerRuns.Result::toMap).toList());
     data.put("referenceExamplesPerSecond", Report.round(ref));
     data.put("ratio", Report.round(ratio));
     ctx.report.section("trainer", data);

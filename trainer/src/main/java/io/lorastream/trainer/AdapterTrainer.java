@@ -9,6 +9,7 @@ import io.lorastream.lora.train.OnlineLearner;
 import io.lorastream.lora.train.StepResult;
 import io.lorastream.serde.LorastreamSerdes;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -18,6 +19,10 @@ import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.kafka.clients.consumer.CloseOptions;
@@ -78,6 +83,8 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
   private final BaseModel base;
   private final Consumer<byte[], byte[]> consumer;
   private final RecordIntake intake;
+  /** Decodes each poll's records ahead of the trainer thread (one thread: the tokenizer is never shared); null: inline. */
+  private final ExecutorService decoder;
   private final SnapshotEncoder encoder;
   private final TrainerListener listener;
   private final FaultPoints faults;
@@ -130,6 +137,11 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
     this.tokenizer = TrainerBase.tokenizer(cfg, base);
     this.intake = new RecordIntake(cfg.adapterId(), inputTopic, serdes.labeledExample().deserializer(), assembler,
         tokenizer, base.id());
+    this.decoder = !cfg.decodeAhead() ? null : Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "trainer-decode-" + cfg.adapterId());
+      t.setDaemon(true);
+      return t;
+    });
     this.encoder = new SnapshotEncoder(cfg.adapterId(), cfg.trainerId(), base, hmacKey, adaptersTopic, metricsTopic,
         serdes.adapterSnapshot().serializer(), serdes.pipelineMetric().serializer());
     this.consumer = new KafkaConsumer<>(TrainerClients.inputConsumer(kafka, cfg));
@@ -381,18 +393,31 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
       faults.at(FaultInjector.AFTER_POLL);
       Set<TopicPartition> stalled = new HashSet<>();
       long epoch = rewinds;
-      for (ConsumerRecord<byte[], byte[]> r : records) {
-        if (rewinds != epoch) {
-          break; // rolled back mid-poll: the rest of this poll is read again from the rewound positions
+      List<ConsumerRecord<byte[], byte[]>> polled = new ArrayList<>(records.count());
+      records.forEach(polled::add);
+      // Decoding runs ahead on its own thread while this one trains; what each record is, and so
+      // every offset claimed, is still settled here, in order.
+      List<Future<RecordIntake.Outcome>> ahead = decodeAhead(polled);
+      try {
+        for (int i = 0; i < polled.size(); i++) {
+          ConsumerRecord<byte[], byte[]> r = polled.get(i);
+          if (rewinds != epoch) {
+            break; // rolled back mid-poll: the rest of this poll is read again from the rewound positions
+          }
+          TopicPartition tp = new TopicPartition(r.topic(), r.partition());
+          if (stalled.contains(tp)) {
+            continue;
+          }
+          RecordIntake.Outcome in = ahead == null ? intake.classify(r) : decoded(ahead.get(i));
+          if (!accept(tp, r, in)) {
+            // The registry is unreachable: re-read this record later instead of dropping it.
+            stalled.add(tp);
+            pauses.pauseAt(tp, r.offset());
+          }
         }
-        TopicPartition tp = new TopicPartition(r.topic(), r.partition());
-        if (stalled.contains(tp)) {
-          continue;
-        }
-        if (!accept(tp, r)) {
-          // The registry is unreachable: re-read this record later instead of dropping it.
-          stalled.add(tp);
-          pauses.pauseAt(tp, r.offset());
+      } finally {
+        if (ahead != null) {
+          ahead.forEach(f -> f.cancel(false)); // records read again after a rewind or stall are decoded again
         }
       }
     }
@@ -413,9 +438,52 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
     progress.maybeLog(status);
   }
 
+  /** The poll's records submitted to the decode thread, in order; null when decoding is inline. */
+  private List<Future<RecordIntake.Outcome>> decodeAhead(List<ConsumerRecord<byte[], byte[]>> polled) {
+    if (decoder == null) {
+      return null;
+    }
+    List<Future<RecordIntake.Outcome>> out = new ArrayList<>(polled.size());
+    // Once a partition's record waits for the registry, the trainer re-reads the partition's rest
+    // later, so decoding it now would only wait for the registry again, record by record.
+    Set<TopicPartition> stalledAhead = new HashSet<>(); // decode thread only
+    for (ConsumerRecord<byte[], byte[]> r : polled) {
+      out.add(decoder.submit(() -> {
+        TopicPartition tp = new TopicPartition(r.topic(), r.partition());
+        if (stalledAhead.contains(tp)) {
+          return null; // never read: the trainer thread skips the stalled partition first
+        }
+        RecordIntake.Outcome o = intake.classify(r);
+        if (o.kind() == RecordIntake.Kind.REGISTRY_UNAVAILABLE) {
+          stalledAhead.add(tp);
+        }
+        return o;
+      }));
+    }
+    return out;
+  }
+
+  /** The outcome the decode thread computed, with its failure rethrown here as the inline call would. */
+  private static RecordIntake.Outcome decoded(Future<RecordIntake.Outcome> f) {
+    try {
+      return f.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new org.apache.kafka.common.errors.InterruptException(e);
+    } catch (ExecutionException e) {
+      Throwable c = e.getCause();
+      if (c instanceof RuntimeException re) {
+        throw re;
+      }
+      if (c instanceof Error err) {
+        throw err;
+      }
+      throw new IllegalStateException("decoding an input record failed", c);
+    }
+  }
+
   /** Handles one input record; returns false only when it must be re-read later (registry outage). */
-  private boolean accept(TopicPartition tp, ConsumerRecord<byte[], byte[]> r) {
-    RecordIntake.Outcome in = intake.classify(r);
+  private boolean accept(TopicPartition tp, ConsumerRecord<byte[], byte[]> r, RecordIntake.Outcome in) {
     if (in.kind() == RecordIntake.Kind.REGISTRY_UNAVAILABLE) {
       log.warn("adapter {}: schema registry unavailable while decoding {}@{} ({}); pausing the partition for {} ms",
           cfg.adapterId(), tp, r.offset(), in.detail(), REGISTRY_BACKOFF_MS);
@@ -621,6 +689,14 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
    */
   private void release(boolean clean) {
     Duration wait = clean ? Duration.ofSeconds(5) : Duration.ZERO;
+    if (decoder != null) {
+      decoder.shutdownNow(); // before the tokenizer closes below: nothing decodes after this
+      try {
+        decoder.awaitTermination(5, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
     transactions.close(wait);
     try {
       consumer.close(CloseOptions.timeout(wait));

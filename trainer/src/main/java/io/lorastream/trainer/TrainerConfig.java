@@ -44,6 +44,11 @@ public final class TrainerConfig {
   public static final String PUBLISH_STEPS = "trainer.publish.steps";
   public static final String PUBLISH_INTERVAL_MS = "trainer.publish.interval.ms";
   public static final String POLL_TIMEOUT_MS = "trainer.poll.timeout.ms";
+  /**
+   * {@code true}: a second thread decodes and validates each poll's records ahead of the trainer
+   * thread, which trains on earlier ones meanwhile; {@code false}: the trainer thread decodes them.
+   */
+  public static final String DECODE_AHEAD = "trainer.decode.ahead";
   public static final String SNAPSHOT_PART_BYTES = "trainer.snapshot.part.bytes";
   public static final String TEXT_MAX_TOKENS = "trainer.text.max.tokens";
   public static final String HMAC_KEY = "trainer.hmac.key";
@@ -72,6 +77,7 @@ public final class TrainerConfig {
       Map.entry(PUBLISH_STEPS, "50"),
       Map.entry(PUBLISH_INTERVAL_MS, "5000"),
       Map.entry(POLL_TIMEOUT_MS, "100"),
+      Map.entry(DECODE_AHEAD, "true"),
       Map.entry(TEXT_MAX_TOKENS, "0"),
       Map.entry(SNAPSHOT_PART_BYTES, String.valueOf(io.lorastream.kafka.ChunkedValues.DEFAULT_PART_BYTES)),
       Map.entry(HMAC_KEY, ""),
@@ -102,6 +108,7 @@ public final class TrainerConfig {
   private final long publishSteps;
   private final long publishIntervalMs;
   private final long pollTimeoutMs;
+  private final boolean decodeAhead;
   private final int snapshotPartBytes;
   private final int textMaxTokens;
   private final byte[] hmacKey;
@@ -168,6 +175,7 @@ public final class TrainerConfig {
     publishSteps = integer(c, PUBLISH_STEPS, 1, 1_000_000_000L);
     publishIntervalMs = integer(c, PUBLISH_INTERVAL_MS, 100, 86_400_000L);
     pollTimeoutMs = integer(c, POLL_TIMEOUT_MS, 1, 60_000);
+    decodeAhead = c.has(DECODE_AHEAD) ? c.getBoolean(DECODE_AHEAD) : Boolean.parseBoolean(DEFAULTS.get(DECODE_AHEAD));
     // Below the broker's and the producer's limits (message.max.bytes / max.message.bytes, max.request.size).
     textMaxTokens = (int) integer(c, TEXT_MAX_TOKENS, 0, 1 << 20); // checked against the base's window at load
     snapshotPartBytes = (int) integer(c, SNAPSHOT_PART_BYTES, 16 * 1024, TrainerClients.MAX_SNAPSHOT_REQUEST_BYTES
@@ -324,6 +332,11 @@ public final class TrainerConfig {
 
   public long pollTimeoutMs() {
     return pollTimeoutMs;
+  }
+
+  /** Whether records are decoded on a second thread ahead of training ({@value #DECODE_AHEAD}). */
+  public boolean decodeAhead() {
+    return decodeAhead;
   }
 
   /** Truncation length of raw-text examples (0: the base's token window). */
