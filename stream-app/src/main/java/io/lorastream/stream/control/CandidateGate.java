@@ -4,6 +4,7 @@ import io.lorastream.stream.rollout.RolloutConfig;
 import io.lorastream.stream.rollout.RolloutRules;
 import io.lorastream.stream.rollout.RolloutSigning;
 
+import io.lorastream.avro.GateProgress;
 import io.lorastream.avro.LabeledExample;
 import io.lorastream.stream.serving.ScoringModel;
 import java.util.HashMap;
@@ -15,7 +16,9 @@ import java.util.Optional;
  * examples, and once it has seen {@code examples} of them decides. The candidate is promoted when
  * its accuracy is at least the active version's minus {@code margin}, and rejected otherwise, with
  * the measured figures either way. Holdout examples are never trained on, so neither version has
- * seen them. Pure logic: the controller feeds it examples of the adapter's task.
+ * seen them. Pure logic: the controller feeds it examples of the adapter's task, records its
+ * progress in the state every {@link #PERSIST_EVERY} examples, and a restarted controller goes on
+ * from the recorded counts.
  */
 final class CandidateGate {
   /** The figures a decision carries, by name. */
@@ -24,6 +27,8 @@ final class CandidateGate {
   static final String ACTIVE_ACCURACY = "active_accuracy";
   static final String MARGIN = "margin";
   static final String ERRORS = "gate_errors";
+  /** How often (in scored examples) the controller records the gate's progress in the state. */
+  static final int PERSIST_EVERY = 10;
 
   /** A finished evaluation. */
   record Verdict(boolean promote, long candidateVersion, long activeVersion, Map<String, Double> figures,
@@ -40,6 +45,23 @@ final class CandidateGate {
   private int candidateRight;
   private int activeRight;
   private int errors;
+
+  /** A gate that goes on from {@code from} (null: from zero), as recorded in the state. */
+  CandidateGate(ScoringModel candidate, ScoringModel active, int examples, double margin, GateProgress from) {
+    this(candidate, active, examples, margin);
+    if (from != null && from.getCandidateVersion() == candidateVersion && from.getActiveVersion() == activeVersion) {
+      seen = from.getExamples();
+      candidateRight = from.getCandidateRight();
+      activeRight = from.getActiveRight();
+      errors = from.getErrors();
+    }
+  }
+
+  /** The counts so far, for the state. */
+  GateProgress progress() {
+    return GateProgress.newBuilder().setCandidateVersion(candidateVersion).setActiveVersion(activeVersion)
+        .setExamples(seen).setCandidateRight(candidateRight).setActiveRight(activeRight).setErrors(errors).build();
+  }
 
   CandidateGate(ScoringModel candidate, ScoringModel active, int examples, double margin) {
     if (examples < 1) {

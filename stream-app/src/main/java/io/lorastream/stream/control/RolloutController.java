@@ -67,8 +67,8 @@ import org.slf4j.LoggerFactory;
  * crash neither loses a decision nor makes one twice; a second controller with the same id fences
  * the first. States are restored from the control topic itself at start.
  *
- * <p>The gate is in memory: after a restart a candidate's evaluation starts again from zero
- * examples. Snapshots are verified (checksum, signature, base fingerprint, shapes) before they can
+ * <p>The gate's counts are recorded in the state every few examples, so a restarted controller goes
+ * on from the last recorded ones (examples that arrived while it was down are not scored). Snapshots are verified (checksum, signature, base fingerprint, shapes) before they can
  * become a candidate or active; an invalid one is recorded as such and never served.
  */
 public final class RolloutController implements AutoCloseable {
@@ -494,7 +494,12 @@ public final class RolloutController implements AutoCloseable {
     if (gate == null) {
       return true;
     }
-    gate.offer(ex).ifPresent(verdict -> {
+    Optional<CandidateGate.Verdict> done = gate.offer(ex);
+    if (done.isEmpty() && gate.seen() > 0 && gate.seen() % CandidateGate.PERSIST_EVERY == 0) {
+      long now = clock.getAsLong();
+      apply(rules.gateProgress(stateOf(ex.getTask(), batch, now), gate.progress(), now), batch);
+    }
+    done.ifPresent(verdict -> {
       gates.remove(ex.getTask());
       long now = clock.getAsLong();
       RolloutCommand decision = RolloutCommand.newBuilder()
@@ -565,9 +570,10 @@ public final class RolloutController implements AutoCloseable {
           cand.isEmpty() ? candidate : s.getActiveVersion());
       return;
     }
-    gates.put(id, new CandidateGate(cand.get(), act.get(), config.gateExamples(), config.gateMargin()));
-    log.info("Rollout {}: gating candidate v{} against active v{} on the next {} holdout examples", id, candidate,
-        s.getActiveVersion(), config.gateExamples());
+    CandidateGate gate = new CandidateGate(cand.get(), act.get(), config.gateExamples(), config.gateMargin(), s.getGate());
+    gates.put(id, gate);
+    log.info("Rollout {}: gating candidate v{} against active v{} on {} holdout examples{}", id, candidate,
+        s.getActiveVersion(), config.gateExamples(), gate.seen() == 0 ? "" : " (going on from " + gate.seen() + ")");
   }
 
   private Optional<ServingModel> model(String id, long version) {

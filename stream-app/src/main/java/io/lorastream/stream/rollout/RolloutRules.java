@@ -1,5 +1,6 @@
 package io.lorastream.stream.rollout;
 
+import io.lorastream.avro.GateProgress;
 import io.lorastream.avro.RolloutCommand;
 import io.lorastream.avro.RolloutDecision;
 import io.lorastream.avro.RolloutMode;
@@ -72,6 +73,7 @@ public final class RolloutRules {
         .setLatestVersion(0)
         .setVersions(new ArrayList<>())
         .setDecisions(new ArrayList<>())
+        .setGate(null)
         .setUpdatedAt(Instant.ofEpochMilli(now))
         .setSignature(null)
         .build();
@@ -136,6 +138,21 @@ public final class RolloutRules {
       }
       default -> throw new IllegalStateException("unknown mode " + w.s.getMode());
     }
+    return w.finish(now);
+  }
+
+  /**
+   * The gate has scored more holdout examples of the current candidate: recorded, so that a
+   * restarted controller goes on from them. Progress on anything but the current candidate
+   * against the current active version is ignored (an unchanged state).
+   */
+  public Change gateProgress(RolloutState prev, GateProgress p, long now) {
+    if (!Long.valueOf(p.getCandidateVersion()).equals(prev.getCandidateVersion())
+        || p.getActiveVersion() != prev.getActiveVersion()) {
+      return new Change(prev, List.of(), List.of());
+    }
+    Work w = new Work(prev);
+    w.s.setGate(GateProgress.newBuilder(p).build());
     return w.finish(now);
   }
 
@@ -516,6 +533,11 @@ public final class RolloutRules {
           break;
         }
         versions.remove(drop);
+      }
+      GateProgress g = s.getGate();
+      if (g != null && (!Long.valueOf(g.getCandidateVersion()).equals(s.getCandidateVersion())
+          || g.getActiveVersion() != s.getActiveVersion() || s.getMode() != RolloutMode.GATED)) {
+        s.setGate(null); // its candidate was decided or replaced, or the active version changed under it
       }
       s.setRevision(s.getRevision() + 1);
       s.setUpdatedAt(Instant.ofEpochMilli(now));

@@ -212,6 +212,20 @@ class RolloutRulesTest {
   }
 
   @Test
+  void theGatesProgressIsKeptForItsCandidateAndDroppedOnceTheCandidateIsDecided() {
+    RolloutState s = publish(RolloutRules.initial("t", RolloutMode.GATED, 0), 1);
+    io.lorastream.avro.GateProgress p = io.lorastream.avro.GateProgress.newBuilder().setCandidateVersion(1)
+        .setActiveVersion(0).setExamples(20).setCandidateRight(15).setActiveRight(5).setErrors(0).build();
+    RolloutState with = rules.gateProgress(s, p, clock++).state();
+    assertThat(with.getGate()).isEqualTo(p);
+    assertThat(with.getRevision()).isEqualTo(s.getRevision() + 1);
+    io.lorastream.avro.GateProgress stale = io.lorastream.avro.GateProgress.newBuilder(p).setCandidateVersion(7).build();
+    assertThat(rules.gateProgress(with, stale, clock++).state()).as("progress on another candidate").isSameAs(with);
+    RolloutState decided = run(with, cmd(RolloutAction.PROMOTE, 1L)).state();
+    assertThat(decided.getGate()).isNull();
+  }
+
+  @Test
   void decisionsAndVersionsStayBounded() {
     RolloutState s = RolloutRules.initial("t", RolloutMode.AUTO, 0);
     for (long v = 1; v <= 200; v++) {
