@@ -239,7 +239,8 @@ class TrainerChaosIT {
   }
 
   private static TrainerConfig config(String id) {
-    return TrainerFixture.config(TASK, id, baseFile, Map.of());
+    // Decoding ahead on a second thread, so that exactly-once under crashes is checked on that path.
+    return TrainerFixture.config(TASK, id, baseFile, Map.of(TrainerConfig.DECODE_AHEAD, "true"));
   }
 
   /**

@@ -82,7 +82,9 @@ class TrainerRestoreIT {
     Thread th;
     try {
       // A fresh trainer has no cached schemas: decoding its snapshots needs the registry.
-      second = AdapterTrainer.create(config(task, "outage-2", Map.of()), common(), TrainerListener.NONE);
+      // Decoding ahead: a partition waiting for the registry must be re-read, never skipped.
+      second = AdapterTrainer.create(config(task, "outage-2", Map.of(TrainerConfig.DECODE_AHEAD, "true")), common(),
+          TrainerListener.NONE);
       th = TrainerFixture.start(second);
       await().atMost(LIMIT).failFast("trainer failed", () -> second.failure().isPresent())
           .until(() -> second.status().stallRetries() >= 2);
