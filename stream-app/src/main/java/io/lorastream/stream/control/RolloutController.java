@@ -337,7 +337,11 @@ public final class RolloutController implements AutoCloseable {
         c.seek(tp, om.offset());
       }
     }
-    c.seekToEnd(all.stream().filter(tp -> tp.topic().equals(topics.examplesEval.name())).toList());
+    List<TopicPartition> eval = all.stream().filter(tp -> tp.topic().equals(topics.examplesEval.name())).toList();
+    c.seekToEnd(eval);
+    // seekToEnd is lazy: fix the positions now, so that every holdout example written after
+    // awaitReady() returns is scored rather than skipped by an end offset looked up later.
+    eval.forEach(tp -> c.position(tp, Duration.ofSeconds(10)));
     lastCommitted = Map.of();
     return committedOnes;
   }
