@@ -56,6 +56,13 @@ public final class InferenceMetrics {
       out.add(metric(ACTIVE_VERSION, consumerId, adapterId, active, active, null, nowMillis));
       swapper.canary(adapterId).ifPresent(c -> out.add(metric(CANARY_VERSION, consumerId, adapterId,
           c.model().version(), c.model().version(), null, nowMillis)));
+    } else {
+      // A consumer of every adapter reports each adapter it has served a version of, by its task.
+      swapper.servedVersions().forEach((id, v) -> {
+        out.add(metric(ACTIVE_VERSION, consumerId, id, v, v, null, nowMillis));
+        swapper.canary(id).ifPresent(c -> out.add(metric(CANARY_VERSION, consumerId, id, c.model().version(),
+            c.model().version(), null, nowMillis)));
+      });
     }
     out.add(metric(APPLIED, consumerId, adapterId, swaps.applied(), null, null, nowMillis));
     out.add(metric(IGNORED, consumerId, adapterId, swaps.ignoredNotNewer(), null, null, nowMillis));

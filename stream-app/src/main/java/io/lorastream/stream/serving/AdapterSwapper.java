@@ -471,6 +471,17 @@ public final class AdapterSwapper implements ActiveModels, ModelHistory {
     return served.map(m -> new Routed(m, Routed.ACTIVE));
   }
 
+  /** The version each adapter serves now, for every adapter this consumer has activated a version of. */
+  public Map<String, Long> servedVersions() {
+    Map<String, Long> out = new java.util.TreeMap<>();
+    if (primary != null) {
+      out.put(adapterId, primary.get().version());
+    } else {
+      others.forEach((id, ref) -> out.put(id, ref.get().version()));
+    }
+    return out;
+  }
+
   /** The rollout state applied for {@code id}, if any. */
   public Optional<RolloutState> rolloutState(String id) {
     return Optional.ofNullable(states.get(id));

@@ -169,6 +169,18 @@ class InferenceTopologyTest {
     assertThat(value(ms, InferenceMetrics.REJECTED, "BAD_SIGNATURE")).isEqualTo(0.0);
   }
 
+  @Test
+  void aConsumerOfEveryAdapterReportsTheVersionEachAdapterServes() {
+    AdapterSwapper all = new AdapterSwapper(base, AdapterSwapper.ALL_ADAPTERS, null);
+    all.offer(snapshot("a", 2, base));
+    all.offer(snapshot("b", 5, base));
+    List<io.lorastream.avro.PipelineMetric> ms = InferenceMetrics.observe("consumer-8", all, counters, 5_000L);
+    Map<String, Double> served = new java.util.TreeMap<>();
+    ms.stream().filter(m -> m.getName().equals(InferenceMetrics.ACTIVE_VERSION))
+        .forEach(m -> served.put(m.getTask(), m.getValue()));
+    assertThat(served).isEqualTo(Map.of("a", 2.0, "b", 5.0));
+  }
+
   private static double value(List<io.lorastream.avro.PipelineMetric> ms, String name, String reason) {
     return ms.stream().filter(m -> m.getName().equals(name))
         .filter(m -> reason == null || reason.equals(m.getTags().get(InferenceMetrics.TAG_REASON)))
