@@ -147,6 +147,10 @@ final class AdaptersCommand implements Runnable {
       + "shapes, training metrics, the input offsets it covers and whether it verifies.",
       "Exit codes: 0 shown, 1 no such adapter or version, or Kafka failed."})
   static final class Show implements Callable<Integer> {
+    // --version names an adapter version here, so the inherited -V/--version is not there; --help still is.
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help message and exit.")
+    boolean help;
+
     @Mixin ServiceOptions service = new ServiceOptions();
 
     @Option(names = "--adapter", required = true, paramLabel = "ID", description = "Adapter id.")
@@ -295,6 +299,10 @@ final class AdaptersCommand implements Runnable {
       + "(adapter_model.safetensors + adapter_config.json) after verifying it against the base, as a consumer would.",
       "Exit codes: 0 written, 1 no such version, 2 refused (message on stderr)."})
   static final class Export implements Callable<Integer> {
+    // --version names an adapter version here, so the inherited -V/--version is not there; --help still is.
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help message and exit.")
+    boolean help;
+
     @Mixin ServiceOptions service = new ServiceOptions();
 
     @Option(names = "--adapter", required = true, paramLabel = "ID", description = "Adapter id to export.")

@@ -152,16 +152,14 @@ final class RolloutCommands {
     }
   }
 
-  @Command(name = "promote", description = {"Promote the candidate (or --version V, a retained version) to active.",
-      "Exit codes: 0 promoted, 2 refused (reason on stderr), 1 no answer."})
-  static final class Promote extends Base {
+  /** A command about one version, {@code --version}, defaulting to the candidate. */
+  abstract static class OnVersion extends Base {
     @Option(names = "--version", paramLabel = "V", description = "Version (default: the candidate).")
     Long version;
 
-    @Override
-    RolloutAction action() {
-      return RolloutAction.PROMOTE;
-    }
+    // --version names an adapter version here, so the inherited -V/--version is not there; --help still is.
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help message and exit.")
+    boolean help;
 
     @Override
     void fill(RolloutCommand.Builder b) {
@@ -169,20 +167,21 @@ final class RolloutCommands {
     }
   }
 
+  @Command(name = "promote", description = {"Promote the candidate (or --version V, a retained version) to active.",
+      "Exit codes: 0 promoted, 2 refused (reason on stderr), 1 no answer."})
+  static final class Promote extends OnVersion {
+    @Override
+    RolloutAction action() {
+      return RolloutAction.PROMOTE;
+    }
+  }
+
   @Command(name = "reject", description = {"Reject the candidate (or --version V, a waiting version): it is never served.",
       "Exit codes: 0 rejected, 2 refused, 1 no answer."})
-  static final class Reject extends Base {
-    @Option(names = "--version", paramLabel = "V", description = "Version (default: the candidate).")
-    Long version;
-
+  static final class Reject extends OnVersion {
     @Override
     RolloutAction action() {
       return RolloutAction.REJECT;
-    }
-
-    @Override
-    void fill(RolloutCommand.Builder b) {
-      b.setVersion(version);
     }
   }
 

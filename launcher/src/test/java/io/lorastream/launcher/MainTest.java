@@ -71,6 +71,15 @@ class MainTest {
       v[cmd.length] = "--help";
       assertThat(run(v).exit()).as(String.join(" ", v)).isZero();
     }
+    // Where --version names an adapter version, --help is still there.
+    for (String[] cmd : new String[][] {{"adapters", "show"}, {"adapters", "export"}, {"adapters", "promote"},
+        {"adapters", "reject"}, {"adapters", "rollback"}, {"adapters", "canary"}}) {
+      String[] h = java.util.Arrays.copyOf(cmd, cmd.length + 1);
+      h[cmd.length] = "--help";
+      Run r = run(h);
+      assertThat(r.exit()).as(String.join(" ", h) + ": " + r.err()).isZero();
+      assertThat(r.out()).as(String.join(" ", h)).startsWith("Usage: lorastream " + String.join(" ", cmd));
+    }
   }
 
   @Test
