@@ -65,7 +65,10 @@ class DemoIT {
     Map<String, Object> last = phases.get(phases.size() - 1);
     double adapted = (Double) last.get("adaptedAccuracy");
     double frozen = (Double) last.get("frozenAccuracy");
-    assertThat(adapted - frozen).as("last phase: adapted %s vs frozen %s%n%s", adapted, frozen, log).isGreaterThan(0.05);
+    // Prequential accuracy scores the version that served, and under the gate it lags the trainer by a
+    // gate's worth of holdout examples: on this short stream the last phase gains about 0.04 over the
+    // frozen base (the default 20,000-example demo gains about 0.17).
+    assertThat(adapted - frozen).as("last phase: adapted %s vs frozen %s%n%s", adapted, frozen, log).isGreaterThan(0.03);
     assertThat(sm.ok()).as(log).isTrue();
 
     JsonNode json = new ObjectMapper().readTree(out.resolve("summary.json").toFile());
