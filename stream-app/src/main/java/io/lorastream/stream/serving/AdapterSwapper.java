@@ -111,7 +111,6 @@ public final class AdapterSwapper implements ActiveModels, ModelHistory {
   }
 
   private final LongAdder applied = new LongAdder();
-  private final LongAdder ignoredStates = new LongAdder();
   private final LongAdder ignoredNotNewer = new LongAdder();
   private final LongAdder ignoredOther = new LongAdder();
   private final Map<RejectReason, LongAdder> rejected = new EnumMap<>(RejectReason.class);
@@ -280,7 +279,6 @@ public final class AdapterSwapper implements ActiveModels, ModelHistory {
     }
     RolloutSigning.Verdict v = RolloutSigning.verify(st, hmacKey);
     if (v != RolloutSigning.Verdict.OK) {
-      ignoredStates.increment();
       rejected.get(RejectReason.FORGED_STATE).increment();
       log.warn("Ignoring {} rollout state of {} (revision {}); still serving v{}", v, id, st.getRevision(),
           current(id).version());
@@ -288,15 +286,11 @@ public final class AdapterSwapper implements ActiveModels, ModelHistory {
     }
     RolloutState known = states.get(id);
     if (known != null && st.getRevision() <= known.getRevision()) {
-      ignoredStates.increment();
       return false;
     }
     states.put(id, st);
-    route(id);
+    route(id); // a swap it makes wakes the waiters
     prune(id);
-    synchronized (versionMonitor) {
-      versionMonitor.notifyAll();
-    }
     return true;
   }
 
@@ -390,7 +384,7 @@ public final class AdapterSwapper implements ActiveModels, ModelHistory {
     }
     // A version newer than the state is one the controller has not decided on yet: keep it.
     long decidedThrough = st == null ? Long.MAX_VALUE : st.getLatestVersion();
-    List<Long> drop = p.keySet().stream().filter(v -> !keep.contains(v) && (st == null || v <= decidedThrough)).toList();
+    List<Long> drop = p.keySet().stream().filter(v -> !keep.contains(v) && v <= decidedThrough).toList();
     List<Long> inHistory = history.retainedVersions(id);
     for (long v : drop) {
       ServingModel m = p.remove(v);
@@ -473,18 +467,13 @@ public final class AdapterSwapper implements ActiveModels, ModelHistory {
 
   /** The version each adapter serves now, for every adapter this consumer has activated a version of. */
   public Map<String, Long> servedVersions() {
-    Map<String, Long> out = new java.util.TreeMap<>();
+    Map<String, Long> out = new TreeMap<>();
     if (primary != null) {
       out.put(adapterId, primary.get().version());
     } else {
       others.forEach((id, ref) -> out.put(id, ref.get().version()));
     }
     return out;
-  }
-
-  /** The rollout state applied for {@code id}, if any. */
-  public Optional<RolloutState> rolloutState(String id) {
-    return Optional.ofNullable(states.get(id));
   }
 
   /** The candidate serving as canary for {@code id} here, if any. */
@@ -501,24 +490,14 @@ public final class AdapterSwapper implements ActiveModels, ModelHistory {
 
   /** Waits until {@code id} serves exactly version {@code version} (rollbacks go down); false on timeout. */
   public boolean awaitServing(String id, long version, Duration timeout) throws InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    synchronized (versionMonitor) {
-      while (current(id).version() != version) {
-        long leftNanos = deadline - System.nanoTime();
-        if (leftNanos <= 0) {
-          return false;
-        }
-        versionMonitor.wait(Math.max(1, leftNanos / 1_000_000));
-      }
-      return true;
-    }
+    return awaitServed(() -> current(id).version() == version, timeout);
   }
 
-  /** Waits until a state of {@code id} with at least {@code revision} is applied; false on timeout. */
-  public boolean awaitRevision(String id, long revision, Duration timeout) throws InterruptedException {
+  /** Waits on every swap until {@code served} holds; false on timeout. */
+  private boolean awaitServed(java.util.function.BooleanSupplier served, Duration timeout) throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     synchronized (versionMonitor) {
-      while (states.get(id) == null || states.get(id).getRevision() < revision) {
+      while (!served.getAsBoolean()) {
         long leftNanos = deadline - System.nanoTime();
         if (leftNanos <= 0) {
           return false;
@@ -679,17 +658,7 @@ public final class AdapterSwapper implements ActiveModels, ModelHistory {
 
   /** Waits until {@code id} serves version {@code version} or newer; false on timeout. */
   public boolean awaitVersion(String id, long version, Duration timeout) throws InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    synchronized (versionMonitor) {
-      while (current(id).version() < version) {
-        long leftNanos = deadline - System.nanoTime();
-        if (leftNanos <= 0) {
-          return false;
-        }
-        versionMonitor.wait(Math.max(1, leftNanos / 1_000_000));
-      }
-      return true;
-    }
+    return awaitServed(() -> current(id).version() >= version, timeout);
   }
 
   @Override
