@@ -99,6 +99,8 @@ final class DemoRun {
   private final AtomicReference<StepStats> lastStep = new AtomicReference<>();
   private final List<Map<String, Object>> rankTrajectory = new ArrayList<>();
   private final AtomicLong lastVersion = new AtomicLong();
+  /** Examples the newest committed snapshot was trained on; -1 before the first. */
+  private final AtomicLong lastCommittedExamples = new AtomicLong(-1);
   private final Map<String, Long> predictionsByConsumer = new ConcurrentHashMap<>();
   private final Map<Long, Long> predictionsByVersion = new ConcurrentHashMap<>();
   private final AtomicLong producedValid = new AtomicLong();
@@ -434,6 +436,7 @@ final class DemoRun {
           long commitWallTimeMillis, long examplesSeen) {
         swaps.committed(version, commitWallTimeMillis);
         lastVersion.set(version);
+        lastCommittedExamples.set(examplesSeen);
       }
     };
   }
@@ -524,15 +527,11 @@ final class DemoRun {
   private void injectBadCandidate(PrintStream out, CommonConfig common, LorastreamSerdes serdes, TrainerConfig tc,
       BaseModel base, AdapterTrainer trainer, RolloutController controller) {
     try {
-      AdapterSnapshot[] newestSeen = new AdapterSnapshot[1];
       long[] settledSince = {0, -1}; // since when, at which examplesSeen
       boolean idle = waitFor(Duration.ofSeconds(2L * tc.publishIntervalMs() / 1000 + 30), () -> {
         long seen = trainer.status().examplesSeen();
-        CommittedAdapterReader.Found f = CommittedAdapterReader.read(common, TASK, Duration.ofSeconds(10),
-            "lorastream-demo-bad-candidate");
-        newestSeen[0] = f.versions().isEmpty() ? null : f.versions().lastEntry().getValue();
-        boolean published = newestSeen[0] != null && newestSeen[0].getExamplesSeen() == seen
-            && trainer.status().examplesSeen() == seen;
+        // The listener hears every commit, so the topic is read only once the trainer has settled.
+        boolean published = lastCommittedExamples.get() == seen;
         if (!published || settledSince[1] != seen) {
           settledSince[0] = System.nanoTime();
           settledSince[1] = published ? seen : -1;
@@ -541,11 +540,13 @@ final class DemoRun {
         // Settled for a while: a last partial micro-batch would have been stepped by now.
         return System.nanoTime() - settledSince[0] > TimeUnit.MILLISECONDS.toNanos(1500);
       });
-      if (!idle) {
+      CommittedAdapterReader.Found f = idle ? CommittedAdapterReader.read(common, TASK, Duration.ofSeconds(10),
+          "lorastream-demo-bad-candidate") : null;
+      AdapterSnapshot newest = f == null || f.versions().isEmpty() ? null : f.versions().lastEntry().getValue();
+      if (newest == null || newest.getVersion() != lastVersion.get()) {
         out.println("bad candidate: the trainer did not settle on a published snapshot; skipped");
         return;
       }
-      AdapterSnapshot newest = newestSeen[0];
       AdapterSnapshot bad = BadCandidate.of(newest, base, newest.getVersion() + 1, tc.hmacKey().orElse(null));
       BadCandidate.publish(common, serdes, bad);
       badVersion.set(bad.getVersion());

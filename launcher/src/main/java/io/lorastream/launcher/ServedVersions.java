@@ -58,6 +58,8 @@ final class ServedVersions {
         OffsetAndTimestamp o = from.get(tp);
         c.seek(tp, o == null ? end.get(tp) : o.offset());
       }
+      // Per (adapter, consumer): the newest active report and the newest canary report, {version, at}.
+      Map<String, Map<String, long[]>> active = new TreeMap<>();
       Map<String, Map<String, long[]>> canary = new HashMap<>();
       long deadline = System.nanoTime() + timeout.toNanos();
       while (tps.stream().anyMatch(tp -> c.position(tp) < end.get(tp)) && System.nanoTime() < deadline) {
@@ -68,30 +70,25 @@ final class ServedVersions {
           } catch (RuntimeException e) {
             continue; // a record no service of ours wrote: not a report
           }
-          if (m == null) {
-            continue;
-          }
-          String consumer = m.getTags().get(InferenceMetrics.TAG_CONSUMER);
+          String consumer = m == null ? null : m.getTags().get(InferenceMetrics.TAG_CONSUMER);
           if (consumer == null || m.getTask().isEmpty()) {
             continue;
           }
-          long at = m.getTimestamp().toEpochMilli();
-          if (m.getName().equals(InferenceMetrics.ACTIVE_VERSION)) {
-            Map<String, Served> byConsumer = out.computeIfAbsent(m.getTask(), k -> new TreeMap<>());
-            Served was = byConsumer.get(consumer);
-            if (was == null || was.atMillis() <= at) {
-              long[] cv = canary.getOrDefault(m.getTask(), Map.of()).get(consumer);
-              byConsumer.put(consumer, new Served((long) m.getValue(), cv != null && cv[1] == at ? cv[0] : null, at));
-            }
-          } else if (m.getName().equals(InferenceMetrics.CANARY_VERSION)) {
-            canary.computeIfAbsent(m.getTask(), k -> new HashMap<>()).put(consumer, new long[] {(long) m.getValue(), at});
-            Served s = out.getOrDefault(m.getTask(), Map.of()).get(consumer);
-            if (s != null && s.atMillis() == at) {
-              out.get(m.getTask()).put(consumer, new Served(s.active(), (long) m.getValue(), at));
-            }
+          Map<String, Map<String, long[]>> into = m.getName().equals(InferenceMetrics.ACTIVE_VERSION) ? active
+              : m.getName().equals(InferenceMetrics.CANARY_VERSION) ? canary : null;
+          if (into != null) {
+            long at = m.getTimestamp().toEpochMilli();
+            into.computeIfAbsent(m.getTask(), k -> new TreeMap<>())
+                .merge(consumer, new long[] {(long) m.getValue(), at}, (was, now) -> now[1] >= was[1] ? now : was);
           }
         }
       }
+      // A canary counts only when it came with the newest active report (one report carries both).
+      active.forEach((task, byConsumer) -> byConsumer.forEach((consumer, a) -> {
+        long[] cv = canary.getOrDefault(task, Map.of()).get(consumer);
+        out.computeIfAbsent(task, k -> new TreeMap<>())
+            .put(consumer, new Served(a[0], cv != null && cv[1] == a[1] ? cv[0] : null, a[1]));
+      }));
     }
     return out;
   }
