@@ -6,6 +6,7 @@ import io.lorastream.avro.RolloutDecision;
 import io.lorastream.avro.RolloutState;
 import io.lorastream.config.CommonConfig;
 import io.lorastream.kafka.TopicCatalog;
+import io.lorastream.kafka.TopicReads;
 import io.lorastream.serde.LorastreamSerdes;
 import io.lorastream.stream.rollout.RolloutSigning;
 import java.time.Duration;
@@ -128,26 +129,12 @@ public final class RolloutClient implements AutoCloseable {
   public Map<String, RolloutState> states(Duration timeout) {
     Map<String, RolloutState> out = new TreeMap<>();
     try (KafkaConsumer<byte[], byte[]> reader = new KafkaConsumer<>(readerProps)) {
-      List<TopicPartition> tps = partitions(reader, topics.adaptersControl.name());
-      if (tps.isEmpty()) {
-        return out;
-      }
-      reader.assign(tps);
-      reader.seekToBeginning(tps);
-      Map<TopicPartition, Long> end = reader.endOffsets(tps, timeout);
-      long deadline = System.nanoTime() + timeout.toNanos();
-      while (tps.stream().anyMatch(tp -> reader.position(tp) < end.get(tp))) {
-        if (System.nanoTime() > deadline) {
-          throw new IllegalStateException("could not read " + topics.adaptersControl.name() + " within " + timeout);
-        }
-        for (ConsumerRecord<byte[], byte[]> r : reader.poll(Duration.ofMillis(200))) {
-          if (r.value() == null) {
-            continue;
-          }
+      TopicReads.readToEnd(reader, topics.adaptersControl.name(), timeout, r -> {
+        if (r.value() != null) {
           RolloutState s = serdes.rolloutState().deserializer().deserialize(r.topic(), r.headers(), r.value());
           out.put(s.getAdapterId(), s);
         }
-      }
+      });
     }
     return out;
   }

@@ -13,6 +13,7 @@ import io.lorastream.avro.RolloutState;
 import io.lorastream.config.CommonConfig;
 import io.lorastream.kafka.ChunkedValues;
 import io.lorastream.kafka.TopicCatalog;
+import io.lorastream.kafka.TopicReads;
 import io.lorastream.lora.model.BaseModel;
 import io.lorastream.lora.model.MergedClassifier;
 import io.lorastream.lora.model.ServingEngine;
@@ -74,6 +75,8 @@ import org.slf4j.LoggerFactory;
 public final class RolloutController implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(RolloutController.class);
   private static final long MAX_BACKOFF_MS = 2_000;
+  /** Longest restore read of one topic; past it the controller backs off and starts again. */
+  private static final Duration RESTORE_TIMEOUT = Duration.ofMinutes(10);
   /** Actor of the gate's decisions. */
   public static final String GATE = "gate";
 
@@ -283,29 +286,11 @@ public final class RolloutController implements AutoCloseable {
     return h == null ? null : h.value();
   }
 
-  private void readToEnd(KafkaConsumer<byte[], byte[]> c, String topic,
+  /** Reads {@code topic} to its end for the restore; a missing topic waits for {@code lorastream topics}. */
+  private static void readToEnd(KafkaConsumer<byte[], byte[]> c, String topic,
       java.util.function.Consumer<ConsumerRecord<byte[], byte[]>> sink) {
-    List<PartitionInfo> infos = c.partitionsFor(topic, Duration.ofSeconds(10));
-    if (infos == null || infos.isEmpty()) {
+    if (!TopicReads.readToEnd(c, topic, RESTORE_TIMEOUT, sink)) {
       throw new KafkaException("topic " + topic + " does not exist yet (create the catalog topics: lorastream topics create)");
-    }
-    List<TopicPartition> tps = infos.stream().map(i -> new TopicPartition(topic, i.partition())).toList();
-    c.assign(tps);
-    c.seekToBeginning(tps);
-    Map<TopicPartition, Long> end = c.endOffsets(tps, Duration.ofSeconds(10));
-    while (true) {
-      boolean done = true;
-      for (TopicPartition tp : tps) {
-        if (c.position(tp, Duration.ofSeconds(10)) < end.get(tp)) {
-          done = false;
-        }
-      }
-      if (done) {
-        return;
-      }
-      for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
-        sink.accept(r);
-      }
     }
   }
 
