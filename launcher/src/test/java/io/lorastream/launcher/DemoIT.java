@@ -62,13 +62,23 @@ class DemoIT {
     assertThat(log).contains("bad candidate v" + bad.get("version") + ": REJECTED");
     List<Map<String, Object>> phases = sm.phases();
     assertThat(phases).hasSize(4);
-    Map<String, Object> last = phases.get(phases.size() - 1);
-    double adapted = (Double) last.get("adaptedAccuracy");
-    double frozen = (Double) last.get("frozenAccuracy");
-    // Prequential accuracy scores the version that served, and under the gate it lags the trainer by a
-    // gate's worth of holdout examples: on this short stream the last phase gains about 0.04 over the
-    // frozen base (the default 20,000-example demo gains about 0.17).
-    assertThat(adapted - frozen).as("last phase: adapted %s vs frozen %s%n%s", adapted, frozen, log).isGreaterThan(0.03);
+    // Prequential accuracy scores the version that served. Under the gate it lags the trainer by a
+    // gate's worth of holdout examples, and the bad candidate's pause holds the served version at a
+    // phase-1 adapter well into phase 2, so a single short phase is noisy (its gain ranged 0.02 to
+    // 0.04 over repeated runs). The gain pooled over every phase after the first drift is not: 0.025
+    // to 0.033 on a quiet machine, 0.012 on a loaded one; an adapter that never served would give 0.
+    double gained = 0;
+    long scored = 0;
+    for (Map<String, Object> p : phases.subList(1, phases.size())) {
+      long n = ((Number) p.get("examples")).longValue();
+      gained += n * ((Double) p.get("adaptedAccuracy") - (Double) p.get("frozenAccuracy"));
+      scored += n;
+    }
+    assertThat(gained / scored).as("pooled gain over the frozen base after the first drift%n%s", log)
+        .isGreaterThan(0.01);
+    Map<?, ?> holdout = (Map<?, ?>) sm.extra().get("holdoutAccuracy");
+    assertThat((Double) holdout.get("adapted")).as("holdout accuracy, adapted vs frozen%n%s", log)
+        .isGreaterThan((Double) holdout.get("frozen"));
     assertThat(sm.ok()).as(log).isTrue();
 
     JsonNode json = new ObjectMapper().readTree(out.resolve("summary.json").toFile());
