@@ -94,6 +94,7 @@ final class TrainerRuns {
         StackSampler.Rule.of("train step: inside PyTorch (JNI + kernels)", "io.lorastream.lora.train.OnlineLearner.")
             .whenLeaf("ai.djl.pytorch.jni."),
         StackSampler.Rule.of("train step: Java side (DJL wrappers, packing, host math)", "io.lorastream.lora.train.OnlineLearner."),
+        StackSampler.Rule.of("waiting for the step thread (queue full, or a cut)", "io.lorastream.trainer.StepPipeline."),
         StackSampler.Rule.of("publish: other (serialize, metrics records)", "AdapterTrainer.publish"),
         StackSampler.Rule.of("deserialize (Avro + schema cache)", "io.lorastream.serde.", "org.apache.avro."),
         StackSampler.Rule.of("validate + assemble micro-batch", "MicroBatchAssembler."),

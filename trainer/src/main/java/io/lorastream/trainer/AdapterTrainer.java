@@ -65,7 +65,10 @@ import org.slf4j.LoggerFactory;
  * Published counters continue from the restored snapshot ({@link CommitLedger}).
  *
  * <p><b>Threading.</b> {@link #run()} is the trainer thread and owns the learner, the consumer
- * and every piece of state. Only the blocking part of a snapshot transaction runs on the
+ * and every piece of state. The learner's steps run on the step thread ({@link StepPipeline}), up
+ * to {@code trainer.steps.ahead} micro-batches behind, so polling, decoding and packing overlap
+ * the step; each finished step is settled back on the trainer thread, in order, and a snapshot cut
+ * waits for all of them. Only the blocking part of a snapshot transaction runs on the
  * publisher thread, so training goes on while the broker commits; at most one is in flight and
  * its outcome is settled back on the trainer thread. {@link #close()} may be called from any
  * thread (for example a shutdown hook): it wakes the consumer, lets the trainer finish the
@@ -85,6 +88,8 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
   private final RecordIntake intake;
   /** Decodes each poll's records ahead of the trainer thread (one thread: the tokenizer is never shared); null: inline. */
   private final ExecutorService decoder;
+  /** Runs the learner's steps behind the trainer thread (or inline with trainer.steps.ahead=0). */
+  private final StepPipeline steps;
   private final SnapshotEncoder encoder;
   private final TrainerListener listener;
   private final FaultPoints faults;
@@ -104,6 +109,8 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
   private OffsetTracker tracker = new OffsetTracker();
   private List<TopicPartition> partitions = List.of();
   private int trainedUnsettled;
+  /** The learner's counters after the last step the trainer thread saw finish (see learnerView). */
+  private StepPipeline.LearnerView lastView;
   /** False while (re)bootstrapping: a snapshot cut from a half-restored state must never be published. */
   private boolean stateTrusted;
   /** Bumped whenever the consumer is rewound, so a poll in progress stops using its stale records. */
@@ -142,6 +149,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
       t.setDaemon(true);
       return t;
     });
+    this.steps = new StepPipeline(cfg.stepsAhead(base.device().isGpu()), cfg.adapterId());
     this.encoder = new SnapshotEncoder(cfg.adapterId(), cfg.trainerId(), base, hmacKey, adaptersTopic, metricsTopic,
         serdes.adapterSnapshot().serializer(), serdes.pipelineMetric().serializer());
     this.consumer = new KafkaConsumer<>(TrainerClients.inputConsumer(kafka, cfg));
@@ -347,6 +355,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
 
   /** Puts the learner in the last committed state: the decoded snapshot, or a fresh adapter. */
   private void resetLearner() {
+    steps.discard(); // their examples are read again from the offsets restored with the learner
     DecodedAdapter lastCommitted = ledger.lastCommitted();
     if (learner == null || lastCommitted == null) {
       if (learner != null) {
@@ -433,6 +442,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
       // holds every example routed so far instead of waiting for examples that may never come.
       trainBatch();
     }
+    steps.completeReady(this::stepDone);
     maybePublish(false);
     updateStatus();
     progress.maybeLog(status);
@@ -501,7 +511,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
       }
       default -> {
         tracker.polled(tp, r.offset(), true);
-        if (assembler.add(in.example())) {
+        if (assembler.addChecked(in.example())) {
           trainBatch();
         }
       }
@@ -510,30 +520,36 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
   }
 
   private void trainBatch() {
-    MicroBatch mb = assembler.drain();
-    StepResult r = learner.trainMicroBatch(mb.features(), mb.labels(), mb.weights());
+    steps.submit(learner, assembler.drain(), this::stepDone);
+    maybePublish(false);
+  }
+
+  /** A finished step, on the trainer thread and in order: only now do its examples count as trained. */
+  private void stepDone(StepPipeline.Done d) {
+    MicroBatch mb = d.batch();
+    StepResult r = d.result();
+    lastView = d.after();
     trainedUnsettled += mb.size();
     if (r.predictions() != null) {
       int[] labels = mb.labels();
       int[] predicted = r.predictions();
       notifyListener(() -> listener.onScored(labels, predicted));
     }
-    afterStep(r, mb.size());
+    afterStep(r, mb.size(), d.after());
     faults.at(FaultInjector.AFTER_TRAIN);
-    maybePublish(false);
   }
 
-  private void afterStep(StepResult r, int batchSize) {
+  private void afterStep(StepResult r, int batchSize, StepPipeline.LearnerView after) {
     if (r.skippedNonFinite()) {
       ledger.skippedMicroBatch();
       log.warn("adapter {}: skipped a micro-batch with a non-finite loss or gradient ({} in the adapter's history)",
           cfg.adapterId(), ledger.skippedTotal());
     }
     if (r.ranksChanged()) {
-      log.info("adapter {}: rank grew to {} at optimizer step {}", cfg.adapterId(), learner.ranks(), r.optimizerStep());
+      log.info("adapter {}: rank grew to {} at optimizer step {}", cfg.adapterId(), after.ranks(), r.optimizerStep());
     }
-    StepStats stats = new StepStats(r.optimizerStep(), learner.examplesSeen(), batchSize, r.loss(), r.gradNorm(),
-        learner.lossEma(), r.stepped(), r.skippedNonFinite(), r.ranksChanged(), learner.ranks());
+    StepStats stats = new StepStats(r.optimizerStep(), after.examplesSeen(), batchSize, r.loss(), r.gradNorm(),
+        after.lossEma(), r.stepped(), r.skippedNonFinite(), r.ranksChanged(), after.ranks());
     notifyListener(() -> listener.onStep(stats));
   }
 
@@ -547,6 +563,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
     if (!assembler.isEmpty()) {
       trainBatch();
     }
+    steps.drain(this::stepDone);
     maybePublish(true);
   }
 
@@ -555,7 +572,12 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
 
   private void maybePublish(boolean shutdown) {
     completeInFlight(shutdown);
-    if (!cadence.due(shutdown, ledger.supersedeDeletion(), learner.optimizerStep(), learner.examplesSeen(),
+    // The cadence counts the steps already queued, as if they had finished: a cut drains them first,
+    // so a snapshot is still cut every publish.steps optimizer steps, not that plus the queue.
+    StepPipeline.LearnerView v = learnerView();
+    long expectedSteps = v.optimizerStep() + (v.pendingMicroBatches() + steps.inFlight()) / cfg.accumulationSteps();
+    long expectedExamples = v.examplesSeen() + steps.queuedExamples();
+    if (!cadence.due(shutdown, ledger.supersedeDeletion(), expectedSteps, expectedExamples,
         tracker.hasUncommittedProgress())) {
       return;
     }
@@ -571,9 +593,11 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
 
   /** Cuts, encodes and hands one snapshot transaction to the publisher thread (see the class comment). */
   private void publish(boolean shutdown) {
+    steps.drain(this::stepDone); // the cut claims only examples whose step has finished: all of them now
     if (learner.pendingMicroBatches() > 0) {
       // Accumulated gradients are applied now so the snapshot holds every example it claims.
-      afterStep(learner.flush(), 0);
+      StepResult flushed = learner.flush();
+      afterStep(flushed, 0, StepPipeline.LearnerView.of(learner));
     }
     tracker.settle(trainedUnsettled);
     trainedUnsettled = 0;
@@ -653,13 +677,28 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
   }
 
   private void updateStatus() {
-    OnlineLearner l = learner;
+    StepPipeline.LearnerView l = learnerView();
     status = l == null // not restored yet, or released: keep the last known figures
         ? status.with(state, stalls.on(), stalls.retries(), ledger.ignoredDeletions())
-        : new TrainerStatus(cfg.adapterId(), state, l.optimizerStep(), l.examplesSeen(), assembler.size(),
+        : new TrainerStatus(cfg.adapterId(), state, l.optimizerStep(), l.examplesSeen(),
+            assembler.size() + (int) steps.queuedExamples(), // read, not yet trained
             recordsPolled, otherTaskRecords, ledger.badCommitted() + tracker.uncommittedBadRecords(),
             ledger.skippedTotal(), ledger.lastVersion(), ledger.snapshotsCommitted(), ledger.transactionsAborted(),
             inputLag(), l.lossEma(), l.ranks(), stalls.on(), stalls.retries(), ledger.ignoredDeletions());
+  }
+
+  /**
+   * The learner's counters as the trainer thread may read them: the learner's own while no step is
+   * in flight, else those after the last finished step; null before the first restore.
+   */
+  private StepPipeline.LearnerView learnerView() {
+    if (learner == null) {
+      return null;
+    }
+    if (steps.inFlight() == 0) {
+      lastView = StepPipeline.LearnerView.of(learner);
+    }
+    return lastView;
   }
 
   /** Sum of the input partitions' lag as of the last fetch; -1 while some partition has none yet. */
@@ -703,9 +742,12 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
     } catch (RuntimeException e) {
       log.debug("consumer close failed", e);
     }
-    if (learner != null) {
+    boolean idle = steps.stop();
+    if (learner != null && idle) {
       learner.close();
       learner = null;
+    } else if (learner != null) {
+      log.error("adapter {}: a training step is still running after 60 s; the learner is left open", cfg.adapterId());
     }
     if (tokenizer != null) {
       tokenizer.close();

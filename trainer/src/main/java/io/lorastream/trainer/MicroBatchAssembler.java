@@ -103,6 +103,14 @@ public final class MicroBatchAssembler {
     if (reason != null) {
       throw new IllegalArgumentException("example " + e.getId() + " rejected: " + reason);
     }
+    return addChecked(e);
+  }
+
+  /**
+   * Appends an example that {@link #rejectReason} has already passed, without checking it again:
+   * the trainer validates each record once, when it classifies it.
+   */
+  boolean addChecked(LabeledExample e) {
     if (size == capacity) {
       throw new IllegalStateException("micro-batch already full; drain it first");
     }

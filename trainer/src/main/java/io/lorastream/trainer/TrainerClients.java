@@ -74,6 +74,12 @@ public final class TrainerClients {
     p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
     p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+    // Kafka's fetch defaults (1 MiB per partition per fetch, 500 records per poll) cap the trainer
+    // below its step at large micro-batches: at b=512 it waited on the network for half its time.
+    // A kafka.* setting of the user's still wins.
+    p.putIfAbsent(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, String.valueOf(Math.max(500, 4 * cfg.microBatchSize())));
+    p.putIfAbsent(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, String.valueOf(8 << 20));
+    p.putIfAbsent(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, String.valueOf(64 << 20));
     return p;
   }
 

@@ -51,6 +51,7 @@ public final class TrainerConfig {
    * host whose step is fast enough (a GPU) that decoding holds it back.
    */
   public static final String DECODE_AHEAD = "trainer.decode.ahead";
+  public static final String STEPS_AHEAD = "trainer.steps.ahead";
   public static final String SNAPSHOT_PART_BYTES = "trainer.snapshot.part.bytes";
   public static final String TEXT_MAX_TOKENS = "trainer.text.max.tokens";
   public static final String HMAC_KEY = "trainer.hmac.key";
@@ -80,6 +81,7 @@ public final class TrainerConfig {
       Map.entry(PUBLISH_INTERVAL_MS, "5000"),
       Map.entry(POLL_TIMEOUT_MS, "100"),
       Map.entry(DECODE_AHEAD, "false"),
+      Map.entry(STEPS_AHEAD, "auto"),
       Map.entry(TEXT_MAX_TOKENS, "0"),
       Map.entry(SNAPSHOT_PART_BYTES, String.valueOf(io.lorastream.kafka.ChunkedValues.DEFAULT_PART_BYTES)),
       Map.entry(HMAC_KEY, ""),
@@ -111,6 +113,7 @@ public final class TrainerConfig {
   private final long publishIntervalMs;
   private final long pollTimeoutMs;
   private final boolean decodeAhead;
+  private final int stepsAhead;
   private final int snapshotPartBytes;
   private final int textMaxTokens;
   private final byte[] hmacKey;
@@ -178,6 +181,15 @@ public final class TrainerConfig {
     publishIntervalMs = integer(c, PUBLISH_INTERVAL_MS, 100, 86_400_000L);
     pollTimeoutMs = integer(c, POLL_TIMEOUT_MS, 1, 60_000);
     decodeAhead = c.has(DECODE_AHEAD) ? c.getBoolean(DECODE_AHEAD) : Boolean.parseBoolean(DEFAULTS.get(DECODE_AHEAD));
+    String ahead = string(c, STEPS_AHEAD).trim().toLowerCase(java.util.Locale.ROOT);
+    // -1: auto. 0: steps run inline on the trainer thread.
+    if (ahead.equals("auto")) {
+      stepsAhead = -1;
+    } else if (ahead.matches("\\d{1,2}") && Integer.parseInt(ahead) <= 64) {
+      stepsAhead = Integer.parseInt(ahead);
+    } else {
+      throw c.invalid(STEPS_AHEAD, ahead, "must be auto or a whole number from 0 to 64");
+    }
     // Below the broker's and the producer's limits (message.max.bytes / max.message.bytes, max.request.size).
     textMaxTokens = (int) integer(c, TEXT_MAX_TOKENS, 0, 1 << 20); // checked against the base's window at load
     snapshotPartBytes = (int) integer(c, SNAPSHOT_PART_BYTES, 16 * 1024, TrainerClients.MAX_SNAPSHOT_REQUEST_BYTES
@@ -339,6 +351,16 @@ public final class TrainerConfig {
   /** Whether records are decoded on a second thread ahead of training ({@value #DECODE_AHEAD}). */
   public boolean decodeAhead() {
     return decodeAhead;
+  }
+
+  /**
+   * Micro-batches the step thread may queue behind the trainer thread ({@value #STEPS_AHEAD}; 0:
+   * inline). {@code auto} is 2 (double buffering) on a GPU, whose step is device time the host can
+   * overlap, and 0 on a CPU, where the step and the host share the cores and a queue only adds a
+   * hand-off (measured slower on 2 cores).
+   */
+  public int stepsAhead(boolean onGpu) {
+    return stepsAhead >= 0 ? stepsAhead : onGpu ? 2 : 0;
   }
 
   /** Truncation length of raw-text examples (0: the base's token window). */

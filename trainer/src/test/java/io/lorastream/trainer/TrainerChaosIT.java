@@ -239,8 +239,9 @@ class TrainerChaosIT {
   }
 
   private static TrainerConfig config(String id) {
-    // Decoding ahead on a second thread, so that exactly-once under crashes is checked on that path.
-    return TrainerFixture.config(TASK, id, baseFile, Map.of(TrainerConfig.DECODE_AHEAD, "true"));
+    // Decoding ahead on a second thread and steps queued to the step thread, so that exactly-once
+    // under crashes is checked on those paths (the CPU defaults run both inline).
+    return TrainerFixture.config(TASK, id, baseFile, Map.of(TrainerConfig.DECODE_AHEAD, "true", TrainerConfig.STEPS_AHEAD, "2"));
   }
 
   /**

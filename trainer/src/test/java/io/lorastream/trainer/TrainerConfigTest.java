@@ -57,6 +57,21 @@ class TrainerConfigTest {
   }
 
   @Test
+  void stepsAheadIsAutoByDefaultDoubleBufferedOnAGpuAndInlineOnACpu() {
+    TrainerConfig auto = TrainerConfig.of(Map.of());
+    assertThat(auto.stepsAhead(true)).isEqualTo(2);
+    assertThat(auto.stepsAhead(false)).isZero();
+    TrainerConfig three = TrainerConfig.of(Map.of(TrainerConfig.STEPS_AHEAD, "3"));
+    assertThat(three.stepsAhead(false)).isEqualTo(3);
+    assertThat(three.stepsAhead(true)).isEqualTo(3);
+    for (String bad : new String[] {"-1", "65", "two", "1.5"}) {
+      assertThatThrownBy(() -> TrainerConfig.of(Map.of(TrainerConfig.STEPS_AHEAD, bad)))
+          .isInstanceOf(io.lorastream.config.ConfigException.class)
+          .hasMessageContaining(TrainerConfig.STEPS_AHEAD).hasMessageContaining("auto or a whole number from 0 to 64");
+    }
+  }
+
+  @Test
   void keysMissingFromTheLayeredConfigFallBackToDefaults() {
     TrainerConfig c = TrainerConfig.from(LayeredConfig.of(Map.of("trainer.adapter.id", "fraud")));
     assertThat(c.microBatchSize()).isEqualTo(16);

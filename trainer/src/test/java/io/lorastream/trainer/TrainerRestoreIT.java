@@ -83,7 +83,7 @@ class TrainerRestoreIT {
     try {
       // A fresh trainer has no cached schemas: decoding its snapshots needs the registry.
       // Decoding ahead: a partition waiting for the registry must be re-read, never skipped.
-      second = AdapterTrainer.create(config(task, "outage-2", Map.of(TrainerConfig.DECODE_AHEAD, "true")), common(),
+      second = AdapterTrainer.create(config(task, "outage-2", Map.of(TrainerConfig.DECODE_AHEAD, "true", TrainerConfig.STEPS_AHEAD, "2")), common(),
           TrainerListener.NONE);
       th = TrainerFixture.start(second);
       await().atMost(LIMIT).failFast("trainer failed", () -> second.failure().isPresent())
