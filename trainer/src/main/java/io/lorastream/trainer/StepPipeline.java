@@ -92,17 +92,21 @@ final class StepPipeline {
    * the examples those steps trained are read again from the rewound offsets.
    */
   void discard() {
+    if (inFlight.isEmpty()) {
+      return;
+    }
     while (!inFlight.isEmpty()) {
-      Future<Done> f = next();
-      f.cancel(false); // a step not yet started never starts; a running one is waited for
-      try {
-        f.get();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new org.apache.kafka.common.errors.InterruptException(e);
-      } catch (ExecutionException | java.util.concurrent.CancellationException e) {
-        // dropped with its step
-      }
+      next().cancel(false); // a step not yet started never starts
+    }
+    // A cancelled Future no longer waits for a step already running; a no-op queued behind it on the
+    // same single thread does.
+    try {
+      thread.submit(() -> { }).get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new org.apache.kafka.common.errors.InterruptException(e);
+    } catch (ExecutionException e) {
+      throw new IllegalStateException("the step thread failed", e.getCause());
     }
   }
 
