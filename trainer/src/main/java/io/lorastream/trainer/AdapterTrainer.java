@@ -19,7 +19,6 @@ import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -475,21 +474,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
 
   /** The outcome the decode thread computed, with its failure rethrown here as the inline call would. */
   private static RecordIntake.Outcome decoded(Future<RecordIntake.Outcome> f) {
-    try {
-      return f.get();
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new org.apache.kafka.common.errors.InterruptException(e);
-    } catch (ExecutionException e) {
-      Throwable c = e.getCause();
-      if (c instanceof RuntimeException re) {
-        throw re;
-      }
-      if (c instanceof Error err) {
-        throw err;
-      }
-      throw new IllegalStateException("decoding an input record failed", c);
-    }
+    return StepPipeline.result(f, "decoding an input record failed");
   }
 
   /** Handles one input record; returns false only when it must be re-read later (registry outage). */

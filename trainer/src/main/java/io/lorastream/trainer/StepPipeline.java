@@ -132,6 +132,14 @@ final class StepPipeline {
 
   /** The step's outcome, with its failure rethrown here as the inline call would have thrown it. */
   private static Done await(Future<Done> f) {
+    return result(f, "a training step failed");
+  }
+
+  /**
+   * A worker thread's result on the calling thread, with the worker's exception rethrown as the
+   * inline call would have thrown it (also used for the trainer's decode-ahead thread).
+   */
+  static <T> T result(Future<T> f, String failure) {
     try {
       return f.get();
     } catch (InterruptedException e) {
@@ -145,7 +153,7 @@ final class StepPipeline {
       if (c instanceof Error err) {
         throw err;
       }
-      throw new IllegalStateException("a training step failed", c);
+      throw new IllegalStateException(failure, c);
     }
   }
 
