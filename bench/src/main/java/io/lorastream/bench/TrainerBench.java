@@ -47,13 +47,13 @@ final class TrainerBench {
     }
     // The same trainer with its steps queued to the step thread (trainer.steps.ahead=2; the CPU
     // default steps inline), and with decoding moved to a second thread (trainer.decode.ahead).
-    List<TrainerRuns.Result> inline = new ArrayList<>();
+    List<TrainerRuns.Result> stepsAhead = new ArrayList<>();
     List<TrainerRuns.Result> decodeAhead = new ArrayList<>();
     for (int i = 1; i <= ctx.plan.trainerRepeats(); i++) {
-      inline.add(TrainerRuns.kafka(ctx, "ahead-" + i + "-" + System.currentTimeMillis(),
+      stepsAhead.add(TrainerRuns.kafka(ctx, "ahead-" + i + "-" + System.currentTimeMillis(),
           Map.of(TrainerConfig.STEPS_AHEAD, "2"), m, true, null));
       ctx.progress("trainer: through Kafka, steps queued to the step thread %.0f ex/s",
-          inline.get(i - 1).examplesPerSecond());
+          stepsAhead.get(i - 1).examplesPerSecond());
       decodeAhead.add(TrainerRuns.kafka(ctx, "decode-" + i + "-" + System.currentTimeMillis(),
           Map.of(TrainerConfig.DECODE_AHEAD, "true"), m, true, null));
       ctx.progress("trainer: through Kafka, decoding ahead as well %.0f ex/s", decodeAhead.get(i - 1).examplesPerSecond());
@@ -97,9 +97,9 @@ final class TrainerBench {
         "same OnlineLearner step from memory (mean of the runs around them)", ref).withTarget(">= 0.95", met, breakdown));
     ctx.report.add(Figure.of("2", "trainer ex/s through Kafka, no snapshot in the window (mean of " + quiets.size() + ")",
         quietMean, "ex/s", "same OnlineLearner step from memory", ref));
-    double inlineMean = Stats.mean(inline.stream().mapToDouble(TrainerRuns.Result::examplesPerSecond).toArray());
+    double stepsAheadMean = Stats.mean(stepsAhead.stream().mapToDouble(TrainerRuns.Result::examplesPerSecond).toArray());
     ctx.report.add(Figure.of("2", "trainer ex/s through Kafka, steps queued to the step thread (trainer.steps.ahead"
-        + "=2, mean of " + inline.size() + ")", inlineMean, "ex/s", "the defaults (steps.ahead=auto: "
+        + "=2, mean of " + stepsAhead.size() + ")", stepsAheadMean, "ex/s", "the defaults (steps.ahead=auto: "
         + tc.stepsAhead(ctx.base.device().isGpu()) + " on this device)", kafkaMean));
     double decodeMean = Stats.mean(decodeAhead.stream().mapToDouble(TrainerRuns.Result::examplesPerSecond).toArray());
     ctx.report.add(Figure.of("2", "trainer ex/s through Kafka, records also decoded on a second thread (trainer.decode"
@@ -114,7 +114,7 @@ final class TrainerBench {
     data.put("memoryRuns", mems.stream().map(TrainerRuns.Result::toMap).toList());
     data.put("kafkaRuns", kafkas.stream().map(TrainerRuns.Result::toMap).toList());
     data.put("kafkaWithoutPublishingRuns", quiets.stream().map(TrainerRuns.Result::toMap).toList());
-    data.put("kafkaStepsAheadRuns", inline.stream().map(TrainerRuns.Result::toMap).toList());
+    data.put("kafkaStepsAheadRuns", stepsAhead.stream().map(TrainerRuns.Result::toMap).toList());
     data.put("kafkaDecodeAheadRuns", decodeAhead.stream().map(TrainerRuns.Result::toMap).toList());
     data.put("referenceExamplesPerSecond", Report.round(ref));
     data.put("ratio", Report.round(ratio));

@@ -108,7 +108,10 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
   private OffsetTracker tracker = new OffsetTracker();
   private List<TopicPartition> partitions = List.of();
   private int trainedUnsettled;
-  /** The learner's counters after the last step the trainer thread saw finish (see learnerView). */
+  /**
+   * The learner's counters as the trainer thread may read them while steps are queued: set after
+   * every finished step, restore and flush, the only things that change them.
+   */
   private StepPipeline.LearnerView lastView;
   /** False while (re)bootstrapping: a snapshot cut from a half-restored state must never be published. */
   private boolean stateTrusted;
@@ -365,6 +368,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
     if (lastCommitted != null) {
       learner.restore(lastCommitted.state());
     }
+    lastView = StepPipeline.LearnerView.of(learner);
   }
 
   /**
@@ -582,7 +586,8 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
     if (learner.pendingMicroBatches() > 0) {
       // Accumulated gradients are applied now so the snapshot holds every example it claims.
       StepResult flushed = learner.flush();
-      afterStep(flushed, 0, StepPipeline.LearnerView.of(learner));
+      lastView = StepPipeline.LearnerView.of(learner);
+      afterStep(flushed, 0, lastView);
     }
     tracker.settle(trainedUnsettled);
     trainedUnsettled = 0;
@@ -672,18 +677,9 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
             inputLag(), l.lossEma(), l.ranks(), stalls.on(), stalls.retries(), ledger.ignoredDeletions());
   }
 
-  /**
-   * The learner's counters as the trainer thread may read them: the learner's own while no step is
-   * in flight, else those after the last finished step; null before the first restore.
-   */
+  /** The learner's counters (see {@link #lastView}); null before the first restore and after release. */
   private StepPipeline.LearnerView learnerView() {
-    if (learner == null) {
-      return null;
-    }
-    if (steps.inFlight() == 0) {
-      lastView = StepPipeline.LearnerView.of(learner);
-    }
-    return lastView;
+    return learner == null ? null : lastView;
   }
 
   /** Sum of the input partitions' lag as of the last fetch; -1 while some partition has none yet. */
