@@ -23,8 +23,14 @@ public final class BenchCommand implements Callable<Integer> {
   boolean quick;
 
   @Option(names = "--sections", split = ",", paramLabel = "LIST",
-      description = "Sections to run (default all): ingest,trainer,flops,rollout,inference,scaling,memory,minilm.")
+      description = "Sections to run (default all): ingest,trainer,wide,flops,rollout,inference,scaling,memory,minilm.")
   List<String> sections;
+
+  @Option(names = "--profile", defaultValue = "default", paramLabel = "default|accelerator",
+      description = "Sizes of the flops section's large MLP (1024-4096-4096-16, LoRA r=16 on every layer): default trains it "
+          + "at b=512; accelerator at b=512,1024,2048,4096, the sizes a GPU needs (minutes per size on a CPU). "
+          + "Default: ${DEFAULT-VALUE}.")
+  String profile;
 
   @Option(names = "--fetch-max-wait", split = ",", paramLabel = "MS",
       description = "fetch.max.wait.ms values for the rollout sweep; the first is the headline (default: 5 quick; 5,0,100,500 full).")
@@ -68,6 +74,12 @@ public final class BenchCommand implements Callable<Integer> {
       if (sections != null && !sections.isEmpty()) {
         plan = plan.withSections(new LinkedHashSet<>(sections));
       }
+      switch (profile) {
+        case "default" -> { }
+        case "accelerator" -> plan = plan.withLargeMlpBatches(BenchPlan.LARGE_MLP_ACCELERATOR);
+        default -> throw new IllegalArgumentException("--profile: unknown profile '" + profile
+            + "'; choose default or accelerator");
+      }
       if (fetchMaxWaits != null || rolloutSnapshots != null) {
         plan = plan.withRollout(rolloutSnapshots != null ? rolloutSnapshots : plan.rolloutSnapshots(),
             fetchMaxWaits != null ? fetchMaxWaits : plan.fetchMaxWaits());
@@ -85,7 +97,8 @@ public final class BenchCommand implements Callable<Integer> {
     }
     Path dir = out != null ? out
         : Path.of("results", "bench-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
-    String command = "lorastream bench" + (quick ? " --quick" : "") + (sections != null ? " --sections " + String.join(",", sections) : "");
+    String command = "lorastream bench" + (quick ? " --quick" : "") + (sections != null ? " --sections " + String.join(",", sections) : "")
+        + (profile.equals("default") ? "" : " --profile " + profile);
     ai.djl.Device dev;
     try {
       dev = io.lorastream.lora.model.Devices.resolve(device);

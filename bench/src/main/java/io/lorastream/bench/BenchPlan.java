@@ -23,20 +23,26 @@ import java.util.Set;
  * @param fetchMaxWaits fetch.max.wait.ms values of the rollout sweep (the first is the headline)
  * @param inferenceRounds interleaved rounds of the in-process inference comparison
  * @param e2eRequests requests per end-to-end inference run (0 skips it)
+ * @param wideRecords 1024-float records produced for the wide-example feeding run (section {@code wide})
+ * @param largeMlpBatches micro-batch sizes at which the flops section trains the 1024-4096-4096-16 MLP
  * @param seed seed of the data and the base model
  */
 record BenchPlan(String mode, Set<String> sections, int ingestExamples, int trainTopicExamples, int trainerExamples,
     int scalingExamples, double trainerSeconds, double scalingSeconds, int trainerRepeats, List<Integer> batchSizes,
     List<Integer> ranks, int rolloutSnapshots, List<Integer> fetchMaxWaits, int inferenceRounds, int e2eRequests,
-    long seed) {
+    int wideRecords, List<Integer> largeMlpBatches, long seed) {
 
-  static final List<String> ALL_SECTIONS = List.of("ingest", "trainer", "flops", "rollout", "inference", "scaling", "memory",
+  static final List<String> ALL_SECTIONS = List.of("ingest", "trainer", "wide", "flops", "rollout", "inference", "scaling", "memory",
       "minilm");
 
   /** Input width of the benchmark examples (the issue asks for 64-float examples). */
   static final int INPUT_SIZE = 64;
   static final int CLASSES = 4;
   static final List<Integer> HIDDEN = List.of(64, 64);
+
+  /** What {@code --profile} selects: the large MLP at b=512 only, or at every size an accelerator needs. */
+  static final List<Integer> LARGE_MLP_DEFAULT = List.of(512);
+  static final List<Integer> LARGE_MLP_ACCELERATOR = List.of(512, 1024, 2048, 4096);
 
   BenchPlan {
     sections = Set.copyOf(sections);
@@ -52,6 +58,9 @@ record BenchPlan(String mode, Set<String> sections, int ingestExamples, int trai
     if (fetchMaxWaits.isEmpty() || fetchMaxWaits.stream().anyMatch(f -> f < 0 || f > 500)) {
       throw new IllegalArgumentException("--fetch-max-wait values must be in [0, 500] ms, got " + fetchMaxWaits);
     }
+    if (largeMlpBatches.isEmpty() || largeMlpBatches.stream().anyMatch(b -> b < 1)) {
+      throw new IllegalArgumentException("large-MLP micro-batch sizes must be >= 1, got " + largeMlpBatches);
+    }
     if (batchSizes.stream().anyMatch(b -> b < 1) || ranks.stream().anyMatch(r -> r < 1 || r > 16)) {
       throw new IllegalArgumentException("batch sizes must be >= 1 and ranks in [1, 16], got " + batchSizes + " / " + ranks);
     }
@@ -59,12 +68,12 @@ record BenchPlan(String mode, Set<String> sections, int ingestExamples, int trai
 
   static BenchPlan quick(long seed) {
     return new BenchPlan("quick", Set.copyOf(ALL_SECTIONS), 20_000, 60_000, 8_000, 4_000, 2.0, 1.0, 1,
-        List.of(8, 64, 512), List.of(2, 16), 100, List.of(5), 3, 0, seed);
+        List.of(8, 64, 512), List.of(2, 16), 100, List.of(5), 3, 0, 16 * 4096, LARGE_MLP_DEFAULT, seed);
   }
 
   static BenchPlan full(long seed) {
     return new BenchPlan("full", Set.copyOf(ALL_SECTIONS), 100_000, 240_000, 32_000, 12_000, 5.0, 2.5, 2,
-        List.of(8, 16, 32, 64, 128, 256, 512), List.of(2, 4, 8, 16), 150, List.of(5, 0, 100, 500), 9, 40_000, seed);
+        List.of(8, 16, 32, 64, 128, 256, 512), List.of(2, 4, 8, 16), 150, List.of(5, 0, 100, 500), 9, 40_000, 40 * 4096, LARGE_MLP_DEFAULT, seed);
   }
 
   /**
@@ -88,12 +97,18 @@ record BenchPlan(String mode, Set<String> sections, int ingestExamples, int trai
   BenchPlan withSections(Set<String> s) {
     return new BenchPlan(mode, s, ingestExamples, trainTopicExamples, trainerExamples, scalingExamples, trainerSeconds,
         scalingSeconds, trainerRepeats, batchSizes, ranks, rolloutSnapshots, fetchMaxWaits, inferenceRounds, e2eRequests,
-        seed);
+        wideRecords, largeMlpBatches, seed);
+  }
+
+  BenchPlan withLargeMlpBatches(List<Integer> sizes) {
+    return new BenchPlan(mode, sections, ingestExamples, trainTopicExamples, trainerExamples, scalingExamples,
+        trainerSeconds, scalingSeconds, trainerRepeats, batchSizes, ranks, rolloutSnapshots, fetchMaxWaits, inferenceRounds,
+        e2eRequests, wideRecords, List.copyOf(sizes), seed);
   }
 
   BenchPlan withRollout(int snapshots, List<Integer> waits) {
     return new BenchPlan(mode, sections, ingestExamples, trainTopicExamples, trainerExamples, scalingExamples,
         trainerSeconds, scalingSeconds, trainerRepeats, batchSizes, ranks, snapshots, waits, inferenceRounds, e2eRequests,
-        seed);
+        wideRecords, largeMlpBatches, seed);
   }
 }

@@ -79,6 +79,7 @@ final class BenchRun {
         ctx.progress("cluster up at %s, registry %s; base %s", cluster.bootstrapServers(), cluster.registryUrl(), base.id());
         section(ctx, "ingest", failed, () -> IngestBench.run(ctx));
         section(ctx, "trainer", failed, () -> TrainerBench.run(ctx));
+        section(ctx, "wide", failed, () -> WideFeedBench.run(ctx));
         section(ctx, "flops", failed, () -> FlopsBench.run(ctx));
         section(ctx, "rollout", failed, () -> RolloutBench.run(ctx));
         if (plan.runs("rollout") && !rolloutGcs.isEmpty()) {

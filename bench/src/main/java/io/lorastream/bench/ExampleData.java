@@ -21,7 +21,12 @@ final class ExampleData {
 
   /** {@code n} examples of width {@link BenchPlan#INPUT_SIZE}; ids are unique per seed. */
   static List<Example> generate(int n, long seed) {
-    RotatingSubspaceStream.Config cfg = new RotatingSubspaceStream.Config(BenchPlan.INPUT_SIZE, BenchPlan.CLASSES, seed,
+    return generate(n, BenchPlan.INPUT_SIZE, seed);
+  }
+
+  /** {@code n} examples of width {@code width}. */
+  static List<Example> generate(int n, int width, long seed) {
+    RotatingSubspaceStream.Config cfg = new RotatingSubspaceStream.Config(width, BenchPlan.CLASSES, seed,
         List.of(0, 8), Math.PI / 2, Math.max(1, (n + 1) / 2), 32);
     RotatingSubspaceStream gen = new RotatingSubspaceStream(cfg);
     List<Example> out = new ArrayList<>(n);

@@ -100,7 +100,7 @@ final class TrainerBench {
     double stepsAheadMean = Stats.mean(stepsAhead.stream().mapToDouble(TrainerRuns.Result::examplesPerSecond).toArray());
     ctx.report.add(Figure.of("2", "trainer ex/s through Kafka, steps queued to the step thread (trainer.steps.ahead"
         + "=2, mean of " + stepsAhead.size() + ")", stepsAheadMean, "ex/s", "the defaults (steps.ahead=auto: "
-        + tc.stepsAhead(ctx.base.device().isGpu()) + " on this device)", kafkaMean));
+        + tc.stepsAhead(ctx.base.device().isGpu(), ctx.base.inputSize()) + " on this device)", kafkaMean));
     double decodeMean = Stats.mean(decodeAhead.stream().mapToDouble(TrainerRuns.Result::examplesPerSecond).toArray());
     ctx.report.add(Figure.of("2", "trainer ex/s through Kafka, records also decoded on a second thread (trainer.decode"
         + ".ahead=true, mean of " + decodeAhead.size() + ")", decodeMean, "ex/s", "the defaults (decoded on the trainer "

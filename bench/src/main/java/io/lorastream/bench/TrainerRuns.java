@@ -229,11 +229,17 @@ final class TrainerRuns {
    */
   static Map<String, Object> settleKafkaJit(BenchContext ctx, long examplesPerRun, double maxSeconds)
       throws InterruptedException {
+    return settleKafkaJit(ctx, Map.of(), examplesPerRun, maxSeconds);
+  }
+
+  /** As {@link #settleKafkaJit(BenchContext, long, double)} for a trainer with {@code overrides}. */
+  static Map<String, Object> settleKafkaJit(BenchContext ctx, Map<String, String> overrides, long examplesPerRun,
+      double maxSeconds) throws InterruptedException {
     long t0 = System.nanoTime();
     double jit = Double.NaN;
     List<Object> perRun = new ArrayList<>();
     while (perRun.isEmpty() || (System.nanoTime() - t0) / 1e9 < maxSeconds) {
-      Result r = kafka(ctx, "kafka-warmup-" + perRun.size() + "-" + System.currentTimeMillis(), Map.of(),
+      Result r = kafka(ctx, "kafka-warmup-" + perRun.size() + "-" + System.currentTimeMillis(), overrides,
           examplesPerRun, false, null);
       jit = compilerCores(r.coresByThreads());
       perRun.add(Report.round(jit));
@@ -261,11 +267,16 @@ final class TrainerRuns {
   /** Trains the same micro-batches from memory with the same optimizer and adapter settings. */
   static Result memory(BenchContext ctx, String label, AdapterConfig adapter, LearnerConfig train, ExampleData.Batches batches,
       long examples, boolean profile) throws InterruptedException {
+    return memory(ctx, ctx.base, label, adapter, train, batches, examples, profile);
+  }
+
+  /** As {@link #memory(BenchContext, String, AdapterConfig, LearnerConfig, ExampleData.Batches, long, boolean)} on another base. */
+  static Result memory(BenchContext ctx, BaseModel base, String label, AdapterConfig adapter, LearnerConfig train,
+      ExampleData.Batches batches, long examples, boolean profile) throws InterruptedException {
     String threadName = "bench-memtrainer-" + label;
     Window w = new Window(examples, profile
         ? () -> new StackSampler(label, threadName::equals, trainerRules(), 5000) : null);
     AtomicReference<Throwable> failed = new AtomicReference<>();
-    BaseModel base = ctx.base;
     Thread t = new Thread(() -> {
       try (OnlineLearner learner = OnlineLearner.create(base, adapter, train)) {
         int i = 0;

@@ -30,6 +30,21 @@ class BenchCommandTest {
   }
 
   @Test
+  void anUnknownProfileOrSectionIsRefusedBeforeAnythingStarts(@TempDir Path dir) {
+    assertThat(run(dir, "--profile", "huge")).contains("--profile: unknown profile 'huge'; choose default or accelerator");
+    assertThat(run(dir, "--sections", "wide,nope")).contains("--sections: unknown section 'nope'");
+    assertThat(dir.toFile().list()).isEmpty();
+  }
+
+  @Test
+  void theAcceleratorProfileTrainsTheLargeMlpAtEverySizeAGpuNeeds() {
+    assertThat(BenchPlan.full(1).largeMlpBatches()).containsExactly(512);
+    assertThat(BenchPlan.full(1).withLargeMlpBatches(BenchPlan.LARGE_MLP_ACCELERATOR).largeMlpBatches())
+        .containsExactly(512, 1024, 2048, 4096);
+    assertThat(BenchPlan.full(1).orderedSections()).containsSubsequence("trainer", "wide", "flops");
+  }
+
+  @Test
   void aGpuIsRefusedWhereTheEngineSeesNone(@TempDir Path dir) {
     assumeTrue(ai.djl.engine.Engine.getInstance().getGpuCount() == 0, "this machine has a GPU");
     assertThat(run(dir, "--device", "gpu", "--sections", "flops")).contains("--device: device=gpu but the PyTorch engine "

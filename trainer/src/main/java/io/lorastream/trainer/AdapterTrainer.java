@@ -151,7 +151,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
       t.setDaemon(true);
       return t;
     });
-    this.steps = new StepPipeline(cfg.stepsAhead(base.device().isGpu()), cfg.adapterId());
+    this.steps = new StepPipeline(cfg.stepsAhead(base.device().isGpu(), base.inputSize()), cfg.adapterId());
     this.encoder = new SnapshotEncoder(cfg.adapterId(), cfg.trainerId(), base, hmacKey, adaptersTopic, metricsTopic,
         serdes.adapterSnapshot().serializer(), serdes.pipelineMetric().serializer());
     this.consumer = new KafkaConsumer<>(TrainerClients.inputConsumer(kafka, cfg));

@@ -89,6 +89,14 @@ public final class MicroBatchAssembler {
     if (f == null || f.size() != featureSize) {
       return "feature size " + (f == null ? 0 : f.size()) + " != " + featureSize;
     }
+    if (f instanceof io.lorastream.serde.PackedFloats p) { // decoded by the fast reader: no boxing
+      for (float v : p.array()) {
+        if (!Float.isFinite(v)) {
+          return "non-finite feature value";
+        }
+      }
+      return null;
+    }
     for (Float v : f) {
       if (v == null || !Float.isFinite(v)) {
         return "non-finite feature value";
@@ -119,8 +127,12 @@ public final class MicroBatchAssembler {
       io.lorastream.lora.model.TokenRows.fill(e.getTokens(), features, base, featureSize);
     } else {
       List<Float> f = e.getFeatures();
-      for (int j = 0; j < featureSize; j++) {
-        features[base + j] = f.get(j);
+      if (f instanceof io.lorastream.serde.PackedFloats p) {
+        System.arraycopy(p.array(), 0, features, base, featureSize);
+      } else {
+        for (int j = 0; j < featureSize; j++) {
+          features[base + j] = f.get(j);
+        }
       }
     }
     labels[size] = e.getLabel();

@@ -57,13 +57,18 @@ class TrainerConfigTest {
   }
 
   @Test
-  void stepsAheadIsAutoByDefaultDoubleBufferedOnAGpuAndInlineOnACpu() {
+  void stepsAheadIsAutoByDefaultDoubleBufferedOnAGpuOrForLargeMicroBatchesAndInlineForSmallOnesOnACpu() {
     TrainerConfig auto = TrainerConfig.of(Map.of());
-    assertThat(auto.stepsAhead(true)).isEqualTo(2);
-    assertThat(auto.stepsAhead(false)).isZero();
+    assertThat(auto.stepsAhead(true, 64)).isEqualTo(2);
+    assertThat(auto.stepsAhead(false, 64)).isZero();
+    assertThat(auto.stepsAhead(false, (int) (TrainerConfig.CPU_QUEUE_FLOATS / auto.microBatchSize()) - 1)).isZero();
+    assertThat(auto.stepsAhead(false, (int) (TrainerConfig.CPU_QUEUE_FLOATS / auto.microBatchSize()))).isEqualTo(2);
+    TrainerConfig wide = TrainerConfig.of(Map.of(TrainerConfig.MICROBATCH_SIZE, "4096"));
+    assertThat(wide.stepsAhead(false, 1024)).isEqualTo(2);
+    assertThat(wide.stepsAhead(false, 16)).isZero();
     TrainerConfig three = TrainerConfig.of(Map.of(TrainerConfig.STEPS_AHEAD, "3"));
-    assertThat(three.stepsAhead(false)).isEqualTo(3);
-    assertThat(three.stepsAhead(true)).isEqualTo(3);
+    assertThat(three.stepsAhead(false, 64)).isEqualTo(3);
+    assertThat(three.stepsAhead(true, 1 << 20)).isEqualTo(3);
     for (String bad : new String[] {"-1", "65", "two", "1.5"}) {
       assertThatThrownBy(() -> TrainerConfig.of(Map.of(TrainerConfig.STEPS_AHEAD, bad)))
           .isInstanceOf(io.lorastream.config.ConfigException.class)

@@ -124,6 +124,9 @@ final class AvroDeserializerCore {
   }
 
   private static DatumReader<Object> build(String topic, int id, Plan p) {
+    if (p.model() instanceof org.apache.avro.specific.SpecificData && LabeledExampleReader.handles(p.writer(), p.reader())) {
+      return new LabeledExampleReader();
+    }
     try {
       return new FastReaderBuilder(p.model()).createDatumReader(p.writer(), p.reader());
     } catch (IOException | RuntimeException e) {

@@ -98,6 +98,16 @@ final class BoundedDecoder extends Decoder {
     return Float.intBitsToFloat(bits);
   }
 
+  /**
+   * Reads {@code n} consecutive floats (Avro's 4-byte little-endian encoding) into {@code dst} from
+   * {@code off}, as one bulk copy: on a little-endian machine that is a plain memory copy.
+   */
+  void readFloats(float[] dst, int off, int n) throws IOException {
+    require(4L * n);
+    ByteBuffer.wrap(buf, pos, 4 * n).slice().order(java.nio.ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(dst, off, n);
+    pos += 4 * n;
+  }
+
   @Override
   public double readDouble() throws IOException {
     require(8);

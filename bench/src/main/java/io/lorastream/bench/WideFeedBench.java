@@ -1,0 +1,150 @@
+package io.lorastream.bench;
+
+import io.lorastream.lora.model.BaseModel;
+import io.lorastream.lora.model.ModelSpec;
+import io.lorastream.trainer.TrainerConfig;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Item 2, wide examples: can one trainer feed a fast step with the examples an accelerator is
+ * given? 1024-float examples (4 KiB of Avro each) at b=4096 through Kafka, against the same step
+ * from memory. The model is the benchmark MLP widened to 1024 inputs (1024-64-64-4, every layer
+ * adapted at r=16), not the 1024-4096-4096-16 MLP of the flops section: on a CPU that one steps at
+ * a few hundred examples per second, which any feed matches, while this one steps fast enough that
+ * the host side (fetching 16 MiB per micro-batch, decoding, validating, packing) decides the rate.
+ * The topic holds {@code plan.wideRecords} records cycling over two micro-batches' worth of distinct
+ * examples, the same two the in-memory reference cycles over, so both sides do identical arithmetic
+ * without holding the whole topic in memory.
+ */
+final class WideFeedBench {
+  static final int WIDTH = 1024;
+  static final int BATCH = 4096;
+  static final String TOPIC = "bench.wide";
+  static final String TASK = "wide";
+
+  private WideFeedBench() {
+  }
+
+  static void run(BenchContext ctx) throws Exception {
+    Path basePath = ctx.work.resolve("wide-base.lsbase");
+    ModelSpec spec = ModelSpec.mlp(WIDTH, BenchPlan.HIDDEN, BenchPlan.CLASSES, ctx.plan.seed() + 1);
+    try (BaseModel created = BaseModel.create(spec, ctx.base.device())) {
+      created.save(basePath);
+    }
+    List<io.lorastream.lora.data.Example> distinct = ExampleData.generate(2 * BATCH, WIDTH, ctx.plan.seed() + 303);
+    int n = ctx.plan.wideRecords();
+    ctx.progress("wide: producing %d records of %d floats (%d distinct, cycled) to %s", n, WIDTH, distinct.size(), TOPIC);
+    ctx.createTopic(TOPIC, 2, false);
+    List<byte[]> once = ExampleData.serialize(distinct, TASK, ctx.serdes.labeledExample().serializer(), TOPIC);
+    List<byte[]> values = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      values.add(once.get(i % once.size()));
+    }
+    double produceSecs = ctx.produce(TOPIC, Collections.nCopies(n, TASK.getBytes(StandardCharsets.UTF_8)), values);
+    long recordBytes = once.get(0).length;
+    ctx.progress("wide: %d records (%d bytes each, %.0f MB) in %.1f s", n, recordBytes, n * recordBytes / 1e6, produceSecs);
+
+    Map<String, String> overrides = Map.of("topic.examples.train", TOPIC, TrainerConfig.BASE, basePath.toString(),
+        TrainerConfig.ADAPTER_ID, TASK, TrainerConfig.MICROBATCH_SIZE, String.valueOf(BATCH),
+        TrainerConfig.RANK_SCHEDULE, "fixed:16");
+    TrainerConfig tc = TrainerRuns.trainerConfig(ctx, overrides);
+    ExampleData.Batches batches = ExampleData.batches(distinct, BATCH);
+    try (BaseModel base = BaseModel.load(basePath, ctx.base.device())) {
+      TrainerRuns.Result probe = TrainerRuns.memory(ctx, base, "wide-probe", tc.adapterConfig(), tc.learnerConfig(), batches,
+          4L * BATCH, false);
+      long cap = n - 2L * BATCH;
+      long m = Math.min(cap, Math.max(6L * BATCH, (long) (probe.examplesPerSecond() * ctx.plan.trainerSeconds())));
+      m -= m % BATCH;
+      // Unmeasured Kafka runs first, until the compiler threads go quiet: the wide records' decode path
+      // is compiled there, not in the windows.
+      Map<String, Object> jit = TrainerRuns.settleKafkaJit(ctx, overrides, Math.max(4L * BATCH, m / 2),
+          ctx.plan.trainerSeconds() * 6);
+      ctx.progress("wide: b=%d, %d examples from memory (probe %.0f ex/s), through Kafka, from memory again", BATCH, m,
+          probe.examplesPerSecond());
+      TrainerRuns.Result before = TrainerRuns.memory(ctx, base, "wide-mem-0", tc.adapterConfig(), tc.learnerConfig(),
+          batches, m, true);
+      TrainerRuns.Result kafka = TrainerRuns.kafka(ctx, "wide-" + System.currentTimeMillis(), overrides, m, true, null);
+      // The same trainer with its steps inline on the trainer thread (auto queues them at this size),
+      // and with records also decoded on a second thread.
+      Map<String, String> inline = new java.util.HashMap<>(overrides);
+      inline.put(TrainerConfig.STEPS_AHEAD, "0");
+      TrainerRuns.Result inlineRun = TrainerRuns.kafka(ctx, "wide-inline-" + System.currentTimeMillis(), inline, m, true,
+          null);
+      Map<String, String> decode = new java.util.HashMap<>(overrides);
+      decode.put(TrainerConfig.DECODE_AHEAD, "true");
+      TrainerRuns.Result decodeAhead = TrainerRuns.kafka(ctx, "wide-decode-" + System.currentTimeMillis(), decode, m, false,
+          null);
+      TrainerRuns.Result after = TrainerRuns.memory(ctx, base, "wide-mem-1", tc.adapterConfig(), tc.learnerConfig(),
+          batches, m, true);
+      double ref = (before.examplesPerSecond() + after.examplesPerSecond()) / 2;
+      double ratio = kafka.examplesPerSecond() / ref;
+      ctx.progress("wide: Kafka %.0f ex/s, memory %.0f ex/s (%.0f and %.0f), ratio %.3f", kafka.examplesPerSecond(), ref,
+          before.examplesPerSecond(), after.examplesPerSecond(), ratio);
+      double mbPerSec = kafka.examplesPerSecond() / BATCH;
+      String why = String.format(Locale.ROOT, "%.1f MB/s of records reached the step (%.2f micro-batches/s of %.1f MiB);"
+              + " the trainer thread was on a CPU %s of the window; reading input (poll, Avro decode, validation,"
+              + " offsets) is %s of its samples, publishing %s; cores per thread group: %s; top samples: %s; GC %s",
+          kafka.examplesPerSecond() * recordBytes / 1e6, mbPerSec, BATCH * recordBytes / (1024.0 * 1024), Report.pct(
+              kafka.cpuShare()), Report.pct(TrainerBench.readShare(kafka.profile())), Report.pct(kafka.publishMsTotal()
+              / (kafka.seconds() * 1000)), kafka.coresByThreads(), IngestBench.topShares(kafka.profile(), 5), kafka.gc());
+      ctx.report.add(Figure.of("2", "trainer ex/s through Kafka, b=" + BATCH + ", " + WIDTH + "-float examples (MLP "
+              + WIDTH + "-64-64-4, r=16)", kafka.examplesPerSecond(), "ex/s", "same step from memory (mean of the runs"
+              + " around it)", ref).withTarget(">= 0.90", ratio >= 0.90, why));
+      ctx.report.add(Figure.of("2", "same, steps inline on the trainer thread (trainer.steps.ahead=0)",
+          inlineRun.examplesPerSecond(), "ex/s", "same step from memory", ref).withReason("the trainer thread's samples: "
+          + IngestBench.topShares(inlineRun.profile(), 5)));
+      ctx.report.add(Figure.of("2", "same, records also decoded on a second thread (trainer.decode.ahead=true)",
+          decodeAhead.examplesPerSecond(), "ex/s", "same step from memory", ref));
+
+      Map<String, Object> data = new LinkedHashMap<>();
+      data.put("model", "mlp " + WIDTH + "-" + BenchPlan.HIDDEN + "-" + BenchPlan.CLASSES + ", every layer adapted, rank 16");
+      data.put("config", tc.toString());
+      data.put("records", n);
+      data.put("recordBytes", recordBytes);
+      data.put("produceSeconds", Report.round(produceSecs));
+      data.put("examplesPerRun", m);
+      data.put("memoryRuns", List.of(before.toMap(), after.toMap()));
+      data.put("kafkaRun", kafka.toMap());
+      data.put("stepsAhead", tc.stepsAhead(ctx.base.device().isGpu(), WIDTH));
+      data.put("kafkaInlineRun", inlineRun.toMap());
+      data.put("kafkaDecodeAheadRun", decodeAhead.toMap());
+      data.put("kafkaJitWarmup", jit);
+      data.put("referenceExamplesPerSecond", Report.round(ref));
+      data.put("ratio", Report.round(ratio));
+      ctx.report.section("wide", data);
+      ctx.report.markdown("2b. Wide examples (1024 floats, b=4096)", String.join("\n",
+          String.format(Locale.ROOT, "AdapterTrainer at b=%d, r=16, k=%d on %d records of %d floats (%d bytes each,"
+              + " cycling over %d distinct examples) against OnlineLearner.trainMicroBatch on the same micro-batches from"
+              + " memory just before and after it. Window of %d examples. %s.", BATCH, tc.accumulationSteps(), n, WIDTH,
+              recordBytes, distinct.size(), m, why),
+          "",
+          String.format(Locale.ROOT, "| run | ex/s | ratio to memory | trainer thread on CPU |%n|---|---|---|---|%n"
+                  + "| in-memory before | %.0f | %.3f | %s |%n| Kafka, defaults (steps.ahead=auto: %d) | %.0f | %.3f | %s |%n"
+                  + "| Kafka, steps.ahead=0 | %.0f | %.3f | %s |%n| Kafka, decode.ahead=true | %.0f | %.3f | %s |%n"
+                  + "| in-memory after | %.0f | %.3f | %s |",
+              before.examplesPerSecond(), before.examplesPerSecond() / ref, Report.pct(before.cpuShare()),
+              tc.stepsAhead(ctx.base.device().isGpu(), WIDTH), kafka.examplesPerSecond(), ratio, Report.pct(kafka.cpuShare()),
+              inlineRun.examplesPerSecond(), inlineRun.examplesPerSecond() / ref, Report.pct(inlineRun.cpuShare()),
+              decodeAhead.examplesPerSecond(), decodeAhead.examplesPerSecond() / ref, Report.pct(decodeAhead.cpuShare()),
+              after.examplesPerSecond(),
+              after.examplesPerSecond() / ref, Report.pct(after.cpuShare())),
+          "",
+          "Trainer thread through Kafka (defaults), share of stack samples in the window:",
+          "",
+          IngestBench.profileTable(kafka.profile()),
+          "Trainer thread through Kafka with the steps inline:",
+          "",
+          IngestBench.profileTable(inlineRun.profile()),
+          "In-memory thread, for comparison:",
+          "",
+          IngestBench.profileTable(before.profile())));
+    }
+  }
+}
