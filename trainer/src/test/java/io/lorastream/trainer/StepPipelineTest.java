@@ -102,9 +102,11 @@ class StepPipelineTest {
         OnlineLearner learner = OnlineLearner.create(base, AdapterConfig.defaults(), config())) {
       StepPipeline ahead = new StepPipeline(2, "failing");
       MicroBatch bad = new MicroBatch(new float[B * IN], new int[] {0, 1, 2, 3, 99, 0, 1, 2}, null, B, IN);
-      ahead.submit(learner, bad, d -> { });
-      assertThatThrownBy(() -> ahead.drain(d -> { })).isInstanceOf(IllegalArgumentException.class)
-          .hasMessageContaining("99");
+      // A step that fails fast surfaces already in submit (which settles finished steps), else in drain.
+      assertThatThrownBy(() -> {
+        ahead.submit(learner, bad, d -> { });
+        ahead.drain(d -> { });
+      }).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("99");
       assertThat(ahead.stop()).isTrue();
     }
   }
