@@ -201,6 +201,8 @@ final class DemoRun {
       ServiceMetrics streamAppMetrics = roleMetrics.get("stream-app");
       IngestMeters.bind(streamAppMetrics, ingest);
       StreamsHealth.bind(streamAppMetrics, "eval", eval::state);
+      streamAppMetrics.bindStreams("eval", eval.kafkaStreams());
+      EvalMeters.bind(streamAppMetrics, eval);
       AdapterMeters.bind(streamAppMetrics, evalModels, "eval", "eval-adapters");
       MetricsCollector metrics = new MetricsCollector(common.kafkaProperties(), common.catalog().metrics.name(),
           serdes.pipelineMetric().deserializer()).start();

@@ -23,6 +23,7 @@ final class InferenceMeters {
     String consumer = svc.consumerId();
     AdapterMeters.bind(m, svc.subscriber(), consumer, "adapters");
     StreamsHealth.bind(m, "inference", svc::state);
+    m.bindStreams("inference", svc.kafkaStreams());
     InferenceCounters counters = svc.counters();
     FunctionCounter.builder("lorastream.inference.predictions", counters, InferenceCounters::predictions)
         .description("Predictions written to inference.predictions")

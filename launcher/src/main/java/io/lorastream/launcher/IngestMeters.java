@@ -71,6 +71,7 @@ final class IngestMeters {
   static IngestMeters bind(ServiceMetrics m, IngestService ingest) {
     IngestMeters meters = new IngestMeters(m.registry());
     StreamsHealth.bind(m, "ingest", ingest::state);
+    m.bindStreams("ingest", ingest.kafkaStreams());
     m.everySecond(() -> meters.accept(ingest.localCounters(), System.nanoTime()));
     return meters;
   }

@@ -31,11 +31,15 @@ final class ServiceMetrics implements AutoCloseable {
   private final MeterRegistry registry;
   private final List<Runnable> samplers = new CopyOnWriteArrayList<>();
   private final ScheduledExecutorService ticker;
+  private final io.lorastream.metrics.KafkaClientMeters kafkaClients;
+  private final List<AutoCloseable> streamsBindings = new CopyOnWriteArrayList<>();
 
   private ServiceMetrics(String service, MetricsServer server) {
     this.service = service;
     this.server = server;
     this.registry = server != null ? server.registry() : new SimpleMeterRegistry();
+    this.kafkaClients = server != null ? io.lorastream.metrics.KafkaClientMeters.on(registry)
+        : io.lorastream.metrics.KafkaClientMeters.NONE;
     this.ticker = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "lorastream-metrics-sampler-" + service);
       t.setDaemon(true);
@@ -83,6 +87,27 @@ final class ServiceMetrics implements AutoCloseable {
     return server().map(MetricsServer::url);
   }
 
+  /** Where this role binds its long-lived Kafka clients' metrics (binds nothing when metrics are disabled). */
+  io.lorastream.metrics.KafkaClientMeters kafkaClients() {
+    return kafkaClients;
+  }
+
+  /**
+   * Binds Micrometer's {@code KafkaStreamsMetrics} for a Streams app (tag {@code app}): its
+   * embedded consumers', producers' and admin client's metrics plus the Streams thread, task and
+   * state-store metrics, as {@code kafka_stream_*}, {@code kafka_consumer_*}, {@code kafka_producer_*}.
+   */
+  ServiceMetrics bindStreams(String app, org.apache.kafka.streams.KafkaStreams streams) {
+    if (server != null) {
+      io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics m =
+          new io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics(streams,
+              io.micrometer.core.instrument.Tags.of("app", app), ticker, io.lorastream.metrics.KafkaClientMeters.REFRESH);
+      m.bindTo(registry);
+      streamsBindings.add(m);
+    }
+    return this;
+  }
+
   /** Registers a {@code /health} check (ignored when metrics are disabled: nobody can ask). */
   ServiceMetrics addHealthCheck(String name, Supplier<Health> check) {
     if (server != null) {
@@ -116,6 +141,14 @@ final class ServiceMetrics implements AutoCloseable {
   @Override
   public void close() {
     ticker.shutdownNow();
+    kafkaClients.close();
+    for (AutoCloseable b : streamsBindings) {
+      try {
+        b.close();
+      } catch (Exception e) {
+        log.debug("{}: unbinding Kafka Streams metrics failed: {}", service, e.toString());
+      }
+    }
     if (server != null) {
       server.close();
     } else {

@@ -90,6 +90,8 @@ final class StreamAppCommand implements Callable<Integer> {
     IngestMeters.bind(metrics, ingest);
     if (eval != null) {
       StreamsHealth.bind(metrics, "eval", ev::state);
+      metrics.bindStreams("eval", ev.kafkaStreams());
+      EvalMeters.bind(metrics, ev);
       AdapterMeters.bind(metrics, sub, "stream-app-eval", "eval-adapters");
     }
     metrics.url().ifPresent(u -> System.out.println("metrics: " + metrics.describe()));

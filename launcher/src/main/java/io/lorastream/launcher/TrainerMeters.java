@@ -54,6 +54,11 @@ final class TrainerMeters implements TrainerListener {
         .tags(tags).register(r);
   }
 
+  @Override
+  public io.lorastream.metrics.KafkaClientMeters kafkaClientMeters() {
+    return metrics.kafkaClients();
+  }
+
   /** Registers the status-backed meters and the {@code trainer} health check. */
   TrainerMeters bind(AdapterTrainer t) {
     this.trainer = t;

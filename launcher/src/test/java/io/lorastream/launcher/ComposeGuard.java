@@ -96,6 +96,141 @@ final class ComposeGuard {
     dependencies(kafka, registry);
     modelVolume();
     dockerfile();
+    healthTools();
+    monitoring();
+  }
+
+  // ---- health-check tools and monitoring ---------------------------------------------------------
+
+  /**
+   * The programs each image is known to have for a health check (first word of the test). Facts
+   * about the images, not guesses: Prometheus and Grafana are busybox/alpine based (wget, no curl),
+   * the Kafka image carries its own scripts, Confluent's images and lorastream's (docker/Dockerfile
+   * installs it) have curl. An image not listed here must be looked at and added.
+   */
+  static final Map<String, Set<String>> IMAGE_TOOLS = Map.of(
+      KAFKA_IMAGE, Set.of("/opt/kafka/bin/kafka-broker-api-versions.sh", "/opt/kafka/bin/kafka-topics.sh"),
+      REGISTRY_IMAGE, Set.of("curl"),
+      "prom/prometheus:", Set.of("wget", "promtool"),
+      "grafana/grafana:", Set.of("wget"),
+      "lorastream:", Set.of("curl"));
+
+  private void healthTools() {
+    for (String s : f.services().keySet()) {
+      String hc = f.healthcheck(s);
+      if (hc.isEmpty()) {
+        continue;
+      }
+      String[] words = hc.split("\\s+");
+      int first = words.length > 0 && (words[0].equals("CMD") || words[0].equals("CMD-SHELL")) ? 1 : 0;
+      if (first >= words.length) {
+        continue;
+      }
+      String tool = words[first];
+      String image = f.image(s).orElse("");
+      Optional<Set<String>> known = IMAGE_TOOLS.entrySet().stream().filter(e -> image.startsWith(e.getKey()))
+          .map(Map.Entry::getValue).findFirst();
+      if (known.isEmpty()) {
+        problems.add("service " + s + ": no known health-check tools for image " + image + "; check what the image has"
+            + " and add it to ComposeGuard.IMAGE_TOOLS");
+      } else if (!known.get().contains(tool)) {
+        problems.add("service " + s + ": healthcheck runs " + tool + ", which image " + image + " does not have (it has "
+            + new TreeSet<>(known.get()) + ")");
+      }
+    }
+  }
+
+  /**
+   * Prometheus scrapes every long-running lorastream service on its metrics port and loads the
+   * alert rules it mounts; Grafana mounts the data source pointing at that Prometheus, the
+   * dashboard provider and the dashboard at the provider's path.
+   */
+  private void monitoring() {
+    String prom = single("Prometheus", "prom/prometheus:");
+    String grafana = single("Grafana", "grafana/grafana:");
+    if (prom == null || grafana == null) {
+      return;
+    }
+    Map<String, String> promMounts = mounts(prom);
+    java.nio.file.Path dir = f.projectDir;
+    String configIn = "/etc/prometheus/prometheus.yml";
+    if (!f.command(prom).contains("--config.file=" + configIn) || !promMounts.containsKey(configIn)) {
+      problems.add("service " + prom + ": must mount docker/monitoring/prometheus.yml at " + configIn + " and use it");
+      return;
+    }
+    Map<String, Object> config = yaml(dir.resolve(promMounts.get(configIn)));
+    for (Object rules : (List<?>) config.getOrDefault("rule_files", List.of())) {
+      if (!promMounts.containsKey(String.valueOf(rules))) {
+        problems.add("service " + prom + ": rule file " + rules + " named in prometheus.yml is not mounted");
+      }
+    }
+    Set<String> targets = new TreeSet<>();
+    for (Object job : (List<?>) config.getOrDefault("scrape_configs", List.of())) {
+      for (Object sc : (List<?>) ((Map<?, ?>) job).get("static_configs")) {
+        for (Object t : (List<?>) ((Map<?, ?>) sc).get("targets")) {
+          targets.add(String.valueOf(t));
+        }
+      }
+    }
+    Set<String> expected = new TreeSet<>();
+    for (Map.Entry<String, String> e : roles.entrySet()) {
+      if (SERVICE_ROLES.contains(e.getValue()) && configs.containsKey(e.getKey())) {
+        try {
+          expected.add(e.getKey() + ":" + new MetricsConfig(configs.get(e.getKey())).port());
+        } catch (RuntimeException ex) {
+          // reported by environment()
+        }
+      }
+    }
+    if (!targets.equals(expected)) {
+      problems.add("service " + prom + ": prometheus.yml scrapes " + targets + " but the lorastream services serve /metrics"
+          + " at " + expected);
+    }
+    Map<String, String> gMounts = mounts(grafana);
+    String ds = gMounts.entrySet().stream().filter(m -> m.getKey().startsWith("/etc/grafana/provisioning/datasources/"))
+        .map(Map.Entry::getValue).findFirst().orElse(null);
+    String provider = gMounts.entrySet().stream().filter(m -> m.getKey().startsWith("/etc/grafana/provisioning/dashboards/"))
+        .map(Map.Entry::getValue).findFirst().orElse(null);
+    if (ds == null || provider == null) {
+      problems.add("service " + grafana + ": must mount a data source and a dashboard provider under /etc/grafana/provisioning");
+      return;
+    }
+    String promUrl = "http://" + prom + ":9090";
+    boolean pointsAtProm = ((List<?>) yaml(dir.resolve(ds)).get("datasources")).stream()
+        .anyMatch(d -> promUrl.equals(String.valueOf(((Map<?, ?>) d).get("url"))));
+    if (!pointsAtProm) {
+      problems.add("service " + grafana + ": no provisioned data source has url " + promUrl);
+    }
+    for (Object p : (List<?>) yaml(dir.resolve(provider)).get("providers")) {
+      String path = String.valueOf(((Map<?, ?>) ((Map<?, ?>) p).get("options")).get("path"));
+      if (gMounts.keySet().stream().noneMatch(k -> k.startsWith(path + "/") && k.endsWith(".json"))) {
+        problems.add("service " + grafana + ": dashboard provider reads " + path + " but no dashboard JSON is mounted there");
+      }
+    }
+  }
+
+  /** Bind mounts of a service: container path → host path (relative to the compose file). */
+  private Map<String, String> mounts(String service) {
+    Map<String, String> out = new LinkedHashMap<>();
+    for (String v : f.list(service, "volumes")) {
+      String[] parts = v.split(":");
+      if (parts.length >= 2 && (parts[0].startsWith("./") || parts[0].startsWith("/"))) {
+        out.put(parts[1], parts[0]);
+      }
+    }
+    return out;
+  }
+
+  @SuppressWarnings("unchecked")
+  private Map<String, Object> yaml(java.nio.file.Path p) {
+    try (java.io.Reader r = java.nio.file.Files.newBufferedReader(p)) {
+      Object o = new org.yaml.snakeyaml.Yaml(new org.yaml.snakeyaml.constructor.SafeConstructor(
+          new org.yaml.snakeyaml.LoaderOptions())).load(r);
+      return o instanceof Map<?, ?> m ? (Map<String, Object>) m : Map.of();
+    } catch (java.io.IOException e) {
+      problems.add("cannot read " + p + ": " + e.getMessage());
+      return Map.of();
+    }
   }
 
   // ---- the image --------------------------------------------------------------------------------

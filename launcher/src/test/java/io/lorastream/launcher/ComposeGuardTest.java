@@ -147,6 +147,36 @@ class ComposeGuardTest {
         .anySatisfy(p -> assertThat(p).contains("trainer", "[train]", "subcommand"));
   }
 
+  @Test
+  @SuppressWarnings("unchecked")
+  void aHealthCheckToolTheImageLacksIsDetected() throws IOException {
+    List<String> problems = broken(c -> ((Map<String, Object>) service(c, "prometheus").get("healthcheck"))
+        .put("test", List.of("CMD", "curl", "-fsS", "http://localhost:9090/-/ready")));
+    assertThat(problems).anyMatch(p -> p.contains("prometheus") && p.contains("curl") && p.contains("does not have"));
+    List<String> unknown = broken(c -> service(c, "grafana").put("image", "example/unknown:1.0"));
+    assertThat(unknown).anyMatch(p -> p.contains("no known health-check tools for image example/unknown:1.0"));
+  }
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void monitoringThatMissesAServiceOrItsFilesIsDetected() throws IOException {
+    // Prometheus without its rule file mounted, and Grafana without its dashboard
+    List<String> problems = broken(c -> {
+      ((List<Object>) service(c, "prometheus").get("volumes")).removeIf(v -> String.valueOf(v).contains("alerts.yml"));
+      ((List<Object>) service(c, "grafana").get("volumes")).removeIf(v -> String.valueOf(v).contains("lorastream.json"));
+    });
+    assertThat(problems).anyMatch(p -> p.contains("rule file /etc/prometheus/alerts.yml") && p.contains("not mounted"));
+    assertThat(problems).anyMatch(p -> p.contains("grafana") && p.contains("no dashboard JSON is mounted"));
+    // a third inference replica that Prometheus does not scrape
+    List<String> unscraped = broken(c -> {
+      Map<String, Object> third = (Map<String, Object>) copy(service(c, "inference-2"));
+      ((Map<String, Object>) third.get("environment")).put("LORASTREAM_INFERENCE_CONSUMER_ID", "inference-3");
+      third.put("ports", List.of("9405:9400"));
+      services(c).put("inference-3", third);
+    });
+    assertThat(unscraped).anyMatch(p -> p.contains("prometheus.yml scrapes") && p.contains("inference-3:9400"));
+  }
+
   // ---- helpers: edit the parsed file, write it out, parse and check the copy -----------------------
 
   private List<String> broken(Consumer<Map<String, Object>> edit) throws IOException {

@@ -97,6 +97,32 @@ class DemoMetricsIT {
       }
     });
 
+    // Kafka's own client metrics through Micrometer's binders: the trainer's consumer and
+    // transactional producer, and the Streams apps' embedded clients and threads.
+    await().atMost(Duration.ofSeconds(60)).ignoreExceptions().untilAsserted(() -> {
+      PromText t = scrape(urls.get("trainer"));
+      assertThat(t.find("kafka_consumer_fetch_manager_records_lag_max", "client_role", "input")).isNotEmpty();
+      assertThat(t.sum("kafka_consumer_fetch_manager_records_consumed_total", "client_role", "input")).isPositive();
+      assertThat(t.sum("kafka_producer_txn_commit_time_ns_total", "client_role", "snapshots")).isPositive();
+      PromText a = scrape(urls.get("stream-app"));
+      assertThat(a.sum("kafka_stream_alive_stream_threads", "app", "ingest")).isPositive();
+      assertThat(a.find("kafka_consumer_fetch_manager_records_lag_max", "app", "eval")).isNotEmpty();
+      assertThat(scrape(urls.get("consumer-1")).sum("kafka_stream_alive_stream_threads", "app", "inference")).isPositive();
+    });
+    // Every metric the shipped Grafana dashboard and Prometheus alert rules query is one a service exports.
+    java.util.Set<String> queried = new java.util.TreeSet<>();
+    for (MonitoringFiles.Query q : MonitoringFiles.allQueries()) {
+      queried.addAll(MonitoringFiles.metricNames(q.expr()));
+    }
+    queried.removeAll(MonitoringFiles.PROMETHEUS_OWN);
+    java.util.Set<String> exportedLive = new java.util.TreeSet<>();
+    await().atMost(Duration.ofSeconds(90)).ignoreExceptions().untilAsserted(() -> {
+      for (String role : urls.keySet()) {
+        exportedLive.addAll(MonitoringFiles.exported(get(urls.get(role) + "/metrics").body()));
+      }
+      assertThat(exportedLive).as("metrics queried by docker/monitoring but exported by no service").containsAll(queried);
+    });
+
     live.releaseTail();
     DemoRun.Summary sm = running.get(240, TimeUnit.SECONDS);
     String log = console.toString(StandardCharsets.UTF_8);

@@ -84,6 +84,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
   private final String adaptersTopic;
   private final BaseModel base;
   private final Consumer<byte[], byte[]> consumer;
+  private final io.lorastream.metrics.KafkaClientMeters clientMeters;
   private final RecordIntake intake;
   /** Decodes each poll's records ahead of the trainer thread (one thread: the tokenizer is never shared); null: inline. */
   private final ExecutorService decoder;
@@ -155,12 +156,14 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
     this.encoder = new SnapshotEncoder(cfg.adapterId(), cfg.trainerId(), base, hmacKey, adaptersTopic, metricsTopic,
         serdes.adapterSnapshot().serializer(), serdes.pipelineMetric().serializer());
     this.consumer = new KafkaConsumer<>(TrainerClients.inputConsumer(kafka, cfg));
+    this.clientMeters = clientMeters(this.listener);
+    clientMeters.opened("input", consumer);
     this.pauses = new PartitionPauses(consumer, REGISTRY_BACKOFF_MS);
     this.status = TrainerStatus.initial(cfg.adapterId());
     this.stalls = new Stalls(cfg.adapterId(), this::updateStatus);
     this.transactions = new SnapshotTransactions(cfg.adapterId(), adaptersTopic, metricsTopic,
         TrainerClients.producer(kafka, cfg), TrainerClients.maxBlock(kafka).toMillis(), cfg.snapshotPartBytes(), closing, stalls,
-        this.faults);
+        this.faults, clientMeters);
     this.committedState = new CommittedStateReader(cfg.adapterId(), inputTopic, adaptersTopic,
         TrainerClients.snapshotReader(kafka, cfg, true), TrainerClients.snapshotReader(kafka, cfg, false),
         TrainerClients.apiTimeout(kafka), serdes.adapterSnapshot().deserializer(), base, hmacKey, closing, stalls);
@@ -703,6 +706,17 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
     }
   }
 
+  /** The listener's client meters; a listener that fails to provide them costs the metrics, never the trainer. */
+  private io.lorastream.metrics.KafkaClientMeters clientMeters(TrainerListener l) {
+    try {
+      io.lorastream.metrics.KafkaClientMeters m = l.kafkaClientMeters();
+      return m == null ? io.lorastream.metrics.KafkaClientMeters.NONE : m;
+    } catch (RuntimeException e) {
+      log.warn("adapter {}: listener failed to provide Kafka client meters: {}", cfg.adapterId(), e.toString());
+      return io.lorastream.metrics.KafkaClientMeters.NONE;
+    }
+  }
+
   /**
    * Closes clients and the learner. After a clean stop the producer gets time to finish; after a
    * crash it is closed at once (see {@link SnapshotTransactions#close}).
@@ -718,6 +732,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
       }
     }
     transactions.close(wait);
+    clientMeters.closing("input");
     try {
       consumer.close(CloseOptions.timeout(wait));
     } catch (RuntimeException e) {

@@ -80,6 +80,9 @@ final class SnapshotTransactions {
   private final CloseSignal closing;
   private final Stalls stalls;
   private final FaultPoints faults;
+  /** Role of the transactional producer in the service's Kafka client metrics. */
+  static final String METER_ROLE = "snapshots";
+  private final io.lorastream.metrics.KafkaClientMeters meters;
   private final ExecutorService publisher;
   // Replaced only on the trainer thread, while no transaction is in flight.
   private volatile Producer<String, byte[]> producer;
@@ -90,7 +93,9 @@ final class SnapshotTransactions {
   private Future<Long> outcome;
 
   SnapshotTransactions(String adapterId, String adaptersTopic, String metricsTopic, Map<String, Object> producerProps,
-      long maxBlockMs, int partBytes, CloseSignal closing, Stalls stalls, FaultPoints faults) {
+      long maxBlockMs, int partBytes, CloseSignal closing, Stalls stalls, FaultPoints faults,
+      io.lorastream.metrics.KafkaClientMeters meters) {
+    this.meters = meters;
     this.adapterId = adapterId;
     this.partBytes = partBytes;
     this.adaptersTopic = adaptersTopic;
@@ -109,6 +114,7 @@ final class SnapshotTransactions {
 
   void open() {
     producer = new KafkaProducer<>(producerProps);
+    meters.opened(METER_ROLE, producer);
   }
 
   /** Fences predecessors and aborts what they left open; repeats on timeouts until a stop is requested. */
@@ -225,8 +231,10 @@ final class SnapshotTransactions {
       }
       log.warn("adapter {}: abort failed ({}); recreating the producer and re-reading the committed state",
           adapterId, e.toString());
+      meters.closing(METER_ROLE);
       producer.close(Duration.ZERO);
       producer = new KafkaProducer<>(producerProps);
+      meters.opened(METER_ROLE, producer);
       return false;
     }
   }
@@ -248,6 +256,7 @@ final class SnapshotTransactions {
   void close(Duration wait) {
     publisher.shutdownNow(); // after a crash a transaction still in flight fails with the closed producer
     if (producer != null) {
+      meters.closing(METER_ROLE);
       try {
         producer.close(wait);
       } catch (RuntimeException e) {

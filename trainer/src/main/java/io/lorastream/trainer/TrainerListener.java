@@ -38,6 +38,15 @@ public interface TrainerListener {
   default void onRestored(String adapterId, long version, long examplesSeen) {
   }
 
+  /**
+   * Where the trainer binds the metrics of its long-lived Kafka clients (roles {@code input}, the
+   * training consumer, and {@code snapshots}, the transactional producer). Asked once, when the
+   * trainer is created; a service with a metrics endpoint returns its own.
+   */
+  default io.lorastream.metrics.KafkaClientMeters kafkaClientMeters() {
+    return io.lorastream.metrics.KafkaClientMeters.NONE;
+  }
+
   /** Once, when the trainer stops; {@code cause} is null after a clean {@code close()}. */
   default void onStopped(Throwable cause) {
   }

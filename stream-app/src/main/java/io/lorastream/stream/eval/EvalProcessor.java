@@ -67,6 +67,7 @@ final class EvalProcessor implements Processor<String, LabeledExample, String, P
   private final String tallyStoreName;
   private final String progressStoreName;
   private final String sinkName;
+  private final EvalCounters counters;
   private ProcessorContext<String, PipelineMetric> context;
   private KeyValueStore<EvalGroup, EvalTally> tallies;
   private KeyValueStore<String, Long> progress;
@@ -76,7 +77,8 @@ final class EvalProcessor implements Processor<String, LabeledExample, String, P
   private final Map<String, Long> closedBelow = new HashMap<>();
 
   EvalProcessor(Mode mode, StreamAppConfig.Eval config, ModelHistory history, String tallyStoreName,
-      String progressStoreName, String sinkName) {
+      String progressStoreName, String sinkName, EvalCounters counters) {
+    this.counters = counters;
     this.mode = mode;
     this.config = config;
     this.history = history;
@@ -131,6 +133,11 @@ final class EvalProcessor implements Processor<String, LabeledExample, String, P
           meta.offset(), e.toString());
       incrementCounter(ERRORS + task);
       return;
+    }
+    String stream = mode == Mode.PREQUENTIAL ? EvalCounters.PREQUENTIAL : EvalCounters.HOLDOUT;
+    counters.scored(task, stream, EvalMetrics.MODEL_FROZEN, frozenRight);
+    if (adapted.isPresent()) {
+      counters.scored(task, stream, EvalMetrics.MODEL_ADAPTED, adaptedRight);
     }
     long window = assignWindow(task, eventTime);
     if (window < 0) {

@@ -19,13 +19,15 @@ import org.apache.kafka.streams.KafkaStreams;
 public final class EvalService implements AutoCloseable {
   private final StreamsRunner runner;
   private final Properties properties;
+  private final EvalCounters counters = new EvalCounters();
 
   public EvalService(CommonConfig common, StreamAppConfig config, LorastreamSerdes serdes, ModelHistory history) {
     StreamAppConfig.Eval ev = config.eval();
     this.properties = StreamsRunner.properties(common, ev.applicationId(), ev.guarantee(), ev.commitInterval(),
         ev.stateDir(), 1);
     this.runner = new StreamsRunner("eval",
-        EvalTopology.build(config, common.catalog(), serdes.labeledExample(), serdes.pipelineMetric(), history), properties);
+        EvalTopology.build(config, common.catalog(), serdes.labeledExample(), serdes.pipelineMetric(), history,
+            counters), properties);
   }
 
   public Properties properties() {
@@ -41,6 +43,16 @@ public final class EvalService implements AutoCloseable {
 
   public boolean awaitRunning(Duration timeout) throws InterruptedException {
     return runner.awaitRunning(timeout);
+  }
+
+  /** Running counts of what this instance scored (examples and correct, per task, stream and model). */
+  public EvalCounters counters() {
+    return counters;
+  }
+
+  /** The Streams app itself, for binding its client metrics (Micrometer's KafkaStreamsMetrics). */
+  public KafkaStreams kafkaStreams() {
+    return runner.streams();
   }
 
   public KafkaStreams.State state() {

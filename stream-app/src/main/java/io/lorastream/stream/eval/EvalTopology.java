@@ -44,20 +44,26 @@ public final class EvalTopology {
    */
   public static Topology build(StreamAppConfig config, TopicCatalog topics, Serde<LabeledExample> exampleSerde,
       Serde<PipelineMetric> metricSerde, ModelHistory history) {
+    return build(config, topics, exampleSerde, metricSerde, history, new EvalCounters());
+  }
+
+  /** As above, counting what it scores into {@code counters} (for the service's Prometheus meters). */
+  public static Topology build(StreamAppConfig config, TopicCatalog topics, Serde<LabeledExample> exampleSerde,
+      Serde<PipelineMetric> metricSerde, ModelHistory history, EvalCounters counters) {
     Topology t = new Topology();
     t.addSource(TRAIN_SOURCE, new StringDeserializer(), exampleSerde.deserializer(), topics.examplesTrain.name());
     t.addSource(EVAL_SOURCE, new StringDeserializer(), exampleSerde.deserializer(), topics.examplesEval.name());
     t.addProcessor(PREQUENTIAL_PROCESSOR, supplier(EvalProcessor.Mode.PREQUENTIAL, config, history,
-        PREQUENTIAL_TALLIES, PREQUENTIAL_PROGRESS), TRAIN_SOURCE);
+        PREQUENTIAL_TALLIES, PREQUENTIAL_PROGRESS, counters), TRAIN_SOURCE);
     t.addProcessor(HOLDOUT_PROCESSOR, supplier(EvalProcessor.Mode.HOLDOUT, config, history,
-        HOLDOUT_TALLIES, HOLDOUT_PROGRESS), EVAL_SOURCE);
+        HOLDOUT_TALLIES, HOLDOUT_PROGRESS, counters), EVAL_SOURCE);
     t.addSink(METRICS_SINK, topics.metrics.name(), new StringSerializer(), metricSerde.serializer(),
         PREQUENTIAL_PROCESSOR, HOLDOUT_PROCESSOR);
     return t;
   }
 
   private static ProcessorSupplier<String, LabeledExample, String, PipelineMetric> supplier(EvalProcessor.Mode mode,
-      StreamAppConfig config, ModelHistory history, String tallyStore, String progressStore) {
+      StreamAppConfig config, ModelHistory history, String tallyStore, String progressStore, EvalCounters counters) {
     StoreBuilder<?> tallies = Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(tallyStore),
         EvalGroup.serde(), EvalTally.serde());
     StoreBuilder<?> progress = Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(progressStore),
@@ -65,7 +71,7 @@ public final class EvalTopology {
     return new ProcessorSupplier<>() {
       @Override
       public Processor<String, LabeledExample, String, PipelineMetric> get() {
-        return new EvalProcessor(mode, config.eval(), history, tallyStore, progressStore, METRICS_SINK);
+        return new EvalProcessor(mode, config.eval(), history, tallyStore, progressStore, METRICS_SINK, counters);
       }
 
       @Override

@@ -163,6 +163,11 @@ public final class InferenceService implements AutoCloseable {
     return counters;
   }
 
+  /** The Streams app itself, for binding its client metrics (Micrometer's KafkaStreamsMetrics). */
+  public KafkaStreams kafkaStreams() {
+    return streams;
+  }
+
   public KafkaStreams.State state() {
     return streams.state();
   }

@@ -69,6 +69,11 @@ public final class IngestService implements AutoCloseable {
     runner.awaitShutdown();
   }
 
+  /** The Streams app itself, for binding its client metrics (Micrometer's KafkaStreamsMetrics). */
+  public KafkaStreams kafkaStreams() {
+    return runner.streams();
+  }
+
   public KafkaStreams.State state() {
     return runner.state();
   }

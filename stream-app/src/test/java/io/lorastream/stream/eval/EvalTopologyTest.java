@@ -80,6 +80,8 @@ class EvalTopologyTest {
     }
   }
 
+  private final EvalCounters counters = new EvalCounters();
+
   private void start(Map<String, String> overrides, ModelHistory history) {
     config = StreamAppConfig.of(overrides);
     Properties p = new Properties();
@@ -88,7 +90,7 @@ class EvalTopologyTest {
     p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
     p.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
     driver = new TopologyTestDriver(
-        EvalTopology.build(config, topics, serdes.labeledExample(), serdes.pipelineMetric(), history), p, T0);
+        EvalTopology.build(config, topics, serdes.labeledExample(), serdes.pipelineMetric(), history, counters), p, T0);
     train = driver.createInputTopic(topics.examplesTrain.name(), new StringSerializer(), serdes.labeledExample().serializer());
     holdout = driver.createInputTopic(topics.examplesEval.name(), new StringSerializer(), serdes.labeledExample().serializer());
     metrics = driver.createOutputTopic(topics.metrics.name(), new StringDeserializer(), serdes.pipelineMetric().deserializer());
@@ -161,6 +163,14 @@ class EvalTopologyTest {
         .mapToLong(m -> Long.parseLong(m.getTags().get(EvalMetrics.TAG_COUNT))).sum();
     assertThat(total).isEqualTo(labels.length);
     assertThat(all).hasSize(6);
+    // The process-local counters behind the Prometheus meters saw the same examples: adapted 1+1+3, frozen 3.
+    var adapted = new EvalCounters.Key(TASK, EvalCounters.PREQUENTIAL, EvalMetrics.MODEL_ADAPTED);
+    var frozen = new EvalCounters.Key(TASK, EvalCounters.PREQUENTIAL, EvalMetrics.MODEL_FROZEN);
+    assertThat(counters.keys()).containsExactlyInAnyOrder(adapted, frozen);
+    assertThat(counters.examples(adapted)).isEqualTo(8);
+    assertThat(counters.correct(adapted)).isEqualTo(5);
+    assertThat(counters.examples(frozen)).isEqualTo(8);
+    assertThat(counters.correct(frozen)).isEqualTo(3);
   }
 
   @Test
