@@ -70,6 +70,18 @@ public final class CommonConfig {
     this.kafka = Map.copyOf(c.withPrefix("kafka."));
     Map<String, Object> reg = new HashMap<>();
     c.withPrefix("registry.").forEach((k, v) -> reg.put(k.equals("url") ? "schema.registry.url" : k, v));
+    for (String placement : new String[] {"key.schema.id.serializer", "value.schema.id.serializer"}) {
+      Object v = reg.get(placement);
+      // The services hand pre-serialized bytes to their producers (snapshots are chunked and signed),
+      // so they have no record headers to put a schema id in: they always write the prefix form,
+      // which every reader of every form accepts.
+      if (v != null && !String.valueOf(v).trim().toLowerCase(java.util.Locale.ROOT).matches("prefix|.*prefixschemaidserializer")) {
+        throw c.invalid("registry." + placement, String.valueOf(v), "is not supported by lorastream's services, which"
+            + " always write schema ids in the payload prefix (and read the header and GUID forms too); remove it, or"
+            + " set prefix. Your own producers can write the header form with SpecificAvroSerializer and "
+            + placement + "=header");
+      }
+    }
     this.registry = Map.copyOf(reg);
     this.prefix = topicPrefix(c);
     Map<String, String> names = new HashMap<>();

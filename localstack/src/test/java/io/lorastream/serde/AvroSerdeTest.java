@@ -106,6 +106,63 @@ class AvroSerdeTest {
   }
 
   @Test
+  void everySchemaIdFormRoundTripsAndTheRegistryServesGuids() throws IOException {
+    LabeledExample ex = SampleRecords.labeledExample(3, 16);
+    byte[] prefixed = exampleSerde().serializer().serialize(TOPIC, ex);
+    int id = ByteBuffer.wrap(prefixed, 1, 4).getInt();
+    java.util.UUID guid = client.getGuid(id);
+    assertThat(client.getSchemaByGuid(guid)).isEqualTo(LabeledExample.getClassSchema());
+    assertThat(guid).as("the GUID is a function of the schema: a second registry agrees").isEqualTo(
+        java.util.UUID.nameUUIDFromBytes(client.getSchemaById(id).toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    var de = exampleSerde().deserializer();
+
+    // header placement, by short name and by Confluent's class name: the GUID in the header, bare Avro
+    for (String placement : List.of("header", "io.confluent.kafka.serializers.schema.id.HeaderSchemaIdSerializer")) {
+      org.apache.kafka.common.header.internals.RecordHeaders h = new org.apache.kafka.common.header.internals.RecordHeaders();
+      byte[] bare = exampleSerde(AvroSerdeConfig.VALUE_SCHEMA_ID_SERIALIZER, placement).serializer().serialize(TOPIC, h, ex);
+      byte[] header = h.lastHeader(SchemaRef.VALUE_HEADER).value();
+      assertThat(header).hasSize(17).startsWith((byte) 1);
+      assertThat(SchemaRef.of(h, false, bare).guid()).isEqualTo(guid);
+      assertThat(bare).isEqualTo(Arrays.copyOfRange(prefixed, 5, prefixed.length));
+      assertThat(de.deserialize(TOPIC, h, bare)).isEqualTo(ex);
+    }
+    // the GUID as payload prefix, and the id in a header
+    byte[] guidPrefixed = new byte[17 + prefixed.length - 5];
+    System.arraycopy(SchemaRef.guidBytes(guid), 0, guidPrefixed, 0, 17);
+    System.arraycopy(prefixed, 5, guidPrefixed, 17, prefixed.length - 5);
+    assertThat(de.deserialize(TOPIC, guidPrefixed)).isEqualTo(ex);
+    org.apache.kafka.common.header.internals.RecordHeaders idHeader = new org.apache.kafka.common.header.internals.RecordHeaders();
+    idHeader.add(SchemaRef.VALUE_HEADER, Arrays.copyOf(prefixed, 5));
+    assertThat(de.deserialize(TOPIC, idHeader, Arrays.copyOfRange(prefixed, 5, prefixed.length))).isEqualTo(ex);
+    // a key's id lives in __key_schema_id; a value deserializer ignores it
+    org.apache.kafka.common.header.internals.RecordHeaders keyOnly = new org.apache.kafka.common.header.internals.RecordHeaders();
+    keyOnly.add(SchemaRef.KEY_HEADER, SchemaRef.guidBytes(guid));
+    assertThat(de.deserialize(TOPIC, keyOnly, prefixed)).isEqualTo(ex);
+
+    // a header in no known form names what it holds
+    org.apache.kafka.common.header.internals.RecordHeaders odd = new org.apache.kafka.common.header.internals.RecordHeaders();
+    odd.add(SchemaRef.VALUE_HEADER, new byte[] {9, 9});
+    assertThatThrownBy(() -> de.deserialize(TOPIC, odd, prefixed)).isInstanceOf(UnsupportedSchemaIdFormException.class)
+        .hasMessageContaining(TOPIC).hasMessageContaining("__value_schema_id holds 2 byte(s) starting 0x09");
+    // a GUID nobody issued
+    assertThatThrownBy(() -> client.getSchemaByGuid(java.util.UUID.randomUUID()))
+        .isInstanceOf(io.lorastream.registry.SchemaNotFoundException.class);
+    // header placement without headers cannot work and says so
+    assertThatThrownBy(() -> exampleSerde(AvroSerdeConfig.VALUE_SCHEMA_ID_SERIALIZER, "header").serializer()
+        .serialize(TOPIC, ex)).isInstanceOf(SerializationException.class)
+        .hasMessageContaining("value.schema.id.serializer=header needs the record's headers");
+    // prefix placement drops a schema-id header carried over from an input record
+    org.apache.kafka.common.header.internals.RecordHeaders carried = new org.apache.kafka.common.header.internals.RecordHeaders();
+    carried.add(SchemaRef.VALUE_HEADER, SchemaRef.guidBytes(java.util.UUID.randomUUID()));
+    byte[] again = exampleSerde().serializer().serialize(TOPIC, carried, ex);
+    assertThat(carried.lastHeader(SchemaRef.VALUE_HEADER)).isNull();
+    assertThat(de.deserialize(TOPIC, carried, again)).isEqualTo(ex);
+    // and a placement nobody knows fails at configure, naming the key
+    assertThatThrownBy(() -> exampleSerde(AvroSerdeConfig.VALUE_SCHEMA_ID_SERIALIZER, "footer"))
+        .hasMessageContaining("value.schema.id.serializer").hasMessageContaining("prefix");
+  }
+
+  @Test
   void garbageWrongMagicUnknownIdAndTruncationRaiseSerializationExceptionNamingTheTopic() {
     SpecificAvroSerde<LabeledExample> serde = exampleSerde();
     byte[] good = serde.serializer().serialize(TOPIC, SampleRecords.labeledExample(2, 64));
@@ -115,9 +172,16 @@ class AvroSerdeTest {
         .isInstanceOf(SerializationException.class).hasMessageContaining(TOPIC).hasMessageContaining("magic byte 0x68");
 
     byte[] wrongMagic = good.clone();
-    wrongMagic[0] = 1;
+    wrongMagic[0] = 2;
     assertThatThrownBy(() -> de.deserialize(TOPIC, wrongMagic))
-        .isInstanceOf(SerializationException.class).hasMessageContaining(TOPIC).hasMessageContaining("magic byte 0x01");
+        .isInstanceOf(UnsupportedSchemaIdFormException.class).hasMessageContaining(TOPIC)
+        .hasMessageContaining("magic byte 0x02");
+    // 0x01 is the GUID prefix: the next 16 bytes are read as a GUID, which no registry issued here
+    byte[] guidMagic = good.clone();
+    guidMagic[0] = 1;
+    assertThatThrownBy(() -> de.deserialize(TOPIC, guidMagic))
+        .isInstanceOf(SerializationException.class).hasMessageContaining(TOPIC).hasMessageContaining("schema GUID")
+        .hasMessageContaining("is unknown");
 
     byte[] unknownId = good.clone();
     ByteBuffer.wrap(unknownId).putInt(1, 987654);

@@ -45,7 +45,7 @@ final class RecordIntake {
     }
     LabeledExample e;
     try {
-      e = deserializer.deserialize(inputTopic, r.value());
+      e = deserializer.deserialize(inputTopic, r.headers(), r.value());
     } catch (RuntimeException ex) {
       if (RegistryException.isOutage(ex)) {
         return new Outcome(Kind.REGISTRY_UNAVAILABLE, null, null, ex.getMessage());

@@ -39,6 +39,8 @@ public final class SchemaRegistryClient {
   private final AtomicInteger currentUrl = new AtomicInteger();
   private final Map<Integer, Schema> schemaById = new ConcurrentHashMap<>();
   private final Map<SubjectSchema, Integer> idBySubjectSchema = new ConcurrentHashMap<>();
+  private final Map<java.util.UUID, Schema> schemaByGuid = new ConcurrentHashMap<>();
+  private final Map<Integer, java.util.UUID> guidById = new ConcurrentHashMap<>();
 
   private record SubjectSchema(String subject, String canonical) {
   }
@@ -123,6 +125,47 @@ public final class SchemaRegistryClient {
     Schema parsed = parse(r.path("schema").asText(), "schema id " + id);
     Schema prev = schemaById.putIfAbsent(id, parsed);
     return prev != null ? prev : parsed;
+  }
+
+  /**
+   * The schema with GUID {@code guid} ({@code GET /schemas/guids/{guid}}, Confluent Schema Registry
+   * 8.0 and later); cached. Throws {@link SchemaNotFoundException}.
+   */
+  public Schema getSchemaByGuid(java.util.UUID guid) {
+    Schema s = schemaByGuid.get(guid);
+    if (s != null) {
+      return s;
+    }
+    JsonNode r = call("GET", "/schemas/guids/" + guid, null);
+    Schema parsed = parse(r.path("schema").asText(), "schema GUID " + guid);
+    Schema prev = schemaByGuid.putIfAbsent(guid, parsed);
+    return prev != null ? prev : parsed;
+  }
+
+  /**
+   * The GUID of schema id {@code id}, from {@code GET /schemas/ids/{id}}; cached. Throws
+   * {@link RegistryException} when the registry answers without one (older than Confluent 8.0).
+   */
+  public java.util.UUID getGuid(int id) {
+    java.util.UUID g = guidById.get(id);
+    if (g != null) {
+      return g;
+    }
+    JsonNode r = call("GET", "/schemas/ids/" + id, null);
+    String text = r.path("guid").asText("");
+    if (text.isEmpty()) {
+      throw new RegistryException(200, -1, "the registry at " + url() + " reports no GUID for schema id " + id
+          + " (schema GUIDs need Confluent Schema Registry 8.0 or later); write schema ids in the payload prefix instead");
+    }
+    try {
+      g = java.util.UUID.fromString(text);
+    } catch (IllegalArgumentException e) {
+      throw new RegistryException(200, -1, "the registry at " + url() + " reports GUID '" + text + "' for schema id "
+          + id + ", which is not a UUID");
+    }
+    schemaById.putIfAbsent(id, parse(r.path("schema").asText(), "schema id " + id));
+    guidById.put(id, g);
+    return g;
   }
 
   /** One version of a subject. */

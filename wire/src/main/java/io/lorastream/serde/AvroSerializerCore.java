@@ -59,6 +59,18 @@ final class AvroSerializerCore {
       this.expiresAtNanos = expiresAtNanos;
     }
 
+    private volatile java.util.UUID guid;
+
+    /** The schema's GUID, asked of the registry once (only the header placement needs it). */
+    java.util.UUID guid(SchemaRegistryClient client) {
+      java.util.UUID g = guid;
+      if (g == null) {
+        g = client.getGuid(id);
+        guid = g;
+      }
+      return g;
+    }
+
     boolean expired() {
       return expiresAtNanos != Long.MAX_VALUE && System.nanoTime() - expiresAtNanos > 0;
     }
@@ -78,6 +90,14 @@ final class AvroSerializerCore {
   }
 
   byte[] serialize(String topic, IndexedRecord record) {
+    return serialize(topic, null, record);
+  }
+
+  /**
+   * Encodes {@code record}; with {@code schema.id.serializer=header} the schema GUID goes into
+   * {@code headers} (which must then be given) and the payload is bare Avro.
+   */
+  byte[] serialize(String topic, org.apache.kafka.common.header.Headers headers, IndexedRecord record) {
     if (record == null) {
       return null;
     }
@@ -86,11 +106,34 @@ final class AvroSerializerCore {
     if (t == null) {
       t = resolve(topic, record);
     }
+    boolean inHeader = config.schemaIdPlacement() == AvroSerdeConfig.SchemaIdPlacement.HEADER;
+    if (inHeader) {
+      if (headers == null) {
+        throw new SerializationException("topic '" + topic + "': " + (isKey ? AvroSerdeConfig.KEY_SCHEMA_ID_SERIALIZER
+            : AvroSerdeConfig.VALUE_SCHEMA_ID_SERIALIZER) + "=header needs the record's headers, and this caller passes"
+            + " none (use a client that calls serialize(topic, headers, data), or the prefix placement)");
+      }
+      String name = SchemaRef.header(isKey);
+      headers.remove(name);
+      headers.add(name, SchemaRef.guidBytes(t.guid(client)));
+    }
+    if (!inHeader && headers != null && headers.lastHeader(SchemaRef.header(isKey)) != null) {
+      // A header carried over from an input record (Kafka Streams forwards headers) would name a
+      // schema the prefix does not: readers take the header first.
+      try {
+        headers.remove(SchemaRef.header(isKey));
+      } catch (IllegalStateException readOnly) {
+        throw new SerializationException("topic '" + topic + "': the record carries header " + SchemaRef.header(isKey)
+            + " from elsewhere and its headers are read-only; remove it before sending", readOnly);
+      }
+    }
     State st = STATE.get();
     ByteSink sink = st.sink;
     sink.reset();
-    sink.write(WireFormat.MAGIC_BYTE);
-    sink.writeIntBigEndian(t.id);
+    if (!inHeader) {
+      sink.write(WireFormat.MAGIC_BYTE);
+      sink.writeIntBigEndian(t.id);
+    }
     BinaryEncoder enc = ENCODERS.binaryEncoder(sink, st.encoder);
     // A failed write leaves bytes in the encoder's buffer; drop it so they never leak into the next record.
     st.encoder = null;

@@ -38,7 +38,7 @@ public final class GenericAvroDeserializer implements Deserializer<GenericRecord
     Schema fixed = readerSchema;
     core = new AvroDeserializerCore(client, new AvroDeserializerCore.ReaderChoice() {
       @Override
-      public Schema readerSchema(String topic, int id, Schema writer) {
+      public Schema readerSchema(String topic, String what, Schema writer) {
         return fixed != null ? fixed : writer;
       }
 
@@ -46,12 +46,18 @@ public final class GenericAvroDeserializer implements Deserializer<GenericRecord
       public GenericData model(Schema reader) {
         return GenericData.get();
       }
-    });
+    }, isKey);
   }
 
   @Override
   public GenericRecord deserialize(String topic, byte[] data) {
-    Object v = Cores.configured(core, "GenericAvroDeserializer").deserialize(topic, data);
+    return deserialize(topic, null, data);
+  }
+
+  /** As Kafka's clients call it: a schema id in the record's headers wins over the payload prefix. */
+  @Override
+  public GenericRecord deserialize(String topic, org.apache.kafka.common.header.Headers headers, byte[] data) {
+    Object v = Cores.configured(core, "GenericAvroDeserializer").deserialize(topic, headers, data);
     if (v != null && !(v instanceof GenericRecord)) {
       throw new SerializationException("topic '" + topic + "': payload is a " + v.getClass().getSimpleName()
           + ", not an Avro record");

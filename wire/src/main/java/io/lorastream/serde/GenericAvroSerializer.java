@@ -32,6 +32,12 @@ public final class GenericAvroSerializer implements Serializer<GenericRecord> {
     return Cores.configured(core, "GenericAvroSerializer").serialize(topic, data);
   }
 
+  /** As Kafka's clients call it: with {@code schema.id.serializer=header} the schema GUID goes into {@code headers}. */
+  @Override
+  public byte[] serialize(String topic, org.apache.kafka.common.header.Headers headers, GenericRecord data) {
+    return Cores.configured(core, "GenericAvroSerializer").serialize(topic, headers, data);
+  }
+
   @Override
   public void close() {
     // The registry client may be shared with other serdes; it holds nothing that needs closing.

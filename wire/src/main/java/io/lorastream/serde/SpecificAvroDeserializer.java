@@ -43,13 +43,19 @@ public final class SpecificAvroDeserializer<T extends SpecificRecord> implements
   @Override
   public void configure(Map<String, ?> configs, boolean isKey) {
     SchemaRegistryClient client = sharedClient != null ? sharedClient : SchemaRegistryClient.fromConfig(configs);
-    core = new AvroDeserializerCore(client, new Choice(type));
+    core = new AvroDeserializerCore(client, new Choice(type), isKey);
   }
 
   @Override
-  @SuppressWarnings("unchecked")
   public T deserialize(String topic, byte[] data) {
-    Object v = Cores.configured(core, "SpecificAvroDeserializer").deserialize(topic, data);
+    return deserialize(topic, null, data);
+  }
+
+  /** As Kafka's clients call it: a schema id in the record's headers wins over the payload prefix. */
+  @Override
+  @SuppressWarnings("unchecked")
+  public T deserialize(String topic, org.apache.kafka.common.header.Headers headers, byte[] data) {
+    Object v = Cores.configured(core, "SpecificAvroDeserializer").deserialize(topic, headers, data);
     if (v != null && type != null && !type.isInstance(v)) {
       throw new SerializationException("topic '" + topic + "': decoded a " + v.getClass().getName() + " but expected "
           + type.getName());
@@ -70,13 +76,13 @@ public final class SpecificAvroDeserializer<T extends SpecificRecord> implements
     }
 
     @Override
-    public Schema readerSchema(String topic, int id, Schema writer) {
+    public Schema readerSchema(String topic, String what, Schema writer) {
       if (fixedSchema != null) {
         return fixedSchema;
       }
       Class<?> c = SpecificData.get().getClass(writer);
       if (c == null || !SpecificRecord.class.isAssignableFrom(c)) {
-        throw new SerializationException("topic '" + topic + "': schema id " + id + " names " + writer.getFullName()
+        throw new SerializationException("topic '" + topic + "': " + what + " names " + writer.getFullName()
             + ", for which no generated Avro class is on the classpath; use GenericAvroDeserializer or add the class");
       }
       return SpecificData.getForClass(c).getSchema(c);

@@ -40,6 +40,12 @@ public final class SpecificAvroSerializer<T extends SpecificRecord> implements S
     return Cores.configured(core, "SpecificAvroSerializer").serialize(topic, data);
   }
 
+  /** As Kafka's clients call it: with {@code schema.id.serializer=header} the schema GUID goes into {@code headers}. */
+  @Override
+  public byte[] serialize(String topic, org.apache.kafka.common.header.Headers headers, T data) {
+    return Cores.configured(core, "SpecificAvroSerializer").serialize(topic, headers, data);
+  }
+
   @Override
   public void close() {
     // The registry client may be shared with other serdes; it holds nothing that needs closing.

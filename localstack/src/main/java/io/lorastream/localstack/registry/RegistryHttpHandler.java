@@ -122,12 +122,23 @@ final class RegistryHttpHandler implements HttpHandler {
         if (n == 2 && p.get(1).equals("types")) {
           return only(method, "GET", () -> List.of("AVRO"));
         }
+        if (n == 3 && p.get(1).equals("guids")) {
+          return only(method, "GET", () -> {
+            ObjectNode o = JSON.createObjectNode();
+            String schema = state.schemaByGuid(p.get(2));
+            o.put("schema", schema);
+            o.put("guid", RegistryState.guidOf(schema).toString());
+            return o;
+          });
+        }
         if (n >= 3 && p.get(1).equals("ids")) {
           int id = schemaId(p.get(2));
           if (n == 3) {
             return only(method, "GET", () -> {
               ObjectNode o = JSON.createObjectNode();
-              o.put("schema", state.schemaById(id));
+              String schema = state.schemaById(id);
+              o.put("schema", schema);
+              o.put("guid", RegistryState.guidOf(schema).toString());
               return o;
             });
           }
@@ -237,7 +248,8 @@ final class RegistryHttpHandler implements HttpHandler {
 
   private static ObjectNode view(RegistryState.VersionView v) {
     ObjectNode o = JSON.createObjectNode();
-    o.put("subject", v.subject()).put("version", v.version()).put("id", v.id()).put("schema", v.schema());
+    o.put("subject", v.subject()).put("version", v.version()).put("id", v.id())
+        .put("guid", RegistryState.guidOf(v.schema()).toString()).put("schema", v.schema());
     return o;
   }
 

@@ -74,6 +74,30 @@ final class RegistryState {
     return new VersionView(subject, v.version(), v.id(), canonicalById.get(v.id()));
   }
 
+  /**
+   * A schema's GUID: the name-based (MD5, version 3) UUID of its canonical text, so one schema has
+   * one GUID in every registry instance, across restarts and subjects.
+   */
+  static java.util.UUID guidOf(String canonical) {
+    return java.util.UUID.nameUUIDFromBytes(canonical.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+  }
+
+  /** The canonical schema with GUID {@code guidText} ({@code GET /schemas/guids/{guid}}). */
+  synchronized String schemaByGuid(String guidText) {
+    java.util.UUID guid;
+    try {
+      guid = java.util.UUID.fromString(guidText);
+    } catch (IllegalArgumentException e) {
+      throw RegistryError.schemaNotFound(guidText);
+    }
+    for (String canonical : canonicalById.values()) {
+      if (guidOf(canonical).equals(guid)) {
+        return canonical;
+      }
+    }
+    throw RegistryError.schemaNotFound(guidText);
+  }
+
   synchronized String schemaById(int id) {
     String s = canonicalById.get(id);
     if (s == null) {

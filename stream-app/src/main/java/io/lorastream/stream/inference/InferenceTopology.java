@@ -128,7 +128,7 @@ public final class InferenceTopology {
     @Override
     public void process(Record<byte[], byte[]> record) {
       String key = record.key() == null ? null : new String(record.key(), StandardCharsets.UTF_8);
-      Outcome o = predictor.apply(key, record.value());
+      Outcome o = predictor.apply(key, record.headers(), record.value());
       if (o.deadLetter() != null) {
         RecordMetadata m = context.recordMetadata().orElse(null);
         context.forward(new Record<Object, Object>(record.key(), record.value(), record.timestamp(),
@@ -164,14 +164,15 @@ public final class InferenceTopology {
       this.clock = clock;
     }
 
-    Outcome apply(String key, byte[] value) {
+    /** Answers one request; {@code headers} may name its schema (Confluent's header form). */
+    Outcome apply(String key, org.apache.kafka.common.header.Headers headers, byte[] value) {
       long start = System.nanoTime();
       if (value == null) {
         return deadLetter(SkipReason.NULL_VALUE, key, "null value", null);
       }
       InferenceRequest req;
       try {
-        req = deserializer.deserialize(topic, value);
+        req = deserializer.deserialize(topic, headers, value);
       } catch (RuntimeException e) {
         if (RegistryException.isOutage(e)) {
           throw e; // valid request, registry away: let Streams retry rather than drop it

@@ -21,6 +21,11 @@ public enum DlqReason {
   NOT_WIRE_FORMAT,
   /** A Confluent-framed Avro record whose first byte is not the magic byte 0. */
   WRONG_MAGIC_BYTE,
+  /**
+   * The record names its schema in a form ingest does not read: a {@code __value_schema_id} header
+   * that is neither magic byte 0x01 + 16-byte GUID nor 0x00 + 4-byte id. The detail names the form.
+   */
+  UNSUPPORTED_SCHEMA_ID,
   /** The 4-byte schema id is not known to the schema registry. */
   UNKNOWN_SCHEMA,
   /** The payload ends before the record does (truncated header or Avro body). */

@@ -4,6 +4,9 @@ import io.lorastream.avro.LabeledExample;
 import io.lorastream.registry.RegistryException;
 import io.lorastream.registry.RegistryUnavailableException;
 import io.lorastream.registry.SchemaNotFoundException;
+import io.lorastream.serde.SchemaRef;
+import io.lorastream.serde.UnsupportedSchemaIdFormException;
+import io.lorastream.serde.WireFormat;
 import java.io.EOFException;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
@@ -15,7 +18,9 @@ import org.apache.kafka.common.serialization.Deserializer;
 
 /**
  * Decides whether one raw record of {@code examples.raw} is a usable training example, and if not,
- * exactly why. Checks run from cheapest to dearest (framing, size, then Avro decoding, then
+ * exactly why. A record may name its schema in any form {@link SchemaRef} reads (id or GUID, in the
+ * payload prefix or the {@code __value_schema_id} header); a header in another form is dead-lettered
+ * as {@link DlqReason#UNSUPPORTED_SCHEMA_ID} with a detail naming what it holds. Checks run from cheapest to dearest (framing, size, then Avro decoding, then
  * content against the task's {@link TaskSpec}) and the first failure wins, so each hostile input
  * kind maps to one stable {@link DlqReason}. Registry outages are deliberately <em>not</em>
  * classified: they propagate, so the stream thread is replaced and the record retried instead of
@@ -65,17 +70,35 @@ public final class ExampleValidator {
       return invalid(DlqReason.RECORD_TOO_LARGE, "record has " + size + " bytes of key and value, more than "
           + StreamAppConfig.MAX_RECORD_BYTES + " = " + config.maxRecordBytes());
     }
-    if (value[0] != 0) {
+    boolean inHeader = headers != null && headers.lastHeader(SchemaRef.VALUE_HEADER) != null;
+    SchemaRef ref;
+    if (inHeader) {
+      try {
+        ref = SchemaRef.of(headers, false, value);
+      } catch (UnsupportedSchemaIdFormException e) {
+        return invalid(DlqReason.UNSUPPORTED_SCHEMA_ID, e.getMessage());
+      }
+    } else if (value[0] == WireFormat.MAGIC_BYTE) {
+      if (value.length < HEADER_BYTES) {
+        return invalid(DlqReason.TRUNCATED, "value has " + value.length + " bytes, shorter than the 5-byte wire-format header");
+      }
+      ref = SchemaRef.of(null, false, value);
+    } else if (value[0] == SchemaRef.MAGIC_BYTE_GUID && value.length >= SchemaRef.GUID_PREFIX_SIZE) {
+      ref = SchemaRef.of(null, false, value);
+    } else {
       return classifyBadMagic(topic, headers, value);
-    }
-    if (value.length < HEADER_BYTES) {
-      return invalid(DlqReason.TRUNCATED, "value has " + value.length + " bytes, shorter than the 5-byte wire-format header");
     }
     LabeledExample example;
     try {
       example = deserializer.deserialize(topic, headers, value);
     } catch (RuntimeException e) {
-      return decodeFailure(e, schemaId(value));
+      Verdict v = decodeFailure(e, ref);
+      if (ref.form().equals("guid-prefix") && ((Invalid) v).reason() == DlqReason.UNKNOWN_SCHEMA) {
+        // 0x01 is also the likeliest wrong magic byte: a classic record with it is not a GUID record
+        Verdict patched = wrongMagic(topic, headers, value);
+        return patched != null ? patched : v;
+      }
+      return v;
     }
     if (example == null) {
       return invalid(DlqReason.DESERIALIZATION, "deserializer returned no example");
@@ -88,24 +111,35 @@ public final class ExampleValidator {
    * a real example with the wrong magic byte; otherwise these are not wire-format bytes at all.
    */
   private Verdict classifyBadMagic(String topic, Headers headers, byte[] value) {
-    String magic = String.format("0x%02x", value[0] & 0xff);
-    if (value.length > HEADER_BYTES) {
-      byte[] patched = value.clone();
-      patched[0] = 0;
-      try {
-        if (deserializer.deserialize(topic, headers, patched) != null) {
-          return invalid(DlqReason.WRONG_MAGIC_BYTE, "magic byte is " + magic + ", expected 0x00; the rest is a valid "
-              + "LabeledExample with schema id " + schemaId(value));
-        }
-      } catch (RuntimeException e) {
-        rethrowOutage(e);
-      }
+    Verdict v = wrongMagic(topic, headers, value);
+    if (v != null) {
+      return v;
     }
-    return invalid(DlqReason.NOT_WIRE_FORMAT, "not Confluent wire format: first byte " + magic
-        + " is not the magic byte 0 and the bytes do not frame a LabeledExample (" + value.length + " bytes)");
+    return invalid(DlqReason.NOT_WIRE_FORMAT, String.format("not Confluent wire format: first byte 0x%02x is neither the"
+        + " magic byte 0x00 (schema id) nor 0x01 (schema GUID), there is no %s header, and the bytes do not frame a"
+        + " LabeledExample (%d bytes)", value[0] & 0xff, SchemaRef.VALUE_HEADER, value.length));
   }
 
-  private static Verdict decodeFailure(RuntimeException e, int schemaId) {
+  /** WRONG_MAGIC_BYTE when the record reads as a classic one once its first byte is 0, else null. */
+  private Verdict wrongMagic(String topic, Headers headers, byte[] value) {
+    if (value.length <= HEADER_BYTES) {
+      return null;
+    }
+    byte[] patched = value.clone();
+    patched[0] = 0;
+    try {
+      if (deserializer.deserialize(topic, headers, patched) != null) {
+        return invalid(DlqReason.WRONG_MAGIC_BYTE, String.format("magic byte is 0x%02x, expected 0x00; the rest is a valid"
+            + " LabeledExample with schema id %d", value[0] & 0xff, WireFormat.schemaId(patched)));
+      }
+    } catch (RuntimeException e) {
+      rethrowOutage(e);
+    }
+    return null;
+  }
+
+  private static Verdict decodeFailure(RuntimeException e, SchemaRef ref) {
+    String schemaId = ref.describe();
     rethrowOutage(e);
     Throwable notFound = find(e, SchemaNotFoundException.class);
     if (notFound == null) {
@@ -115,12 +149,12 @@ public final class ExampleValidator {
       }
     }
     if (notFound != null) {
-      return new Invalid(DlqReason.UNKNOWN_SCHEMA, "schema id " + schemaId + " is not registered: " + notFound.getMessage(), e);
+      return new Invalid(DlqReason.UNKNOWN_SCHEMA, schemaId + " is not registered: " + notFound.getMessage(), e);
     }
     if (find(e, EOFException.class) != null) {
-      return new Invalid(DlqReason.TRUNCATED, "Avro body of schema id " + schemaId + " ends early: " + message(e), e);
+      return new Invalid(DlqReason.TRUNCATED, "Avro body of " + schemaId + " ends early: " + message(e), e);
     }
-    return new Invalid(DlqReason.DESERIALIZATION, "cannot decode schema id " + schemaId + ": " + message(e), e);
+    return new Invalid(DlqReason.DESERIALIZATION, "cannot decode " + schemaId + ": " + message(e), e);
   }
 
   /** A registry that cannot be reached, refuses us, or fails says nothing about the record. */
@@ -238,13 +272,6 @@ public final class ExampleValidator {
 
   private static Invalid invalid(DlqReason reason, String detail) {
     return new Invalid(reason, detail, new InvalidExampleException(reason, detail));
-  }
-
-  private static int schemaId(byte[] value) {
-    if (value.length < HEADER_BYTES) {
-      return -1;
-    }
-    return ((value[1] & 0xff) << 24) | ((value[2] & 0xff) << 16) | ((value[3] & 0xff) << 8) | (value[4] & 0xff);
   }
 
   private static Optional<String> utf8(byte[] bytes) {

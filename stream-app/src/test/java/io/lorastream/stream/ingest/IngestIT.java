@@ -42,7 +42,9 @@ import org.junit.jupiter.api.io.TempDir;
  * valid examples mixed with every hostile kind and with duplicates are produced to examples.raw;
  * every valid example lands exactly once on train or eval (by the holdout rule), every invalid one
  * on the DLQ with its reason, the service never stops, and the published counters reconcile
- * exactly: valid + dead-lettered + deduplicated == produced.
+ * exactly: valid + dead-lettered + deduplicated == produced. Valid examples come in each schema-id
+ * form current Confluent clients write (id prefix, GUID prefix, GUID in a header); a header in
+ * another form is dead-lettered as UNSUPPORTED_SCHEMA_ID.
  */
 class IngestIT {
   @RegisterExtension
@@ -77,17 +79,30 @@ class IngestIT {
     Random rnd = new Random(2024);
     String raw = topics.examplesRaw.name();
     List<byte[]> validBytes = new ArrayList<>();
+    io.lorastream.registry.SchemaRegistryClient registry = new io.lorastream.registry.SchemaRegistryClient(stack.registryUrl());
     for (int i = 0; i < VALID; i++) {
       String id = "ok-" + i;
       byte[] v = encode(IngestTopologyTest.example(id).setEventTime(T0).build());
       validBytes.add(v);
-      records.add(new ProducerRecord<>(raw, key(id), v));
+      byte[] avro = Arrays.copyOfRange(v, io.lorastream.serde.WireFormat.HEADER_SIZE, v.length);
+      byte[] guid = io.lorastream.serde.SchemaRef.guidBytes(registry.getGuid(io.lorastream.serde.WireFormat.schemaId(v)));
+      if (i % 7 == 3) { // Confluent's header form: the GUID in __value_schema_id, bare Avro
+        org.apache.kafka.common.header.internals.RecordHeaders h = new org.apache.kafka.common.header.internals.RecordHeaders();
+        h.add(io.lorastream.serde.SchemaRef.VALUE_HEADER, guid);
+        records.add(new ProducerRecord<>(raw, null, key(id), avro, h));
+      } else if (i % 11 == 5) { // the GUID as the payload prefix
+        byte[] prefixed = Arrays.copyOf(guid, guid.length + avro.length);
+        System.arraycopy(avro, 0, prefixed, guid.length, avro.length);
+        records.add(new ProducerRecord<>(raw, key(id), prefixed));
+      } else {
+        records.add(new ProducerRecord<>(raw, key(id), v));
+      }
       (IngestTopology.isHoldout(id, config.ingest().holdoutFraction()) ? expectEval : expectTrain).add(id);
     }
     for (int i = 0; i < PER_HOSTILE_KIND; i++) {
       byte[] random = new byte[20 + rnd.nextInt(200)];
       rnd.nextBytes(random);
-      random[0] = (byte) (1 + rnd.nextInt(255));
+      random[0] = (byte) (2 + rnd.nextInt(254)); // neither magic byte (0: schema id, 1: schema GUID)
       bad(records, expectDlqByKey, "random-" + i, random, DlqReason.NOT_WIRE_FORMAT);
       byte[] magic = encode(IngestTopologyTest.example("magic-" + i).build());
       magic[0] = (byte) (1 + rnd.nextInt(255));
@@ -118,6 +133,11 @@ class IngestIT {
       records.add(new ProducerRecord<>(raw, null, encode(IngestTopologyTest.example("nullkey-" + i).build())));
       nullKeys++;
       bad(records, expectDlqByKey, "nullvalue-" + i, null, DlqReason.NULL_VALUE);
+      org.apache.kafka.common.header.internals.RecordHeaders odd = new org.apache.kafka.common.header.internals.RecordHeaders();
+      odd.add(io.lorastream.serde.SchemaRef.VALUE_HEADER, new byte[] {(byte) (2 + i % 5), 7});
+      records.add(new ProducerRecord<>(raw, null, key("odd-header-" + i),
+          encode(IngestTopologyTest.example("odd-header-" + i).build()), odd));
+      expectDlqByKey.put("odd-header-" + i, DlqReason.UNSUPPORTED_SCHEMA_ID);
     }
     int invalid = expectDlqByKey.size() + nullKeys;
     for (int i = 0; i < DUPLICATES; i++) {

@@ -301,6 +301,58 @@ class IngestTopologyTest {
     perReason.forEach((reason, n) -> assertThat(c.get(IngestMetrics.DLQ_BY_REASON + "#" + reason)).as(reason).isEqualTo(n));
   }
 
+  @Test
+  void everySchemaIdFormCurrentConfluentClientsWriteIsReadAndAnUnsupportedOneIsDeadLetteredNamingIt() {
+    String topic = topics.examplesRaw.name();
+    io.lorastream.serde.SpecificAvroSerializer<LabeledExample> headerSer =
+        new io.lorastream.serde.SpecificAvroSerializer<>();
+    headerSer.configure(Map.of("schema.registry.url", registry.url(), "value.schema.id.serializer",
+        "io.confluent.kafka.serializers.schema.id.HeaderSchemaIdSerializer"), false);
+    // 1. the GUID in header __value_schema_id, bare Avro (Confluent's HeaderSchemaIdSerializer)
+    RecordHeaders h1 = new RecordHeaders();
+    byte[] bare = headerSer.serialize(topic, h1, example("in-header").build());
+    raw.pipeInput(new TestRecord<>(key("in-header"), bare, h1, T0));
+    // 2. the GUID as the payload prefix (magic byte 1)
+    byte[] classic = bytes(example("guid-prefix").build());
+    int id = io.lorastream.serde.WireFormat.schemaId(classic);
+    java.util.UUID guid = new io.lorastream.registry.SchemaRegistryClient(registry.url()).getGuid(id);
+    byte[] guidPrefixed = concat(io.lorastream.serde.SchemaRef.guidBytes(guid), Arrays.copyOfRange(classic, 5, classic.length));
+    raw.pipeInput(key("guid-prefix"), guidPrefixed);
+    // 3. the 4-byte id in the header
+    byte[] idHeaderBody = bytes(example("id-header").build());
+    RecordHeaders h3 = new RecordHeaders();
+    h3.add("__value_schema_id", Arrays.copyOf(idHeaderBody, 5));
+    raw.pipeInput(new TestRecord<>(key("id-header"), Arrays.copyOfRange(idHeaderBody, 5, idHeaderBody.length), h3, T0));
+    // 4. a header in no known form, and 5. a GUID no registry issued
+    RecordHeaders h4 = new RecordHeaders();
+    h4.add("__value_schema_id", new byte[] {2, 1, 2});
+    raw.pipeInput(new TestRecord<>(key("odd-header"), bare, h4, T0));
+    byte[] unknownGuid = concat(io.lorastream.serde.SchemaRef.guidBytes(new java.util.UUID(0x7fffffff00000000L, 42L)),
+        Arrays.copyOfRange(classic, 5, classic.length));
+    raw.pipeInput(key("unknown-guid"), unknownGuid);
+
+    List<TestRecord<String, LabeledExample>> routed = new ArrayList<>(train.readRecordsToList());
+    routed.addAll(eval.readRecordsToList());
+    assertThat(routed).extracting(r -> r.value().getId()).containsExactlyInAnyOrder("in-header", "guid-prefix", "id-header");
+    for (TestRecord<String, LabeledExample> r : routed) {
+      assertThat(r.value()).isEqualTo(example(r.value().getId()).build());
+      assertThat(r.headers().lastHeader("__value_schema_id")).as("the input's schema-id header is not carried over a"
+          + " prefixed output").isNull();
+    }
+    List<TestRecord<byte[], byte[]>> dead = dlq.readRecordsToList();
+    assertThat(dead).extracting(r -> new String(r.key(), StandardCharsets.UTF_8) + "=" + header(r, DlqHeaders.REASON))
+        .containsExactly("odd-header=UNSUPPORTED_SCHEMA_ID", "unknown-guid=UNKNOWN_SCHEMA");
+    assertThat(header(dead.get(0), DlqHeaders.DETAIL)).contains("__value_schema_id", "3 byte(s) starting 0x02",
+        "16-byte GUID");
+    assertThat(header(dead.get(1), DlqHeaders.DETAIL)).contains("schema GUID 7fffffff-0000-0000-0000-00000000002a");
+  }
+
+  private static byte[] concat(byte[] a, byte[] b) {
+    byte[] out = Arrays.copyOf(a, a.length + b.length);
+    System.arraycopy(b, 0, out, a.length, b.length);
+    return out;
+  }
+
   private static void add(List<byte[][]> records, Map<String, DlqReason> expected, String key, byte[] value,
       DlqReason reason) {
     records.add(new byte[][] {key == null ? null : key(key), value});
