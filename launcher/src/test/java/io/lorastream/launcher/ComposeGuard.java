@@ -287,6 +287,49 @@ final class ComposeGuard {
     if (!text.contains("EXPOSE " + MetricsConfig.DEFAULT_PORT)) {
       problems.add(dockerfile + ": EXPOSE " + MetricsConfig.DEFAULT_PORT + " (metrics.port default) is missing");
     }
+    Matcher cache = Pattern.compile("DJL_CACHE_DIR=(\\S+)").matcher(text);
+    if (!cache.find()) {
+      problems.add(dockerfile + ": no DJL_CACHE_DIR, so the services cannot share one libtorch cache");
+    } else {
+      djlCache(cache.group(1));
+    }
+  }
+
+  /** Roles that load libtorch through DJL, and so unpack it into DJL_CACHE_DIR. */
+  static final Set<String> DJL_ROLES = Set.of("pretrain", "stream-app", "trainer", "inference");
+
+  /**
+   * Every JVM service has a memory limit; the lorastream image runs as linux/amd64 (its libtorch
+   * natives are x86-64); and every role that loads libtorch mounts one shared named volume at the
+   * image's DJL_CACHE_DIR, so libtorch is unpacked once, not once per container.
+   */
+  private void djlCache(String cacheDir) {
+    for (String s : f.services().keySet()) {
+      String image = f.image(s).orElse("");
+      boolean jvm = roles.containsKey(s) || image.startsWith(KAFKA_IMAGE) || image.startsWith(REGISTRY_IMAGE);
+      if (jvm && f.service(s).get("mem_limit") == null) {
+        problems.add("service " + s + " runs a JVM but sets no mem_limit");
+      }
+      if (roles.containsKey(s) && !"linux/amd64".equals(String.valueOf(f.service(s).get("platform")))) {
+        problems.add("service " + s + ": platform must be linux/amd64 (the image's libtorch natives are x86-64)");
+      }
+    }
+    Set<String> volumes = new TreeSet<>();
+    for (Map.Entry<String, String> e : roles.entrySet()) {
+      if (!DJL_ROLES.contains(e.getValue())) {
+        continue;
+      }
+      Optional<String> v = f.list(e.getKey(), "volumes").stream().map(x -> x.split(":"))
+          .filter(parts -> parts.length >= 2 && parts[1].equals(cacheDir)).map(parts -> parts[0]).findFirst();
+      if (v.isEmpty()) {
+        problems.add("service " + e.getKey() + " loads libtorch but mounts no volume at DJL_CACHE_DIR " + cacheDir);
+      } else {
+        volumes.add(v.get());
+      }
+    }
+    if (volumes.size() > 1) {
+      problems.add("services mount different volumes " + volumes + " at DJL_CACHE_DIR " + cacheDir + "; share one");
+    }
   }
 
   // ---- services ---------------------------------------------------------------------------------

@@ -177,6 +177,23 @@ class ComposeGuardTest {
     assertThat(unscraped).anyMatch(p -> p.contains("prometheus.yml scrapes") && p.contains("inference-3:9400"));
   }
 
+  @Test
+  @SuppressWarnings("unchecked")
+  void aMissingMemoryLimitPlatformOrSharedLibtorchCacheIsDetected() throws IOException {
+    assertThat(broken(c -> service(c, "trainer").remove("mem_limit")))
+        .anyMatch(p -> p.contains("trainer runs a JVM but sets no mem_limit"));
+    assertThat(broken(c -> service(c, "schema-registry").remove("mem_limit")))
+        .anyMatch(p -> p.contains("schema-registry runs a JVM but sets no mem_limit"));
+    assertThat(broken(c -> service(c, "inference-2").put("platform", "linux/arm64")))
+        .anyMatch(p -> p.contains("inference-2: platform must be linux/amd64"));
+    assertThat(broken(c -> ((List<Object>) service(c, "trainer").get("volumes")).removeIf(v -> String.valueOf(v)
+        .startsWith("djl-cache")))).anyMatch(p -> p.contains("trainer loads libtorch but mounts no volume at DJL_CACHE_DIR"));
+    assertThat(broken(c -> {
+      List<Object> vols = (List<Object>) service(c, "inference-1").get("volumes");
+      vols.replaceAll(v -> String.valueOf(v).startsWith("djl-cache") ? "other-cache:/var/lib/lorastream/djl" : v);
+    })).anyMatch(p -> p.contains("mount different volumes") && p.contains("share one"));
+  }
+
   // ---- helpers: edit the parsed file, write it out, parse and check the copy -----------------------
 
   private List<String> broken(Consumer<Map<String, Object>> edit) throws IOException {
