@@ -23,7 +23,7 @@ public final class BenchCommand implements Callable<Integer> {
   boolean quick;
 
   @Option(names = "--sections", split = ",", paramLabel = "LIST",
-      description = "Sections to run (default all): ingest,trainer,wide,flops,rollout,inference,scaling,memory,minilm.")
+      description = "Sections to run (default all): ingest,trainer,wide,flops,rollout,inference,scaling,memory,minilm,jmh.")
   List<String> sections;
 
   @Option(names = "--profile", defaultValue = "default", paramLabel = "default|accelerator",

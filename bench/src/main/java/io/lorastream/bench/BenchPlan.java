@@ -33,7 +33,7 @@ record BenchPlan(String mode, Set<String> sections, int ingestExamples, int trai
     int wideRecords, List<Integer> largeMlpBatches, long seed) {
 
   static final List<String> ALL_SECTIONS = List.of("ingest", "trainer", "wide", "flops", "rollout", "inference", "scaling", "memory",
-      "minilm");
+      "minilm", "jmh");
 
   /** Input width of the benchmark examples (the issue asks for 64-float examples). */
   static final int INPUT_SIZE = 64;

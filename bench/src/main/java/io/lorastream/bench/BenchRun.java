@@ -93,6 +93,7 @@ final class BenchRun {
           ManyAdaptersBench.run(ctx);
         });
         section(ctx, "minilm", failed, () -> MiniLmBench.run(ctx, miniLmDir));
+        section(ctx, "jmh", failed, () -> JmhBench.run(ctx, out));
         report.meta("wallSeconds", Math.round(ctx.elapsedSeconds()));
         report.markdown("Machine load during each section", loadTable());
         report.meta("failedSections", failed);
