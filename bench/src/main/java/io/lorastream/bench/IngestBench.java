@@ -100,7 +100,7 @@ final class IngestBench {
             + " transactions cost %s of the rate; GC %s",
         Report.pct((Double) eos.get("streamThreadOnCpuShare")), topShares(prof, 6), eos.get("coresByThreadGroup"), alosRate,
         alosRate / eosRate, Report.pct(1 - eosRate / alosRate), eos.get("gc")));
-    ctx.report.add(f);
+    ctx.report.add(f.withTarget(">= 0.60", eosRate / rawRate >= 0.60, f.reason()));
     ctx.report.add(Figure.of("1", "ingest validated examples/s (at-least-once)", alosRate, "ex/s",
         "raw producer->consumer of the same records", rawRate));
     ctx.report.markdown("1. Ingest", String.join("\n",
