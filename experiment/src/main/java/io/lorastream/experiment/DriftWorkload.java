@@ -130,6 +130,15 @@ public final class DriftWorkload implements Workload {
     m.put("pretrainExamples", pretrainExamples + " (concept 0)");
     m.put("streamExamples", stream().size() + " (concepts 1.." + (config.phases() - 1) + ", "
         + config.examplesPerPhase() + " each)");
+    java.util.List<Map<String, Object>> segments = new java.util.ArrayList<>();
+    io.lorastream.lora.data.RotatingSubspaceStream names = new io.lorastream.lora.data.RotatingSubspaceStream(config);
+    for (int c = 1; c < config.phases(); c++) {
+      Map<String, Object> seg = new LinkedHashMap<>();
+      seg.put("start", (long) (c - 1) * config.examplesPerPhase());
+      seg.put("label", names.phaseName(c)); // e.g. "phase-5 (m=4, phase 2 again)": a recurring concept says so
+      segments.add(seg);
+    }
+    m.put(ExperimentCharts.SEGMENTS, segments);
     return m;
   }
 }

@@ -48,8 +48,9 @@ public final class ExperimentReport {
     List<Comparisons.Comparison> comparisons = Comparisons.of(r);
     json.put("comparisons", comparisons);
     atomicWrite(dir.resolve(RESULTS_JSON), JSON.writeValueAsString(json));
-    List<Path> charts = ExperimentCharts.write(r, dir);
-    atomicWrite(dir.resolve(REPORT_MD), markdown(r, claims, comparisons, command, charts));
+    ExperimentCharts.Charts drawn = ExperimentCharts.write(r, dir);
+    List<Path> charts = drawn.files();
+    atomicWrite(dir.resolve(REPORT_MD), markdown(r, claims, comparisons, command, drawn));
     List<Path> all = new java.util.ArrayList<>(charts);
     all.add(dir.resolve(RESULTS_JSON));
     all.add(dir.resolve(REPORT_MD));
@@ -157,7 +158,8 @@ public final class ExperimentReport {
   }
 
   static String markdown(ExperimentResult r, List<Claims.Claim> claims, List<Comparisons.Comparison> comparisons,
-      String command, List<Path> charts) {
+      String command, ExperimentCharts.Charts drawn) {
+    List<Path> charts = drawn.files();
     StringBuilder m = new StringBuilder();
     m.append("# Experiment `").append(r.workload()).append("`\n\n");
     m.append("Command: `").append(command).append("`  \n");
@@ -205,6 +207,9 @@ public final class ExperimentReport {
         r.settings().window(), ((Number) r.base().get("parameters")).longValue()));
     for (Path c : charts) {
       m.append("![").append(c.getFileName()).append("](").append(c.getFileName()).append(")\n\n");
+    }
+    for (String why : drawn.skipped()) {
+      m.append("Chart skipped: ").append(why).append("\n\n");
     }
 
     m.append(beyondAccuracy(r));

@@ -39,7 +39,8 @@ class ClaimsTest {
     assertThat(r4.holds()).isTrue();
     Claims.Claim r2 = c.stream().filter(x -> x.id().equals("accuracy-ratio/lora-r2")).findFirst().orElseThrow();
     assertThat(r2.holds()).isFalse();
-    assertThat(ExperimentReport.markdown(r, c, List.of(), "cmd", List.of())).contains("Does not hold: lora-r2");
+    assertThat(ExperimentReport.markdown(r, c, List.of(), "cmd", new ExperimentCharts.Charts(List.of(), List.of())))
+        .contains("Does not hold: lora-r2");
   }
 
   @Test

@@ -111,6 +111,8 @@ final class DemoRun {
   /** See {@link #holdReplayTail}; null when nobody holds the replay. */
   private volatile TailHold tailHold;
   private final List<String> timeseries = new ArrayList<>();
+  /** Where demo.png went, or why it was skipped. */
+  private volatile String chart = "not drawn";
   /** One metrics endpoint per service role: stream-app, trainer, and one per inference consumer. */
   private final Map<String, ServiceMetrics> roleMetrics = new ConcurrentHashMap<>();
 
@@ -275,6 +277,7 @@ final class DemoRun {
 
       Summary summary = summarize(sent, metrics, consumers, trainer, genCfg, ingested && trained && evaluated,
           (System.nanoTime() - t0) / 1e9, rolloutSummary(rollout, controller, servedVersion));
+      chart = drawChart(summary);
       report(out, summary);
       write(summary);
       writeScrapes(out);
@@ -703,6 +706,7 @@ final class DemoRun {
         sm.examplesDuplicates(), sm.reconciled() ? "reconciled" : "MISMATCH");
     out.printf("dead-lettered by reason: %s%n", sm.extra().get("deadLetteredByReason"));
     out.printf("wall time %.1f s; results in %s%n", (Double) sm.extra().get("wallSeconds"), s.out());
+    out.printf("chart: %s%n", chart);
   }
 
   private static long count(Map<?, ?> counts, String key) {
@@ -726,6 +730,7 @@ final class DemoRun {
     json.put("reconciled", sm.reconciled());
     json.put("ok", sm.ok());
     json.putAll(sm.extra());
+    json.put("chart", chart);
     new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(s.out().resolve("summary.json").toFile(), json);
     List<String> lines = new ArrayList<>();
     lines.add("seconds,produced,trained,loss_ema,max_rank,version,preq_adapted,preq_frozen,consumer1_version,consumer2_version");
@@ -733,6 +738,19 @@ final class DemoRun {
       lines.addAll(timeseries);
     }
     Files.write(s.out().resolve("timeseries.csv"), lines);
+  }
+
+  /** Draws demo.png; a picture that cannot be drawn (no fonts on a minimal image) is skipped, never fatal. */
+  private String drawChart(Summary sm) {
+    List<String> rows;
+    synchronized (timeseries) {
+      rows = new ArrayList<>(timeseries);
+    }
+    try {
+      return DemoChart.write(s.out(), sm.phases(), rows, swaps.latenciesByVersion()).toString();
+    } catch (IOException | RuntimeException | LinkageError | InternalError e) {
+      return "skipped (" + e + ")";
+    }
   }
 
   private static boolean waitFor(Duration max, BooleanSupplier condition) throws InterruptedException {

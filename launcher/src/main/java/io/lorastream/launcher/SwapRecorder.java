@@ -36,6 +36,18 @@ final class SwapRecorder {
     return (int) activatedAt.getOrDefault(consumer, Map.of()).keySet().stream().filter(v -> v > 0).count();
   }
 
+  /** Per consumer, commit-to-active latency in ms by version (versions whose commit and activation were both seen). */
+  Map<String, java.util.SortedMap<Long, Long>> latenciesByVersion() {
+    Map<String, java.util.SortedMap<Long, Long>> out = new TreeMap<>();
+    activatedAt.forEach((consumer, m) -> m.forEach((v, t) -> {
+      Long c = committedAt.get(v);
+      if (c != null) {
+        out.computeIfAbsent(consumer, x -> new TreeMap<>()).put(v, Math.max(0, t - c));
+      }
+    }));
+    return out;
+  }
+
   /** Latencies in ms for every (consumer, version) whose commit and activation were both seen. */
   List<Long> latenciesMillis() {
     List<Long> out = new ArrayList<>();

@@ -89,5 +89,11 @@ class DemoIT {
     assertThat(json.get("swapLatencyMs").has("p50")).isTrue();
     assertThat(json.get("phases").get(0).has("frozenAccuracy")).isTrue();
     assertThat(Files.readAllLines(out.resolve("timeseries.csv")).size()).isGreaterThan(2);
+    // demo.png tells the run's story in three panels; its path is in the summary and on the console
+    java.awt.image.BufferedImage png = javax.imageio.ImageIO.read(out.resolve(DemoChart.FILE).toFile());
+    assertThat(png).as(log).isNotNull();
+    assertThat(png.getHeight()).isGreaterThan(png.getWidth());
+    assertThat(json.get("chart").asText()).isEqualTo(out.resolve(DemoChart.FILE).toString());
+    assertThat(log).contains("chart: " + out.resolve(DemoChart.FILE));
   }
 }
