@@ -132,6 +132,7 @@ final class DemoChart {
     XYLineAndShapeRenderer r = new XYLineAndShapeRenderer(true, true);
     ExperimentCharts.series(r, d.getSeriesCount(), 1.4f);
     plot.setRenderer(r);
+    ((NumberAxis) plot.getDomainAxis()).setStandardTickUnits(NumberAxis.createIntegerTickUnits());
     return c;
   }
 
