@@ -70,7 +70,8 @@ public final class CommonConfig {
     this.kafka = Map.copyOf(c.withPrefix("kafka."));
     Map<String, Object> reg = new HashMap<>();
     c.withPrefix("registry.").forEach((k, v) -> reg.put(k.equals("url") ? "schema.registry.url" : k, v));
-    for (String placement : new String[] {"key.schema.id.serializer", "value.schema.id.serializer"}) {
+    for (String placement : new String[] {io.lorastream.serde.AvroSerdeConfig.KEY_SCHEMA_ID_SERIALIZER,
+        io.lorastream.serde.AvroSerdeConfig.VALUE_SCHEMA_ID_SERIALIZER}) {
       Object v = reg.get(placement);
       // The services hand pre-serialized bytes to their producers (snapshots are chunked and signed),
       // so they have no record headers to put a schema id in: they always write the prefix form,

@@ -17,8 +17,8 @@ import org.apache.kafka.common.errors.SerializationException;
 /**
  * The shared engine of the specific and generic deserializers: checks the frame, finds where the
  * record names its writer schema ({@link SchemaRef}: id or GUID, in the payload prefix or a record
- * header), fetches that schema once (then cached), resolves it against the reader schema once per id, and decodes
- * with a bounds-checked decoder so that garbage or truncation fails fast with a
+ * header), fetches that schema once (then cached), resolves it against the reader schema once per
+ * schema, and decodes with a bounds-checked decoder so that garbage or truncation fails fast with a
  * {@link SerializationException} naming the topic instead of allocating or hanging. Compiled
  * readers are kept per thread because Avro does not promise they are thread-safe.
  */
@@ -26,8 +26,11 @@ final class AvroDeserializerCore {
 
   /** Chooses the reader schema and data model for a writer schema. */
   interface ReaderChoice {
-    /** The schema to read as; throws {@link SerializationException} when there is none. */
-    /** @param what how the record names its writer schema, for messages ("schema id 7") */
+    /**
+     * The schema to read as; throws {@link SerializationException} when there is none.
+     *
+     * @param what how the record names its writer schema, for messages ("schema id 7")
+     */
     Schema readerSchema(String topic, String what, Schema writer);
 
     GenericData model(Schema reader);
