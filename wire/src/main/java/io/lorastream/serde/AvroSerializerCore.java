@@ -195,7 +195,16 @@ final class AvroSerializerCore {
     } catch (RegistryException e) {
       throw registryFailure(topic, subject, config.autoRegister() ? "register" : "look up", schema, e);
     }
-    return new Target(schema, id, (DatumWriter<Object>) model.createDatumWriter(schema), null, null, Long.MAX_VALUE);
+    return new Target(schema, id, writerFor(model, schema), null, null, Long.MAX_VALUE);
+  }
+
+  /** The build's own LabeledExample gets its bulk writer; every other schema Avro's writer of {@code model}. */
+  @SuppressWarnings("unchecked")
+  private static DatumWriter<Object> writerFor(GenericData model, Schema schema) {
+    if (model instanceof SpecificData && LabeledExampleWriter.handles(schema, schema)) {
+      return new LabeledExampleWriter();
+    }
+    return (DatumWriter<Object>) model.createDatumWriter(schema);
   }
 
   @SuppressWarnings("unchecked")
@@ -213,7 +222,7 @@ final class AvroSerializerCore {
     }
     long expires = config.latestCacheTtl() == null ? Long.MAX_VALUE : System.nanoTime() + config.latestCacheTtl().toNanos();
     if (latestSchema.toString().equals(schema.toString())) {
-      return new Target(schema, latest.id(), (DatumWriter<Object>) model.createDatumWriter(schema), null, null, expires);
+      return new Target(schema, latest.id(), writerFor(model, schema), null, null, expires);
     }
     // The record's class is not the latest schema: rewrite it field by field (Avro resolution,
     // defaults for missing fields) so that the bytes really are in the schema the id names.

@@ -35,7 +35,7 @@ class LabeledExampleReaderTest {
     TrustedAvroClasses.install();
   }
 
-  private static LabeledExample random(Random rnd, int width) {
+  static LabeledExample random(Random rnd, int width) {
     List<Float> f = new ArrayList<>();
     for (int i = 0; i < width; i++) {
       f.add(i == 3 ? Float.NaN : i == 5 ? Float.NEGATIVE_INFINITY : (float) rnd.nextGaussian());

@@ -28,7 +28,8 @@ import org.openjdk.jmh.annotations.TearDown;
 
 /**
  * The serde round trip of one {@code LabeledExample} in Confluent wire format, against a real
- * (in-memory) registry: serialize, deserialize through lorastream's deserializer (the fast reader
+ * (in-memory) registry: serialize (from a boxed feature list, and from a decoded record's packed
+ * one, as ingest re-serializes), deserialize through lorastream's deserializer (the fast reader
  * for the build's own schema), and, as the reference in the same run, Avro's own
  * {@code SpecificDatumReader} on the same bytes (what the generic path costs, boxing every float).
  */
@@ -45,6 +46,7 @@ public class SerdeBenchmarks {
   private SpecificDatumReader<LabeledExample> avroReader;
   private LabeledExample example;
   private byte[] bytes;
+  private LabeledExample decoded;
   private BinaryDecoder decoder;
 
   @Setup(Level.Trial)
@@ -62,6 +64,7 @@ public class SerdeBenchmarks {
     example = LabeledExample.newBuilder().setId("bench-1").setTask("bench").setFeatures(f).setLabel(2)
         .setEventTime(Instant.ofEpochMilli(1_700_000_000_000L)).setSource("jmh").build();
     bytes = serializer.serialize("bench.jmh", example);
+    decoded = deserializer.deserialize("bench.jmh", bytes);
   }
 
   @TearDown(Level.Trial)
@@ -72,6 +75,12 @@ public class SerdeBenchmarks {
   @Benchmark
   public byte[] serialize() {
     return serializer.serialize("bench.jmh", example);
+  }
+
+  /** What ingest does for every valid record: write again an example it decoded (features packed). */
+  @Benchmark
+  public byte[] serializeDecoded() {
+    return serializer.serialize("bench.jmh", decoded);
   }
 
   @Benchmark
