@@ -117,14 +117,7 @@ public final class SchemaRegistryClient {
 
   /** The schema with global id {@code id}; cached. Throws {@link SchemaNotFoundException}. */
   public Schema getSchemaById(int id) {
-    Schema s = schemaById.get(id);
-    if (s != null) {
-      return s;
-    }
-    JsonNode r = call("GET", "/schemas/ids/" + id, null);
-    Schema parsed = parse(r.path("schema").asText(), "schema id " + id);
-    Schema prev = schemaById.putIfAbsent(id, parsed);
-    return prev != null ? prev : parsed;
+    return cachedSchema(schemaById, id, "/schemas/ids/" + id, "schema id " + id);
   }
 
   /**
@@ -132,13 +125,17 @@ public final class SchemaRegistryClient {
    * 8.0 and later); cached. Throws {@link SchemaNotFoundException}.
    */
   public Schema getSchemaByGuid(java.util.UUID guid) {
-    Schema s = schemaByGuid.get(guid);
+    return cachedSchema(schemaByGuid, guid, "/schemas/guids/" + guid, "schema GUID " + guid);
+  }
+
+  /** A schema that never changes once assigned: from {@code cache}, else fetched from {@code path} and kept. */
+  private <K> Schema cachedSchema(Map<K, Schema> cache, K key, String path, String what) {
+    Schema s = cache.get(key);
     if (s != null) {
       return s;
     }
-    JsonNode r = call("GET", "/schemas/guids/" + guid, null);
-    Schema parsed = parse(r.path("schema").asText(), "schema GUID " + guid);
-    Schema prev = schemaByGuid.putIfAbsent(guid, parsed);
+    Schema parsed = parse(call("GET", path, null).path("schema").asText(), what);
+    Schema prev = cache.putIfAbsent(key, parsed);
     return prev != null ? prev : parsed;
   }
 
