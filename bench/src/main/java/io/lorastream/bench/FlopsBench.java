@@ -147,23 +147,13 @@ final class FlopsBench {
     io.lorastream.lora.train.LearnerConfig train = io.lorastream.lora.train.LearnerConfig.defaults().withMicroBatchSize(b)
         .withAccumulationSteps(1).withSchedule(io.lorastream.lora.train.RankSchedule.fixed(RANK));
     io.lorastream.lora.adapter.AdapterConfig adapter = io.lorastream.lora.adapter.AdapterConfig.defaults().withRank(RANK);
-    double seconds;
-    long mbs;
+    TrainerRuns.Timed timed;
     try (io.lorastream.lora.model.BaseModel base = io.lorastream.lora.model.BaseModel.create(spec, ctx.base.device());
         io.lorastream.lora.train.OnlineLearner learner = io.lorastream.lora.train.OnlineLearner.create(base, adapter, train)) {
-      for (int i = 0; i < 5; i++) { // warm-up: JIT, allocator, autograd graph caches
-        learner.trainMicroBatch(rows[i % batches], labels[i % batches], null);
-      }
-      long budget = (long) (Math.max(5, ctx.plan.trainerSeconds() / 2) * 1e9);
-      long t0 = System.nanoTime();
-      mbs = 0;
-      while (System.nanoTime() - t0 < budget || mbs < 10) {
-        learner.trainMicroBatch(rows[(int) (mbs % batches)], labels[(int) (mbs % batches)], null);
-        mbs++;
-      }
-      seconds = (System.nanoTime() - t0) / 1e9;
+      // 5 warm-up micro-batches: JIT, allocator, autograd graph caches
+      timed = TrainerRuns.timedSteps(learner, rows, labels, 5, Math.max(5, ctx.plan.trainerSeconds() / 2), 10);
     }
-    double mbPerSec = mbs / seconds;
+    double mbPerSec = timed.microBatchesPerSecond();
     double achieved = perMb * mbPerSec;
     List<FlopModel.Matmul> products = new java.util.ArrayList<>(tf.matmuls(false));
     products.addAll(tf.matmuls(true));
@@ -245,24 +235,15 @@ final class FlopsBench {
           }
         }
         io.lorastream.lora.train.LearnerConfig train = tc.learnerConfig().withMicroBatchSize(b);
-        long mbs = 0;
-        double seconds;
         ctx.progress("flops: MLP %d-%s-%d, in-memory LoRA training at b=%d r=%d (%.1f GFLOP per micro-batch)", LARGE_IN,
             LARGE_HIDDEN, LARGE_CLASSES, b, RANK, perMb / 1e9);
+        TrainerRuns.Timed timed;
         try (io.lorastream.lora.train.OnlineLearner learner = io.lorastream.lora.train.OnlineLearner.create(base,
             tc.adapterConfig(), train)) {
-          for (int i = 0; i < 2 * k; i++) { // warm-up, including one optimizer step
-            learner.trainMicroBatch(xs[i % 2], ys[i % 2], null);
-          }
-          long budget = (long) (Math.max(3, ctx.plan.trainerSeconds()) * 1e9);
-          long t0 = System.nanoTime();
-          while (System.nanoTime() - t0 < budget || mbs < 2L * k) {
-            learner.trainMicroBatch(xs[(int) (mbs % 2)], ys[(int) (mbs % 2)], null);
-            mbs++;
-          }
-          seconds = (System.nanoTime() - t0) / 1e9;
+          // 2k warm-up micro-batches: one optimizer step included
+          timed = TrainerRuns.timedSteps(learner, xs, ys, 2 * k, Math.max(3, ctx.plan.trainerSeconds()), 2L * k);
         }
-        double mbPerSec = mbs / seconds;
+        double mbPerSec = timed.microBatchesPerSecond();
         double achieved = perMb * mbPerSec;
         MatmulTimer.Matched matched = timer.matched(FlopModel.matmuls(layers, b));
         double ratio = achieved / matched.flopsPerSecond();
@@ -277,8 +258,8 @@ final class FlopsBench {
         Map<String, Object> row = new LinkedHashMap<>();
         row.put("b", b);
         row.put("flopsPerMicroBatch", Report.round(perMb));
-        row.put("microBatches", mbs);
-        row.put("seconds", Report.round(seconds));
+        row.put("microBatches", timed.microBatches());
+        row.put("seconds", Report.round(timed.seconds()));
         row.put("examplesPerSecond", Report.round(mbPerSec * b));
         row.put("achievedGflops", Report.round(achieved / 1e9));
         row.put("matchedMatmulGflops", Report.round(matched.flopsPerSecond() / 1e9));

@@ -68,9 +68,10 @@ final class IngestBench {
       Map<String, Object> w = ingest(ctx, "warmup-" + i, StreamAppConfig.Guarantee.EXACTLY_ONCE_V2, warm,
           Map.of("topic.examples.raw", WARMUP_RAW));
       w.remove("profileObject");
-      double jit = compilerCores(w.get("coresByThreadGroup"));
+      @SuppressWarnings("unchecked")
+      double jit = TrainerRuns.compilerCores((Map<String, Double>) w.get("coresByThreadGroup"));
       warmJit.add(Report.round(jit));
-      if (jit < 0.1) {
+      if (jit < TrainerRuns.JIT_QUIET_CORES) {
         break;
       }
     }
@@ -179,15 +180,6 @@ final class IngestBench {
     }
     reader.join();
     return n / ((lastReceive.get() - t0) / 1e9);
-  }
-
-  /** Cores the JIT compiler threads used, from a run's cores by thread group. */
-  private static double compilerCores(Object coresByThreadGroup) {
-    if (!(coresByThreadGroup instanceof Map<?, ?> m)) {
-      return Double.NaN;
-    }
-    return m.entrySet().stream().filter(e -> String.valueOf(e.getKey()).contains("CompilerThre"))
-        .mapToDouble(e -> ((Number) e.getValue()).doubleValue()).sum();
   }
 
   private static Map<String, Object> ingest(BenchContext ctx, String variant, StreamAppConfig.Guarantee g, int n)

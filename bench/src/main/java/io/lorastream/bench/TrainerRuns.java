@@ -32,7 +32,7 @@ import java.util.function.Consumer;
  */
 final class TrainerRuns {
   /** Below this many cores of JIT compiler threads in a run, the compiled code is taken as settled. */
-  private static final double JIT_QUIET_CORES = 0.1;
+  static final double JIT_QUIET_CORES = 0.1;
 
   private TrainerRuns() {
   }
@@ -259,9 +259,35 @@ final class TrainerRuns {
   }
 
   /** Cores the JIT compiler threads (C1 and C2) used, from cores per thread group. */
-  private static double compilerCores(Map<String, Double> coresByThreadGroup) {
+  static double compilerCores(Map<String, Double> coresByThreadGroup) {
     return coresByThreadGroup.entrySet().stream().filter(e -> e.getKey().contains("CompilerThre"))
         .mapToDouble(Map.Entry::getValue).sum();
+  }
+
+  /** How many micro-batches a timed loop trained, in how many seconds. */
+  record Timed(long microBatches, double seconds) {
+    double microBatchesPerSecond() {
+      return microBatches / seconds;
+    }
+  }
+
+  /**
+   * Trains {@code warmup} unmeasured micro-batches, then cycles over {@code xs}/{@code ys} for at
+   * least {@code seconds} and {@code minMicroBatches}, on the calling thread.
+   */
+  static Timed timedSteps(OnlineLearner learner, float[][] xs, int[][] ys, int warmup, double seconds,
+      long minMicroBatches) {
+    for (int i = 0; i < warmup; i++) {
+      learner.trainMicroBatch(xs[i % xs.length], ys[i % ys.length], null);
+    }
+    long budget = (long) (seconds * 1e9);
+    long t0 = System.nanoTime();
+    long mbs = 0;
+    while (System.nanoTime() - t0 < budget || mbs < minMicroBatches) {
+      learner.trainMicroBatch(xs[(int) (mbs % xs.length)], ys[(int) (mbs % ys.length)], null);
+      mbs++;
+    }
+    return new Timed(mbs, (System.nanoTime() - t0) / 1e9);
   }
 
   /** Trains the same micro-batches from memory with the same optimizer and adapter settings. */
