@@ -39,8 +39,10 @@ final class StepPipeline {
 
   private final int depth;
   private final ExecutorService thread; // null when depth == 0
-  private final ArrayDeque<Future<Done>> inFlight = new ArrayDeque<>();
-  private final ArrayDeque<Integer> inFlightSizes = new ArrayDeque<>();
+  /** A queued or running step and the examples of its micro-batch. */
+  private record Queued(Future<Done> step, int examples) {}
+
+  private final ArrayDeque<Queued> inFlight = new ArrayDeque<>();
   private long queuedExamples;
 
   StepPipeline(int depth, String adapterId) {
@@ -67,15 +69,14 @@ final class StepPipeline {
     while (inFlight.size() >= depth) {
       done.accept(await(next()));
     }
-    inFlight.add(thread.submit(() -> step(learner, mb)));
-    inFlightSizes.add(mb.size());
+    inFlight.add(new Queued(thread.submit(() -> step(learner, mb)), mb.size()));
     queuedExamples += mb.size();
     completeReady(done);
   }
 
   /** Hands every step finished so far to {@code done}, in order, without waiting. */
   void completeReady(Consumer<Done> done) {
-    while (!inFlight.isEmpty() && inFlight.peek().isDone()) {
+    while (!inFlight.isEmpty() && inFlight.peek().step().isDone()) {
       done.accept(await(next()));
     }
   }
@@ -121,8 +122,9 @@ final class StepPipeline {
   }
 
   private Future<Done> next() {
-    queuedExamples -= inFlightSizes.poll();
-    return inFlight.poll();
+    Queued q = inFlight.poll();
+    queuedExamples -= q.examples();
+    return q.step();
   }
 
   private static Done step(OnlineLearner learner, MicroBatch mb) {
@@ -165,9 +167,8 @@ final class StepPipeline {
     if (thread == null) {
       return true;
     }
-    inFlight.forEach(f -> f.cancel(false));
+    inFlight.forEach(q -> q.step().cancel(false));
     inFlight.clear();
-    inFlightSizes.clear();
     queuedExamples = 0;
     thread.shutdown();
     try {
