@@ -19,30 +19,35 @@ public final class EvalCounters {
   public static final String PREQUENTIAL = "prequential";
   public static final String HOLDOUT = "holdout";
 
-  private final Map<Key, LongAdder> examples = new ConcurrentHashMap<>();
-  private final Map<Key, LongAdder> correct = new ConcurrentHashMap<>();
+  /** The two counts of one series. */
+  private record Tally(LongAdder examples, LongAdder correct) {
+    Tally() {
+      this(new LongAdder(), new LongAdder());
+    }
+  }
+
+  private final Map<Key, Tally> tallies = new ConcurrentHashMap<>();
 
   void scored(String task, String stream, String model, boolean right) {
-    Key k = new Key(task, stream, model);
-    examples.computeIfAbsent(k, x -> new LongAdder()).increment();
-    LongAdder c = correct.computeIfAbsent(k, x -> new LongAdder());
+    Tally t = tallies.computeIfAbsent(new Key(task, stream, model), x -> new Tally());
+    t.examples().increment();
     if (right) {
-      c.increment();
+      t.correct().increment();
     }
   }
 
   /** The series seen so far. */
   public java.util.Set<Key> keys() {
-    return java.util.Set.copyOf(examples.keySet());
+    return java.util.Set.copyOf(tallies.keySet());
   }
 
   public long examples(Key k) {
-    LongAdder a = examples.get(k);
-    return a == null ? 0 : a.sum();
+    Tally t = tallies.get(k);
+    return t == null ? 0 : t.examples().sum();
   }
 
   public long correct(Key k) {
-    LongAdder a = correct.get(k);
-    return a == null ? 0 : a.sum();
+    Tally t = tallies.get(k);
+    return t == null ? 0 : t.correct().sum();
   }
 }
