@@ -17,10 +17,27 @@ import org.apache.kafka.common.header.Headers;
  *
  * @param id the global schema id, or null when the record names a GUID
  * @param guid the schema GUID, or null when the record names an id
- * @param avroOffset where the Avro encoding starts in the payload
- * @param form how the record named it, for messages: "prefix", "guid-prefix", "header"
+ * @param form how the record named it
  */
-public record SchemaRef(Integer id, UUID guid, int avroOffset, String form) {
+public record SchemaRef(Integer id, UUID guid, Form form) {
+  /** Where a record names its schema, and so where its Avro encoding starts in the payload. */
+  public enum Form {
+    /** Magic byte 0 and the 4-byte id before the Avro encoding. */
+    PREFIX("prefix", WireFormat.HEADER_SIZE),
+    /** Magic byte 1 and the 16-byte GUID before the Avro encoding. */
+    GUID_PREFIX("guid-prefix", SchemaRef.GUID_PREFIX_SIZE),
+    /** A record header; the payload is the bare Avro encoding. */
+    HEADER("header", 0);
+
+    private final String label;
+    private final int avroOffset;
+
+    Form(String label, int avroOffset) {
+      this.label = label;
+      this.avroOffset = avroOffset;
+    }
+  }
+
   public static final String KEY_HEADER = "__key_schema_id";
   public static final String VALUE_HEADER = "__value_schema_id";
   /** Payload prefix of a GUID-named record: magic byte 1, then 16 bytes of GUID. */
@@ -42,30 +59,35 @@ public record SchemaRef(Integer id, UUID guid, int avroOffset, String form) {
     if (h != null) {
       byte[] v = h.value();
       if (v != null && v.length == GUID_PREFIX_SIZE && v[0] == MAGIC_BYTE_GUID) {
-        return new SchemaRef(null, guid(v, 1), 0, "header");
+        return new SchemaRef(null, guid(v, 1), Form.HEADER);
       }
       if (v != null && v.length == WireFormat.HEADER_SIZE && v[0] == WireFormat.MAGIC_BYTE) {
-        return new SchemaRef(ByteBuffer.wrap(v, 1, 4).getInt(), null, 0, "header");
+        return new SchemaRef(WireFormat.schemaId(v), null, Form.HEADER); // same layout as the prefix
       }
       throw new UnsupportedSchemaIdFormException(String.format(Locale.ROOT, "record header %s holds %s; supported:"
           + " magic byte 0x01 + 16-byte GUID (Confluent's HeaderSchemaIdSerializer) or 0x00 + 4-byte schema id",
           header(isKey), v == null ? "no value" : v.length + " byte(s) starting 0x" + (v.length == 0 ? "" : hex(v[0]))));
     }
     if (payload.length >= WireFormat.HEADER_SIZE && payload[0] == WireFormat.MAGIC_BYTE) {
-      return new SchemaRef(WireFormat.schemaId(payload), null, WireFormat.HEADER_SIZE, "prefix");
+      return new SchemaRef(WireFormat.schemaId(payload), null, Form.PREFIX);
     }
     if (payload.length >= GUID_PREFIX_SIZE && payload[0] == MAGIC_BYTE_GUID) {
-      return new SchemaRef(null, guid(payload, 1), GUID_PREFIX_SIZE, "guid-prefix");
+      return new SchemaRef(null, guid(payload, 1), Form.GUID_PREFIX);
     }
     throw new UnsupportedSchemaIdFormException(String.format(Locale.ROOT, "payload of %d byte(s) starts 0x%s and the"
             + " record has no %s header; supported: magic byte 0x00 + 4-byte schema id, 0x01 + 16-byte GUID, or the id"
             + " in header %s", payload.length, payload.length == 0 ? "" : hex(payload[0]), header(isKey), header(isKey)));
   }
 
+  /** Where the Avro encoding starts in the payload. */
+  public int avroOffset() {
+    return form.avroOffset;
+  }
+
   /** "schema id 7" or "schema GUID 1b4e28ba-..." with the form when it is not the classic prefix. */
   public String describe() {
     String what = id != null ? "schema id " + id : "schema GUID " + guid;
-    return form.equals("prefix") ? what : what + " (" + form + ")";
+    return form == Form.PREFIX ? what : what + " (" + form.label + ")";
   }
 
   static UUID guid(byte[] b, int off) {

@@ -71,29 +71,22 @@ public final class ExampleValidator {
           + StreamAppConfig.MAX_RECORD_BYTES + " = " + config.maxRecordBytes());
     }
     boolean inHeader = headers != null && headers.lastHeader(SchemaRef.VALUE_HEADER) != null;
+    if (!inHeader && value[0] == WireFormat.MAGIC_BYTE && value.length < HEADER_BYTES) {
+      return invalid(DlqReason.TRUNCATED, "value has " + value.length + " bytes, shorter than the 5-byte wire-format header");
+    }
     SchemaRef ref;
-    if (inHeader) {
-      try {
-        ref = SchemaRef.of(headers, false, value);
-      } catch (UnsupportedSchemaIdFormException e) {
-        return invalid(DlqReason.UNSUPPORTED_SCHEMA_ID, e.getMessage());
-      }
-    } else if (value[0] == WireFormat.MAGIC_BYTE) {
-      if (value.length < HEADER_BYTES) {
-        return invalid(DlqReason.TRUNCATED, "value has " + value.length + " bytes, shorter than the 5-byte wire-format header");
-      }
-      ref = SchemaRef.of(null, false, value);
-    } else if (value[0] == SchemaRef.MAGIC_BYTE_GUID && value.length >= SchemaRef.GUID_PREFIX_SIZE) {
-      ref = SchemaRef.of(null, false, value);
-    } else {
-      return classifyBadMagic(topic, headers, value);
+    try {
+      ref = SchemaRef.of(headers, false, value);
+    } catch (UnsupportedSchemaIdFormException e) {
+      // a header in no known form names what it holds; a payload prefix in none is classified further
+      return inHeader ? invalid(DlqReason.UNSUPPORTED_SCHEMA_ID, e.getMessage()) : classifyBadMagic(topic, headers, value);
     }
     LabeledExample example;
     try {
       example = deserializer.deserialize(topic, headers, value);
     } catch (RuntimeException e) {
       Verdict v = decodeFailure(e, ref);
-      if (ref.form().equals("guid-prefix") && ((Invalid) v).reason() == DlqReason.UNKNOWN_SCHEMA) {
+      if (ref.form() == SchemaRef.Form.GUID_PREFIX && ((Invalid) v).reason() == DlqReason.UNKNOWN_SCHEMA) {
         // 0x01 is also the likeliest wrong magic byte: a classic record with it is not a GUID record
         Verdict patched = wrongMagic(topic, headers, value);
         return patched != null ? patched : v;
