@@ -152,12 +152,18 @@ public final class ExperimentCharts {
         : new BasicStroke(width, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, dash, 0f);
   }
 
-  private static XYPlot style(JFreeChart chart, ExperimentResult r) {
+  /** White background and light grey grid lines: the look of every lorastream chart. */
+  public static XYPlot plain(JFreeChart chart) {
     chart.setBackgroundPaint(Color.WHITE);
     XYPlot plot = chart.getXYPlot();
     plot.setBackgroundPaint(Color.WHITE);
     plot.setDomainGridlinePaint(new Color(220, 220, 220));
     plot.setRangeGridlinePaint(new Color(220, 220, 220));
+    return plot;
+  }
+
+  private static XYPlot style(JFreeChart chart, ExperimentResult r) {
+    XYPlot plot = plain(chart);
     for (Map<?, ?> seg : segments(r)) {
       ValueMarker m = new ValueMarker(((Number) seg.get("start")).doubleValue(), new Color(110, 110, 110),
           new BasicStroke(1f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 10f, new float[] {4f, 4f}, 0f));

@@ -101,7 +101,7 @@ final class DemoChart {
     XYSeriesCollection ranks = new XYSeriesCollection(rank);
     JFreeChart c = ChartFactory.createXYLineChart("Rank growth and versions over the run", "seconds", "rank", ranks,
         PlotOrientation.VERTICAL, true, false, false);
-    XYPlot plot = style(c);
+    XYPlot plot = ExperimentCharts.plain(c);
     XYStepRenderer rr = new XYStepRenderer();
     rr.setSeriesPaint(0, ExperimentCharts.color(3));
     rr.setSeriesStroke(0, new BasicStroke(2.2f));
@@ -128,21 +128,12 @@ final class DemoChart {
     });
     JFreeChart c = ChartFactory.createXYLineChart("Swap latency, commit to active, per version", "version", "ms", d,
         PlotOrientation.VERTICAL, true, false, false);
-    XYPlot plot = style(c);
+    XYPlot plot = ExperimentCharts.plain(c);
     XYLineAndShapeRenderer r = new XYLineAndShapeRenderer(true, true);
     ExperimentCharts.series(r, d.getSeriesCount(), 1.4f);
     plot.setRenderer(r);
     ((NumberAxis) plot.getDomainAxis()).setStandardTickUnits(NumberAxis.createIntegerTickUnits());
     return c;
-  }
-
-  private static XYPlot style(JFreeChart c) {
-    c.setBackgroundPaint(Color.WHITE);
-    XYPlot plot = c.getXYPlot();
-    plot.setBackgroundPaint(Color.WHITE);
-    plot.setDomainGridlinePaint(new Color(220, 220, 220));
-    plot.setRangeGridlinePaint(new Color(220, 220, 220));
-    return plot;
   }
 
   private static double number(Object o) {
