@@ -173,9 +173,8 @@ class DemoMetricsIT {
     // the metrics table in README.md lists exactly the lorastream_* meters the services export
     java.util.Set<String> exported = new java.util.TreeSet<>();
     for (String role : List.of("stream-app", "trainer", "consumer-1", "consumer-2")) {
-      for (String line : Files.readAllLines(out.resolve("metrics/" + role + ".prom"))) {
-        if (line.startsWith("lorastream_")) {
-          String name = line.split("[{ ]", 2)[0];
+      for (String name : MonitoringFiles.exported(Files.readString(out.resolve("metrics/" + role + ".prom")))) {
+        if (name.startsWith("lorastream_")) {
           exported.add(name.replaceAll("_seconds_(bucket|count|sum|max)$", "_seconds"));
         }
       }
