@@ -25,6 +25,9 @@ import java.util.concurrent.TimeUnit;
  * timed: their age says nothing about rollout speed.
  */
 final class AdapterMeters {
+  /** Health check, and Kafka client role, of the evaluator's adapter subscriber in the stream-app. */
+  static final String EVAL_ADAPTERS = "eval-adapters";
+
   private final MeterRegistry registry;
   private final AdapterSubscriber subscriber;
   private final String consumer;

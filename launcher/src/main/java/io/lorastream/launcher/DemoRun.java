@@ -177,7 +177,8 @@ final class DemoRun {
     try (BaseModel base = BaseModel.load(basePath, Devices.resolve(s.device()))) {
       Map<String, InferenceService> consumers = new LinkedHashMap<>();
       for (String name : CONSUMERS) {
-        InferenceService svc = InferenceService.start(inferenceConfig(cfg, name), common, serdes, base);
+        InferenceService svc = InferenceService.start(inferenceConfig(cfg, name), common, serdes, base,
+            roleMetrics.get(name).kafkaClients());
         open.add(0, svc);
         svc.subscriber().onSwap((adapterId, version, at) -> {
           swaps.activated(name, version, at);
@@ -187,11 +188,11 @@ final class DemoRun {
         consumers.put(name, svc);
       }
       AdapterSubscriber evalModels = InferenceService.startSubscriber(inferenceConfig(cfg, "eval"), common,
-          serdes, base);
+          serdes, base, roleMetrics.get("stream-app").kafkaClients(), AdapterMeters.EVAL_ADAPTERS);
       open.add(0, evalModels);
       EvalService eval = new EvalService(common, app, serdes, evalModels).start();
       open.add(0, eval);
-      RolloutController controller = pipeline.startRolloutController(base);
+      RolloutController controller = pipeline.startRolloutController(base, roleMetrics.get("stream-app").kafkaClients());
       open.add(0, controller);
       RolloutConfig rollout = pipeline.rolloutConfig();
       if (!controller.awaitReady(Duration.ofSeconds(30))) {
@@ -205,7 +206,7 @@ final class DemoRun {
       StreamsHealth.bind(streamAppMetrics, "eval", eval::state);
       streamAppMetrics.bindStreams("eval", eval.kafkaStreams());
       EvalMeters.bind(streamAppMetrics, eval);
-      AdapterMeters.bind(streamAppMetrics, evalModels, "eval", "eval-adapters");
+      AdapterMeters.bind(streamAppMetrics, evalModels, "eval", AdapterMeters.EVAL_ADAPTERS);
       MetricsCollector metrics = new MetricsCollector(common.kafkaProperties(), common.catalog().metrics.name(),
           serdes.pipelineMetric().deserializer()).start();
       open.add(0, metrics);

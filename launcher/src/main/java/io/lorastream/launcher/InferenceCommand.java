@@ -55,7 +55,7 @@ final class InferenceCommand implements Callable<Integer> {
     ServiceMetrics metrics = ServiceMetrics.start(cfg, "inference");
     InferenceService svc;
     try {
-      svc = InferenceService.start(ic, common, LorastreamSerdes.create(common.registryConfig()));
+      svc = InferenceService.start(ic, common, LorastreamSerdes.create(common.registryConfig()), metrics.kafkaClients());
     } catch (Exception e) {
       metrics.close();
       throw e;

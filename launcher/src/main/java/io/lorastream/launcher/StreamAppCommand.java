@@ -75,12 +75,13 @@ final class StreamAppCommand implements Callable<Integer> {
       inf.put(InferenceConfig.CONSUMER_ID, "stream-app-eval");
       InferenceConfig ic = InferenceConfig.from(service.load(defaults(), inf));
       model = BaseModel.load(java.nio.file.Path.of(base), Devices.resolve(ic.device()));
-      subscriber = InferenceService.startSubscriber(ic, common, serdes, model);
+      subscriber = InferenceService.startSubscriber(ic, common, serdes, model, metrics.kafkaClients(),
+          AdapterMeters.EVAL_ADAPTERS);
       subscriber.awaitCaughtUp(Duration.ofSeconds(30));
       eval = new EvalService(common, app, serdes, subscriber);
       RolloutConfig rollout = RolloutConfig.from(cfg, InferenceConfig.HMAC_KEY);
       if (rollout.controllerEnabled()) {
-        controller = RolloutController.start(rollout, common, serdes, model);
+        controller = RolloutController.start(rollout, common, serdes, model, metrics.kafkaClients());
       }
     }
     final RolloutController rc = controller;
@@ -92,7 +93,7 @@ final class StreamAppCommand implements Callable<Integer> {
       StreamsHealth.bind(metrics, "eval", ev::state);
       metrics.bindStreams("eval", ev.kafkaStreams());
       EvalMeters.bind(metrics, ev);
-      AdapterMeters.bind(metrics, sub, "stream-app-eval", "eval-adapters");
+      AdapterMeters.bind(metrics, sub, "stream-app-eval", AdapterMeters.EVAL_ADAPTERS);
     }
     metrics.url().ifPresent(u -> System.out.println("metrics: " + metrics.describe()));
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -107,7 +107,16 @@ class DemoMetricsIT {
       PromText a = scrape(urls.get("stream-app"));
       assertThat(a.sum("kafka_stream_alive_stream_threads", "app", "ingest")).isPositive();
       assertThat(a.find("kafka_consumer_fetch_manager_records_lag_max", "app", "eval")).isNotEmpty();
-      assertThat(scrape(urls.get("consumer-1")).sum("kafka_stream_alive_stream_threads", "app", "inference")).isPositive();
+      assertThat(a.sum("kafka_consumer_fetch_manager_records_consumed_total", "client_role", "eval-adapters")).isPositive();
+      assertThat(a.find("kafka_consumer_fetch_manager_records_lag_max", "client_role", "rollout-input")).isNotEmpty();
+      assertThat(a.find("kafka_producer_record_send_total", "client_role", "rollout-decisions")).isNotEmpty();
+      for (String c : List.of("consumer-1", "consumer-2")) {
+        PromText m = scrape(urls.get(c));
+        assertThat(m.sum("kafka_stream_alive_stream_threads", "app", "inference")).isPositive();
+        // the adapter subscriber's consumer and the metrics reporter's producer
+        assertThat(m.sum("kafka_consumer_fetch_manager_records_consumed_total", "client_role", "adapters")).isPositive();
+        assertThat(m.sum("kafka_producer_record_send_total", "client_role", "metrics-reporter")).isPositive();
+      }
     });
     // Every metric the shipped Grafana dashboard and Prometheus alert rules query is one a service exports.
     java.util.Set<String> queried = new java.util.TreeSet<>();

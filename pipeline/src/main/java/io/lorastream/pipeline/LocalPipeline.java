@@ -133,7 +133,12 @@ public final class LocalPipeline {
 
   /** Starts the rollout controller, verifying snapshots against {@code base} (not closed by it). */
   public RolloutController startRolloutController(BaseModel base) {
-    return RolloutController.start(rolloutConfig(), common, serdes(), base);
+    return startRolloutController(base, io.lorastream.metrics.KafkaClientMeters.NONE);
+  }
+
+  /** As {@link #startRolloutController(BaseModel)}, its Kafka clients' metrics bound to {@code clientMeters}. */
+  public RolloutController startRolloutController(BaseModel base, io.lorastream.metrics.KafkaClientMeters clientMeters) {
+    return RolloutController.start(rolloutConfig(), common, serdes(), base, clientMeters);
   }
 
   public StreamAppConfig streamAppConfig() {

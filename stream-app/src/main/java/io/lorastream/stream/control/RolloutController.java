@@ -97,6 +97,7 @@ public final class RolloutController implements AutoCloseable {
   private final String groupId;
   private final LongSupplier clock;
   private final Thread thread;
+  private final io.lorastream.metrics.KafkaClientMeters clientMeters;
   private final CountDownLatch stop = new CountDownLatch(1);
   private final CountDownLatch ready = new CountDownLatch(1);
   private volatile boolean closed;
@@ -115,8 +116,9 @@ public final class RolloutController implements AutoCloseable {
   private final Map<String, java.util.concurrent.atomic.LongAdder> decisionCounts = new ConcurrentHashMap<>();
 
   private RolloutController(RolloutConfig config, CommonConfig common, LorastreamSerdes serdes, BaseModel base,
-      LongSupplier clock) {
+      LongSupplier clock, io.lorastream.metrics.KafkaClientMeters clientMeters) {
     this.config = config;
+    this.clientMeters = clientMeters;
     this.topics = common.catalog();
     this.base = base;
     this.engine = ServingEngine.choose("auto", base);
@@ -157,10 +159,24 @@ public final class RolloutController implements AutoCloseable {
   /** Starts the controller's thread; {@code base} is the frozen model snapshots must match (not closed here). */
   public static RolloutController start(RolloutConfig config, CommonConfig common, LorastreamSerdes serdes,
       BaseModel base) {
-    RolloutController c = new RolloutController(config, common, serdes, base, System::currentTimeMillis);
+    return start(config, common, serdes, base, io.lorastream.metrics.KafkaClientMeters.NONE);
+  }
+
+  /**
+   * As {@link #start(RolloutConfig, CommonConfig, LorastreamSerdes, BaseModel)}, binding the
+   * controller's consumer ({@value #INPUT_CLIENT_ROLE}) and transactional producer
+   * ({@value #DECISIONS_CLIENT_ROLE}) to {@code clientMeters}.
+   */
+  public static RolloutController start(RolloutConfig config, CommonConfig common, LorastreamSerdes serdes,
+      BaseModel base, io.lorastream.metrics.KafkaClientMeters clientMeters) {
+    RolloutController c = new RolloutController(config, common, serdes, base, System::currentTimeMillis, clientMeters);
     c.thread.start();
     return c;
   }
+
+  /** Roles of the controller's clients among the service's Kafka client metrics. */
+  public static final String INPUT_CLIENT_ROLE = "rollout-input";
+  public static final String DECISIONS_CLIENT_ROLE = "rollout-decisions";
 
   /** Waits until the controller has restored its states and begun reading its inputs; false on timeout. */
   public boolean awaitReady(Duration timeout) throws InterruptedException {
@@ -196,16 +212,23 @@ public final class RolloutController implements AutoCloseable {
       try (KafkaProducer<String, byte[]> producer = new KafkaProducer<>(producerProps);
            KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(consumerProps)) {
         consumer = c;
-        producer.initTransactions();
-        restore(c);
-        List<TopicPartition> inputs = assignInputs(c);
-        if (inputs == null) {
-          pause(backoff);
-          backoff = Math.min(MAX_BACKOFF_MS, backoff * 2);
-          continue;
+        clientMeters.opened(INPUT_CLIENT_ROLE, c);
+        clientMeters.opened(DECISIONS_CLIENT_ROLE, producer);
+        try {
+          producer.initTransactions();
+          restore(c);
+          List<TopicPartition> inputs = assignInputs(c);
+          if (inputs == null) {
+            pause(backoff);
+            backoff = Math.min(MAX_BACKOFF_MS, backoff * 2);
+            continue;
+          }
+          ready.countDown();
+          loop(c, producer, inputs);
+        } finally {
+          clientMeters.closing(INPUT_CLIENT_ROLE); // a closed client's metrics can no longer be read
+          clientMeters.closing(DECISIONS_CLIENT_ROLE);
         }
-        ready.countDown();
-        loop(c, producer, inputs);
       } catch (ProducerFencedException e) {
         if (!closed) {
           failure = e;

@@ -37,6 +37,9 @@ import org.slf4j.LoggerFactory;
 public final class InferenceService implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(InferenceService.class);
 
+  /** Role of the adapter subscriber's consumer among an inference consumer's Kafka client metrics. */
+  public static final String ADAPTERS_CLIENT_ROLE = "adapters";
+
   private final InferenceConfig config;
   private final AdapterSubscriber subscriber;
   private final InferenceCounters counters;
@@ -65,12 +68,22 @@ public final class InferenceService implements AutoCloseable {
    */
   public static InferenceService start(InferenceConfig config, CommonConfig common, LorastreamSerdes serdes)
       throws IOException {
+    return start(config, common, serdes, io.lorastream.metrics.KafkaClientMeters.NONE);
+  }
+
+  /**
+   * As {@link #start(InferenceConfig, CommonConfig, LorastreamSerdes)}, binding the subscriber's
+   * consumer (role {@value #ADAPTERS_CLIENT_ROLE}) and the metrics reporter's producer to
+   * {@code clientMeters}.
+   */
+  public static InferenceService start(InferenceConfig config, CommonConfig common, LorastreamSerdes serdes,
+      io.lorastream.metrics.KafkaClientMeters clientMeters) throws IOException {
     Path path = config.basePath().orElseThrow(() -> new ConfigException(InferenceConfig.BASE_PATH,
         "Missing required setting '" + InferenceConfig.BASE_PATH + "' (the base-model file to serve). Fix: "
             + LayeredConfig.howToSet(InferenceConfig.BASE_PATH) + "."));
     BaseModel base = BaseModel.load(path, Devices.resolve(config.device()));
     try {
-      return start(config, common, serdes, base, true);
+      return start(config, common, serdes, base, true, clientMeters);
     } catch (RuntimeException e) {
       base.close();
       throw e;
@@ -80,12 +93,18 @@ public final class InferenceService implements AutoCloseable {
   /** Starts with an already loaded base, which the caller keeps owning (the demo shares one). */
   public static InferenceService start(InferenceConfig config, CommonConfig common, LorastreamSerdes serdes,
       BaseModel base) {
-    return start(config, common, serdes, base, false);
+    return start(config, common, serdes, base, false, io.lorastream.metrics.KafkaClientMeters.NONE);
+  }
+
+  /** Starts with a base the caller keeps owning, binding its Kafka clients' metrics to {@code clientMeters}. */
+  public static InferenceService start(InferenceConfig config, CommonConfig common, LorastreamSerdes serdes,
+      BaseModel base, io.lorastream.metrics.KafkaClientMeters clientMeters) {
+    return start(config, common, serdes, base, false, clientMeters);
   }
 
   private static InferenceService start(InferenceConfig config, CommonConfig common, LorastreamSerdes serdes,
-      BaseModel base, boolean ownsBase) {
-    AdapterSubscriber subscriber = startSubscriber(config, common, serdes, base);
+      BaseModel base, boolean ownsBase, io.lorastream.metrics.KafkaClientMeters clientMeters) {
+    AdapterSubscriber subscriber = startSubscriber(config, common, serdes, base, clientMeters, ADAPTERS_CLIENT_ROLE);
     KafkaStreams streams = null;
     TextTokenizer tokenizer = null;
     try {
@@ -107,7 +126,7 @@ public final class InferenceService implements AutoCloseable {
       streams.start();
       MetricsReporter reporter = config.metricsInterval().isZero() ? null
           : new MetricsReporter(config, common.kafkaProperties(), common.catalog().metrics.name(),
-              serdes.pipelineMetric().serializer(), subscriber, counters);
+              serdes.pipelineMetric().serializer(), subscriber, counters, clientMeters);
       log.info("Inference consumer {} started, serving with {} on {}: {}", config.consumerId(), subscriber.engine(),
           base.device(), config);
       return new InferenceService(config, subscriber, counters, streams, reporter, ownsBase ? base : null, tokenizer);
@@ -212,7 +231,15 @@ public final class InferenceService implements AutoCloseable {
    */
   public static AdapterSubscriber startSubscriber(InferenceConfig config, CommonConfig common,
       LorastreamSerdes serdes, BaseModel base) {
+    return startSubscriber(config, common, serdes, base, io.lorastream.metrics.KafkaClientMeters.NONE,
+        ADAPTERS_CLIENT_ROLE);
+  }
+
+  /** As {@link #startSubscriber(InferenceConfig, CommonConfig, LorastreamSerdes, BaseModel)}, its consumer's metrics bound under {@code role}. */
+  public static AdapterSubscriber startSubscriber(InferenceConfig config, CommonConfig common,
+      LorastreamSerdes serdes, BaseModel base, io.lorastream.metrics.KafkaClientMeters clientMeters, String role) {
     return AdapterSubscriber.builder(base)
+        .clientMeters(clientMeters, role)
         .kafkaProperties(common.kafkaProperties())
         .topics(common.catalog())
         .deserializer(serdes.adapterSnapshot().deserializer())

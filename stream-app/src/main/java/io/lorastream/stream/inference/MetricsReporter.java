@@ -33,9 +33,14 @@ final class MetricsReporter implements AutoCloseable {
   private final KafkaProducer<String, PipelineMetric> producer;
   private final ScheduledExecutorService timer;
   private final AtomicBoolean warned = new AtomicBoolean();
+  private final io.lorastream.metrics.KafkaClientMeters clientMeters;
+
+  /** Role of the reporter's producer among the consumer's Kafka client metrics. */
+  static final String CLIENT_ROLE = "metrics-reporter";
 
   MetricsReporter(InferenceConfig config, Map<String, String> kafka, String topic, Serializer<PipelineMetric> serializer,
-      AdapterSubscriber subscriber, InferenceCounters counters) {
+      AdapterSubscriber subscriber, InferenceCounters counters, io.lorastream.metrics.KafkaClientMeters clientMeters) {
+    this.clientMeters = clientMeters;
     this.consumerId = config.consumerId();
     this.topic = topic;
     this.subscriber = subscriber;
@@ -44,6 +49,7 @@ final class MetricsReporter implements AutoCloseable {
     p.put(ProducerConfig.CLIENT_ID_CONFIG, consumerId + "-metrics");
     p.remove(ProducerConfig.TRANSACTIONAL_ID_CONFIG);
     this.producer = new KafkaProducer<>(p, new StringSerializer(), serializer);
+    clientMeters.opened(CLIENT_ROLE, producer);
     this.timer = Executors.newSingleThreadScheduledExecutor(r -> {
       Thread t = new Thread(r, "inference-metrics-" + consumerId);
       t.setDaemon(true);
@@ -80,6 +86,7 @@ final class MetricsReporter implements AutoCloseable {
       Thread.currentThread().interrupt();
     }
     publish();
+    clientMeters.closing(CLIENT_ROLE);
     producer.close(Duration.ofSeconds(5));
   }
 }

@@ -71,6 +71,8 @@ public final class AdapterSubscriber implements ActiveModels, ModelHistory, Auto
   private final Map<String, Object> consumerProps;
   private final Duration pollTimeout;
   private final String name;
+  private final io.lorastream.metrics.KafkaClientMeters clientMeters;
+  private final String clientRole;
   private final CountDownLatch stop = new CountDownLatch(1);
   private final CountDownLatch caughtUp = new CountDownLatch(1);
   private final Thread thread;
@@ -93,6 +95,8 @@ public final class AdapterSubscriber implements ActiveModels, ModelHistory, Auto
     this.deserializer = b.deserializer;
     this.pollTimeout = b.pollTimeout;
     this.name = b.clientId;
+    this.clientMeters = b.clientMeters;
+    this.clientRole = b.clientRole;
     this.consumerProps = consumerProps(b);
     this.thread = new Thread(this::run, "adapter-subscriber-" + name);
     this.thread.setDaemon(true);
@@ -133,59 +137,13 @@ public final class AdapterSubscriber implements ActiveModels, ModelHistory, Auto
   }
 
   private void run() {
-    long backoff = 50;
     try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(consumerProps)) {
       consumer = c;
-      Map<TopicPartition, Long> catchUpTo = null;
-      while (!closed) {
-        try {
-          if (c.assignment().isEmpty()) {
-            catchUpTo = assign(c);
-            if (catchUpTo == null) {
-              pause(backoff);
-              backoff = Math.min(MAX_BACKOFF_MS, backoff * 2);
-              continue;
-            }
-          }
-          ConsumerRecords<byte[], byte[]> records = c.poll(pollTimeout);
-          boolean retryLater = false;
-          for (TopicPartition tp : records.partitions()) {
-            for (ConsumerRecord<byte[], byte[]> r : records.records(tp)) {
-              if (!handle(r)) {
-                // The registry is unreachable: this snapshot may well be valid, so re-read it later
-                // instead of rejecting it.
-                c.seek(tp, r.offset());
-                retryLater = true;
-                break;
-              }
-            }
-          }
-          if (retryLater) {
-            pause(backoff);
-            backoff = Math.min(MAX_BACKOFF_MS, backoff * 2);
-            continue;
-          }
-          if (catchUpTo != null && reached(c, catchUpTo)) {
-            catchUpTo = null;
-            if (stateDeserializer != null) {
-              swapper.holdRouting(false);
-            }
-            caughtUp.countDown();
-            log.info("Adapter subscriber {} caught up with {}: serving {}", name, topic, describeActive());
-          }
-          backoff = 50;
-        } catch (WakeupException e) {
-          if (closed) {
-            break;
-          }
-        } catch (InterruptException e) {
-          break; // nobody but close() has a reason to interrupt this private thread
-        } catch (KafkaException e) {
-          // Broker restarts and transient faults: keep serving the last good version and retry.
-          log.warn("Adapter subscriber {} poll failed, retrying in {} ms: {}", name, backoff, e.toString());
-          pause(backoff);
-          backoff = Math.min(MAX_BACKOFF_MS, backoff * 2);
-        }
+      clientMeters.opened(clientRole, c);
+      try {
+        follow(c);
+      } finally {
+        clientMeters.closing(clientRole); // a closed client's metrics can no longer be read
       }
     } catch (Throwable t) {
       if (!closed) {
@@ -194,6 +152,61 @@ public final class AdapterSubscriber implements ActiveModels, ModelHistory, Auto
       }
     } finally {
       consumer = null;
+    }
+  }
+
+  private void follow(KafkaConsumer<byte[], byte[]> c) {
+    long backoff = 50;
+    Map<TopicPartition, Long> catchUpTo = null;
+    while (!closed) {
+      try {
+        if (c.assignment().isEmpty()) {
+          catchUpTo = assign(c);
+          if (catchUpTo == null) {
+            pause(backoff);
+            backoff = Math.min(MAX_BACKOFF_MS, backoff * 2);
+            continue;
+          }
+        }
+        ConsumerRecords<byte[], byte[]> records = c.poll(pollTimeout);
+        boolean retryLater = false;
+        for (TopicPartition tp : records.partitions()) {
+          for (ConsumerRecord<byte[], byte[]> r : records.records(tp)) {
+            if (!handle(r)) {
+              // The registry is unreachable: this snapshot may well be valid, so re-read it later
+              // instead of rejecting it.
+              c.seek(tp, r.offset());
+              retryLater = true;
+              break;
+            }
+          }
+        }
+        if (retryLater) {
+          pause(backoff);
+          backoff = Math.min(MAX_BACKOFF_MS, backoff * 2);
+          continue;
+        }
+        if (catchUpTo != null && reached(c, catchUpTo)) {
+          catchUpTo = null;
+          if (stateDeserializer != null) {
+            swapper.holdRouting(false);
+          }
+          caughtUp.countDown();
+          log.info("Adapter subscriber {} caught up with {}: serving {}", name, topic, describeActive());
+        }
+        backoff = 50;
+      } catch (WakeupException e) {
+        if (closed) {
+          break;
+        }
+      } catch (InterruptException e) {
+        break; // nobody but close() has a reason to interrupt this private thread
+      } catch (KafkaException e) {
+        // Broker restarts and transient faults: keep serving the last good version and retry.
+        log.warn("Adapter subscriber {} poll failed, retrying in {} ms: {}", name, backoff, e.toString());
+        pause(backoff);
+        backoff = Math.min(MAX_BACKOFF_MS, backoff * 2);
+      }
     }
   }
 
@@ -479,6 +492,8 @@ public final class AdapterSubscriber implements ActiveModels, ModelHistory, Auto
     private Duration pollTimeout = Duration.ofMillis(100);
     private int historySize = AdapterSwapper.DEFAULT_HISTORY;
     private String clientId = "adapter-subscriber";
+    private io.lorastream.metrics.KafkaClientMeters clientMeters = io.lorastream.metrics.KafkaClientMeters.NONE;
+    private String clientRole = "adapters";
     private LongSupplier clock = System::currentTimeMillis;
     private ServingEngine engine; // null: auto for the base
     private final List<SwapListener> swapListeners = new java.util.ArrayList<>();
@@ -584,6 +599,16 @@ public final class AdapterSubscriber implements ActiveModels, ModelHistory, Auto
 
     public Builder historySize(int n) {
       this.historySize = n;
+      return this;
+    }
+
+    /**
+     * Where the subscriber's consumer binds its Kafka client metrics, under {@code role} (tag
+     * {@code client.role}); default {@link io.lorastream.metrics.KafkaClientMeters#NONE}.
+     */
+    public Builder clientMeters(io.lorastream.metrics.KafkaClientMeters meters, String role) {
+      this.clientMeters = Objects.requireNonNull(meters);
+      this.clientRole = Objects.requireNonNull(role);
       return this;
     }
 
