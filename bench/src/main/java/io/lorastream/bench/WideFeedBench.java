@@ -32,6 +32,30 @@ final class WideFeedBench {
   private WideFeedBench() {
   }
 
+  /** One way of running the trainer: run-name prefix, its label in the table, its settings. */
+  private record Variant(String name, String label, Map<String, String> settings) {
+  }
+
+  private static Map<String, String> with(Map<String, String> base, String key, String value) {
+    Map<String, String> m = new java.util.HashMap<>(base);
+    m.put(key, value);
+    return m;
+  }
+
+  private static String table(TrainerRuns.Result before, TrainerRuns.Result after, double ref, List<Variant> variants,
+      double[] means, List<TrainerRuns.Result> typical) {
+    StringBuilder t = new StringBuilder("| run | ex/s | ratio to memory | trainer thread on CPU |\n|---|---|---|---|\n");
+    t.append(String.format(Locale.ROOT, "| in-memory before | %.0f | %.3f | %s |%n", before.examplesPerSecond(),
+        before.examplesPerSecond() / ref, Report.pct(before.cpuShare())));
+    for (int v = 0; v < variants.size(); v++) {
+      t.append(String.format(Locale.ROOT, "| Kafka, %s (mean) | %.0f | %.3f | %s |%n", variants.get(v).label(), means[v],
+          means[v] / ref, Report.pct(typical.get(v).cpuShare())));
+    }
+    t.append(String.format(Locale.ROOT, "| in-memory after | %.0f | %.3f | %s |", after.examplesPerSecond(),
+        after.examplesPerSecond() / ref, Report.pct(after.cpuShare())));
+    return t.toString();
+  }
+
   /** The run whose rate is closest to {@code mean}: it stands for its variant in the profiles. */
   private static TrainerRuns.Result closest(List<TrainerRuns.Result> runs, double mean) {
     return runs.stream().min(java.util.Comparator.comparingDouble(r -> Math.abs(r.examplesPerSecond() - mean)))
@@ -76,35 +100,42 @@ final class WideFeedBench {
           probe.examplesPerSecond());
       TrainerRuns.Result before = TrainerRuns.memory(ctx, base, "wide-mem-0", tc.adapterConfig(), tc.learnerConfig(),
           batches, m, true);
-      // The defaults, the steps inline on the trainer thread (auto queues them at this size), and records
-      // also decoded on a second thread; each repeated plan.trainerRepeats times in a rotating order, so
-      // no variant always runs first after the warm-up or last before the reference.
-      Map<String, String> inline = new java.util.HashMap<>(overrides);
-      inline.put(TrainerConfig.STEPS_AHEAD, "0");
-      Map<String, String> decode = new java.util.HashMap<>(overrides);
-      decode.put(TrainerConfig.DECODE_AHEAD, "true");
-      List<Map<String, String>> variants = List.of(overrides, inline, decode);
-      List<String> names = List.of("wide-", "wide-inline-", "wide-decode-");
-      List<List<TrainerRuns.Result>> runs = List.of(new ArrayList<>(), new ArrayList<>(), new ArrayList<>());
+      // The defaults, the steps inline on the trainer thread (auto queues them at this size), records
+      // also decoded on a second thread, and read (and decoded) by one or two fetcher threads; each
+      // repeated plan.trainerRepeats times in a rotating order, so no variant always runs first after
+      // the warm-up or last before the reference.
+      List<Variant> variants = List.of(
+          new Variant("wide-", "defaults (steps.ahead=auto: " + tc.stepsAhead(ctx.base.device().isGpu(), WIDTH) + ")",
+              overrides),
+          new Variant("wide-inline-", "steps.ahead=0", with(overrides, TrainerConfig.STEPS_AHEAD, "0")),
+          new Variant("wide-decode-", "decode.ahead=true", with(overrides, TrainerConfig.DECODE_AHEAD, "true")),
+          new Variant("wide-fetch1-", "fetch.threads=1", with(overrides, TrainerConfig.FETCH_THREADS, "1")),
+          new Variant("wide-fetch2-", "fetch.threads=2", with(overrides, TrainerConfig.FETCH_THREADS, "2")));
+      List<List<TrainerRuns.Result>> runs = new ArrayList<>();
+      variants.forEach(v -> runs.add(new ArrayList<>()));
       for (int rep = 0; rep < ctx.plan.trainerRepeats(); rep++) {
         for (int k = 0; k < variants.size(); k++) {
           int v = (k + rep) % variants.size();
-          runs.get(v).add(TrainerRuns.kafka(ctx, names.get(v) + System.currentTimeMillis(), variants.get(v), m, true, null));
+          runs.get(v).add(TrainerRuns.kafka(ctx, variants.get(v).name() + System.currentTimeMillis(),
+              variants.get(v).settings(), m, true, null));
         }
       }
       double[] means = new double[variants.size()];
+      List<TrainerRuns.Result> typical = new ArrayList<>();
       for (int v = 0; v < means.length; v++) {
         means[v] = Stats.mean(runs.get(v).stream().mapToDouble(TrainerRuns.Result::examplesPerSecond).toArray());
+        typical.add(closest(runs.get(v), means[v]));
       }
-      TrainerRuns.Result kafka = closest(runs.get(0), means[0]);
-      TrainerRuns.Result inlineRun = closest(runs.get(1), means[1]);
-      TrainerRuns.Result decodeAhead = closest(runs.get(2), means[2]);
+      TrainerRuns.Result kafka = typical.get(0);
+      TrainerRuns.Result inlineRun = typical.get(1);
+      TrainerRuns.Result fetch2 = typical.get(4);
       TrainerRuns.Result after = TrainerRuns.memory(ctx, base, "wide-mem-1", tc.adapterConfig(), tc.learnerConfig(),
           batches, m, true);
       double ref = (before.examplesPerSecond() + after.examplesPerSecond()) / 2;
       double ratio = means[0] / ref;
-      ctx.progress("wide: Kafka %.0f ex/s (inline %.0f, decode-ahead %.0f), memory %.0f ex/s (%.0f and %.0f), ratio %.3f",
-          means[0], means[1], means[2], ref, before.examplesPerSecond(), after.examplesPerSecond(), ratio);
+      ctx.progress("wide: Kafka %.0f ex/s (inline %.0f, decode-ahead %.0f, 1 fetcher %.0f, 2 fetchers %.0f), memory %.0f"
+              + " ex/s (%.0f and %.0f), ratio %.3f", means[0], means[1], means[2], means[3], means[4], ref,
+          before.examplesPerSecond(), after.examplesPerSecond(), ratio);
       double mbPerSec = kafka.examplesPerSecond() / BATCH;
       String why = String.format(Locale.ROOT, "%.1f MB/s of records reached the step (%.2f micro-batches/s of %.1f MiB);"
               + " the trainer thread was on a CPU %s of the window; reading input (poll, Avro decode, validation,"
@@ -120,6 +151,11 @@ final class WideFeedBench {
           + IngestBench.topShares(inlineRun.profile(), 5)));
       ctx.report.add(Figure.of("2", "same, records also decoded on a second thread (trainer.decode.ahead=true)",
           means[2], "ex/s", "same step from memory", ref));
+      ctx.report.add(Figure.of("2", "same, read and decoded by one fetcher thread (trainer.fetch.threads=1)",
+          means[3], "ex/s", "same step from memory", ref));
+      ctx.report.add(Figure.of("2", "same, by two fetcher threads, one per partition (trainer.fetch.threads=2)",
+          means[4], "ex/s", "same step from memory", ref).withReason("cores per thread group: "
+          + fetch2.coresByThreads() + "; the trainer thread's samples: " + IngestBench.topShares(fetch2.profile(), 5)));
 
       Map<String, Object> data = new LinkedHashMap<>();
       data.put("model", "mlp " + WIDTH + "-" + BenchPlan.HIDDEN + "-" + BenchPlan.CLASSES + ", every layer adapted, rank 16");
@@ -133,6 +169,8 @@ final class WideFeedBench {
       data.put("kafkaRuns", runs.get(0).stream().map(TrainerRuns.Result::toMap).toList());
       data.put("kafkaInlineRuns", runs.get(1).stream().map(TrainerRuns.Result::toMap).toList());
       data.put("kafkaDecodeAheadRuns", runs.get(2).stream().map(TrainerRuns.Result::toMap).toList());
+      data.put("kafkaFetch1Runs", runs.get(3).stream().map(TrainerRuns.Result::toMap).toList());
+      data.put("kafkaFetch2Runs", runs.get(4).stream().map(TrainerRuns.Result::toMap).toList());
       data.put("kafkaJitWarmup", jit);
       data.put("referenceExamplesPerSecond", Report.round(ref));
       data.put("ratio", Report.round(ratio));
@@ -143,16 +181,7 @@ final class WideFeedBench {
               + " memory just before and after it. Window of %d examples. %s.", BATCH, tc.accumulationSteps(), n, WIDTH,
               recordBytes, distinct.size(), m, why),
           "",
-          String.format(Locale.ROOT, "| run | ex/s | ratio to memory | trainer thread on CPU |%n|---|---|---|---|%n"
-                  + "| in-memory before | %.0f | %.3f | %s |%n| Kafka, defaults (steps.ahead=auto: %d; mean) | %.0f | %.3f | %s |%n"
-                  + "| Kafka, steps.ahead=0 | %.0f | %.3f | %s |%n| Kafka, decode.ahead=true | %.0f | %.3f | %s |%n"
-                  + "| in-memory after | %.0f | %.3f | %s |",
-              before.examplesPerSecond(), before.examplesPerSecond() / ref, Report.pct(before.cpuShare()),
-              tc.stepsAhead(ctx.base.device().isGpu(), WIDTH), means[0], ratio, Report.pct(kafka.cpuShare()),
-              means[1], means[1] / ref, Report.pct(inlineRun.cpuShare()),
-              means[2], means[2] / ref, Report.pct(decodeAhead.cpuShare()),
-              after.examplesPerSecond(),
-              after.examplesPerSecond() / ref, Report.pct(after.cpuShare())),
+          table(before, after, ref, variants, means, typical),
           "",
           "Trainer thread through Kafka (defaults), share of stack samples in the window:",
           "",
@@ -160,6 +189,9 @@ final class WideFeedBench {
           "Trainer thread through Kafka with the steps inline:",
           "",
           IngestBench.profileTable(inlineRun.profile()),
+          "Trainer thread through Kafka with two fetcher threads:",
+          "",
+          IngestBench.profileTable(fetch2.profile()),
           "In-memory thread, for comparison:",
           "",
           IngestBench.profileTable(before.profile())));

@@ -27,7 +27,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
@@ -84,6 +83,8 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
   private final String adaptersTopic;
   private final BaseModel base;
   private final Consumer<byte[], byte[]> consumer;
+  /** The records' way in: the consumer above, or fetcher threads ahead of this one ({@code trainer.fetch.threads}). */
+  private final TrainerInput input;
   private final io.lorastream.metrics.KafkaClientMeters clientMeters;
   private final RecordIntake intake;
   /** Decodes each poll's records ahead of the trainer thread (one thread: the tokenizer is never shared); null: inline. */
@@ -147,7 +148,9 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
     this.tokenizer = TrainerBase.tokenizer(cfg, base);
     this.intake = new RecordIntake(cfg.adapterId(), inputTopic, serdes.labeledExample().deserializer(), assembler,
         tokenizer, base.id());
-    this.decoder = !cfg.decodeAhead() ? null : Executors.newSingleThreadExecutor(r -> {
+    // Fetchers decode too, unless text must go through the tokenizer, which is never shared.
+    boolean fetchersDecode = cfg.fetchThreads() > 0 && tokenizer == null;
+    this.decoder = !cfg.decodeAhead() || fetchersDecode ? null : Executors.newSingleThreadExecutor(r -> {
       Thread t = new Thread(r, "trainer-decode-" + cfg.adapterId());
       t.setDaemon(true);
       return t;
@@ -158,7 +161,11 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
     this.consumer = new KafkaConsumer<>(TrainerClients.inputConsumer(kafka, cfg));
     this.clientMeters = clientMeters(this.listener);
     clientMeters.opened("input", consumer);
-    this.pauses = new PartitionPauses(consumer, REGISTRY_BACKOFF_MS);
+    this.input = cfg.fetchThreads() == 0 ? new DirectInput(consumer)
+        : new PartitionFetchers(cfg.fetchThreads(), TrainerClients.fetcherConsumer(kafka, cfg),
+            Duration.ofMillis(cfg.pollTimeoutMs()), fetchersDecode ? intake::classify : null, clientMeters,
+            cfg.adapterId());
+    this.pauses = new PartitionPauses(input, REGISTRY_BACKOFF_MS);
     this.status = TrainerStatus.initial(cfg.adapterId());
     this.stalls = new Stalls(cfg.adapterId(), this::updateStatus);
     this.transactions = new SnapshotTransactions(cfg.adapterId(), adaptersTopic, metricsTopic,
@@ -319,6 +326,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
     faults.at(FaultInjector.BEFORE_RESTORE);
     CommittedStateReader.State committed = committedState.read(consumer);
     partitions = committed.partitions();
+    input.assign(partitions);
     ledger.restored(committed);
     resetLearner();
     tracker = new OffsetTracker();
@@ -326,7 +334,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
     rewinds++;
     committed.start().forEach((tp, off) -> {
       tracker.start(tp, off);
-      consumer.seek(tp, off);
+      input.seek(tp, off);
     });
     assembler.clear();
     trainedUnsettled = 0;
@@ -387,7 +395,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
     Map<TopicPartition, Long> seek = tracker.rollback();
     rewinds++;
     pauses.resumeAll();
-    seek.forEach(consumer::seek);
+    seek.forEach(input::seek);
     markCommitPoint();
     log.warn("adapter {}: rolled back to v{} (step {}, {} examples); input rewound to {}", cfg.adapterId(),
         ledger.lastCommittedVersion(), learner.optimizerStep(), learner.examplesSeen(), seek);
@@ -403,16 +411,16 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
 
   private void pollOnce() {
     pauses.resumeExpired();
-    ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(cfg.pollTimeoutMs()));
+    TrainerInput.Polled records = input.poll(Duration.ofMillis(cfg.pollTimeoutMs()));
     if (!records.isEmpty()) {
       faults.at(FaultInjector.AFTER_POLL);
       Set<TopicPartition> stalled = new HashSet<>();
       long epoch = rewinds;
-      List<ConsumerRecord<byte[], byte[]>> polled = new ArrayList<>(records.count());
-      records.forEach(polled::add);
-      // Decoding runs ahead on its own thread while this one trains; what each record is, and so
-      // every offset claimed, is still settled here, in order.
-      List<Future<RecordIntake.Outcome>> ahead = decodeAhead(polled);
+      List<ConsumerRecord<byte[], byte[]>> polled = records.records();
+      List<RecordIntake.Outcome> fetched = records.outcomes();
+      // Decoding runs ahead on its own thread (or on the fetchers) while this one trains; what each
+      // record is, and so every offset claimed, is still settled here, in order.
+      List<Future<RecordIntake.Outcome>> ahead = fetched != null ? null : decodeAhead(polled);
       try {
         for (int i = 0; i < polled.size(); i++) {
           ConsumerRecord<byte[], byte[]> r = polled.get(i);
@@ -420,10 +428,11 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
             break; // rolled back mid-poll: the rest of this poll is read again from the rewound positions
           }
           TopicPartition tp = new TopicPartition(r.topic(), r.partition());
-          if (stalled.contains(tp)) {
-            continue;
+          if (stalled.contains(tp) || !input.current(records, tp)) {
+            continue; // sought since this poll (a pause or a rewind): read again from there
           }
-          RecordIntake.Outcome in = ahead == null ? intake.classify(r) : decoded(ahead.get(i));
+          RecordIntake.Outcome in = fetched != null ? fetched.get(i)
+              : ahead == null ? intake.classify(r) : decoded(ahead.get(i));
           if (!accept(tp, r, in)) {
             // The registry is unreachable: re-read this record later instead of dropping it.
             stalled.add(tp);
@@ -436,9 +445,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
         }
       }
     }
-    for (TopicPartition tp : partitions) {
-      tracker.observePosition(tp, consumer.position(tp));
-    }
+    input.positions(records, partitions).forEach(tracker::observePosition);
     long now = System.nanoTime();
     if (!records.isEmpty()) {
       lastInputNanos = now;
@@ -689,7 +696,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
   private long inputLag() {
     long sum = 0;
     for (TopicPartition tp : partitions) {
-      OptionalLong lag = consumer.currentLag(tp);
+      OptionalLong lag = input.lag(tp);
       if (lag.isEmpty()) {
         return -1;
       }
@@ -732,6 +739,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
       }
     }
     transactions.close(wait);
+    input.close();
     clientMeters.closing("input");
     try {
       consumer.close(CloseOptions.timeout(wait));

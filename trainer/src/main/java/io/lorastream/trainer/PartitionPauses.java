@@ -5,28 +5,27 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.common.TopicPartition;
 
 /**
  * Input partitions paused because a record could not be decoded while the schema registry was
- * away: the consumer is rewound to that record and the partition resumes after a backoff, so the
+ * away: the input is rewound to that record and the partition resumes after a backoff, so the
  * record is read again instead of dropped while the other partitions go on.
  */
 final class PartitionPauses {
-  private final Consumer<byte[], byte[]> consumer;
+  private final TrainerInput input;
   private final long backoffNanos;
   private final Map<TopicPartition, Long> until = new HashMap<>();
 
-  PartitionPauses(Consumer<byte[], byte[]> consumer, long backoffMs) {
-    this.consumer = consumer;
+  PartitionPauses(TrainerInput input, long backoffMs) {
+    this.input = input;
     this.backoffNanos = TimeUnit.MILLISECONDS.toNanos(backoffMs);
   }
 
   /** Rewinds {@code tp} to {@code offset} and pauses it for the backoff. */
   void pauseAt(TopicPartition tp, long offset) {
-    consumer.seek(tp, offset);
-    consumer.pause(List.of(tp));
+    input.seek(tp, offset);
+    input.pause(tp);
     until.put(tp, System.nanoTime() + backoffNanos);
   }
 
@@ -38,7 +37,7 @@ final class PartitionPauses {
     for (Iterator<Map.Entry<TopicPartition, Long>> it = until.entrySet().iterator(); it.hasNext(); ) {
       Map.Entry<TopicPartition, Long> e = it.next();
       if (now >= e.getValue()) {
-        consumer.resume(List.of(e.getKey()));
+        input.resume(List.of(e.getKey()));
         it.remove();
       }
     }
@@ -47,7 +46,7 @@ final class PartitionPauses {
   /** After a rewind of every partition: all read again at once. */
   void resumeAll() {
     if (!until.isEmpty()) {
-      consumer.resume(until.keySet());
+      input.resume(until.keySet());
       until.clear();
     }
   }

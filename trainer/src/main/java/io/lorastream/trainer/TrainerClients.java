@@ -84,6 +84,19 @@ public final class TrainerClients {
   }
 
   /**
+   * A fetcher's consumer ({@link PartitionFetchers}): the input consumer's settings, with polls of
+   * one micro-batch (at least 500 records) unless {@code kafka.max.poll.records} says otherwise, so
+   * that the polls queued ahead of the trainer hold a few micro-batches, not a few times four.
+   */
+  public static Map<String, Object> fetcherConsumer(Map<String, String> kafka, TrainerConfig cfg) {
+    Map<String, Object> p = inputConsumer(kafka, cfg);
+    if (!kafka.containsKey(ConsumerConfig.MAX_POLL_RECORDS_CONFIG)) {
+      p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, String.valueOf(Math.max(500, cfg.microBatchSize())));
+    }
+    return p;
+  }
+
+  /**
    * The snapshot reader used at startup: read_committed, no group (it only ever assigns), so that
    * aborted snapshots of a crashed predecessor are invisible.
    */

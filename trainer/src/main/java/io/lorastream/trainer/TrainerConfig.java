@@ -52,6 +52,7 @@ public final class TrainerConfig {
    */
   public static final String DECODE_AHEAD = "trainer.decode.ahead";
   public static final String STEPS_AHEAD = "trainer.steps.ahead";
+  public static final String FETCH_THREADS = "trainer.fetch.threads";
   public static final String SNAPSHOT_PART_BYTES = "trainer.snapshot.part.bytes";
   public static final String TEXT_MAX_TOKENS = "trainer.text.max.tokens";
   public static final String HMAC_KEY = "trainer.hmac.key";
@@ -82,6 +83,7 @@ public final class TrainerConfig {
       Map.entry(POLL_TIMEOUT_MS, "100"),
       Map.entry(DECODE_AHEAD, "false"),
       Map.entry(STEPS_AHEAD, "auto"),
+      Map.entry(FETCH_THREADS, "0"),
       Map.entry(TEXT_MAX_TOKENS, "0"),
       Map.entry(SNAPSHOT_PART_BYTES, String.valueOf(io.lorastream.kafka.ChunkedValues.DEFAULT_PART_BYTES)),
       Map.entry(HMAC_KEY, ""),
@@ -113,6 +115,7 @@ public final class TrainerConfig {
   private final long publishIntervalMs;
   private final long pollTimeoutMs;
   private final boolean decodeAhead;
+  private final int fetchThreads;
   private final int stepsAhead;
   private final int snapshotPartBytes;
   private final int textMaxTokens;
@@ -181,6 +184,7 @@ public final class TrainerConfig {
     publishIntervalMs = integer(c, PUBLISH_INTERVAL_MS, 100, 86_400_000L);
     pollTimeoutMs = integer(c, POLL_TIMEOUT_MS, 1, 60_000);
     decodeAhead = c.has(DECODE_AHEAD) ? c.getBoolean(DECODE_AHEAD) : Boolean.parseBoolean(DEFAULTS.get(DECODE_AHEAD));
+    fetchThreads = (int) integer(c, FETCH_THREADS, 0, 64);
     String ahead = string(c, STEPS_AHEAD).trim().toLowerCase(java.util.Locale.ROOT);
     // -1: auto. 0: steps run inline on the trainer thread.
     if (ahead.equals("auto")) {
@@ -351,6 +355,14 @@ public final class TrainerConfig {
   /** Whether records are decoded on a second thread ahead of training ({@value #DECODE_AHEAD}). */
   public boolean decodeAhead() {
     return decodeAhead;
+  }
+
+  /**
+   * Threads polling the input ahead of the trainer thread, each with its own consumer over a share
+   * of the partitions ({@value #FETCH_THREADS}; 0: the trainer thread polls). See {@link PartitionFetchers}.
+   */
+  public int fetchThreads() {
+    return fetchThreads;
   }
 
   /** On a CPU, {@code auto} queues steps from micro-batches of this many input floats (1 MiB) up. */

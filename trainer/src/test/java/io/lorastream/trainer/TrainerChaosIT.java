@@ -97,7 +97,8 @@ class TrainerChaosIT {
     long abortedBeforeKills = 0;
     while (!monkey.done()) {
       runs++;
-      AdapterTrainer t = AdapterTrainer.create(config("chaos-" + runs), common, TrainerListener.NONE, monkey);
+      // Every other instance reads through fetcher threads: a restart switches between the two input paths.
+      AdapterTrainer t = AdapterTrainer.create(config("chaos-" + runs, runs % 2 == 0), common, TrainerListener.NONE, monkey);
       int injectedBefore = monkey.injected().size();
       Thread th = TrainerFixture.start(t);
       await().atMost(RUN_LIMIT)
@@ -133,7 +134,7 @@ class TrainerChaosIT {
 
     // The survivor: no faults, runs to the end of the input and stops cleanly (final snapshot).
     runs++;
-    AdapterTrainer last = AdapterTrainer.create(config("chaos-final"), common, TrainerListener.NONE);
+    AdapterTrainer last = AdapterTrainer.create(config("chaos-final", true), common, TrainerListener.NONE);
     Thread th = TrainerFixture.start(last);
     await().atMost(RUN_LIMIT).failFast("final trainer failed", () -> last.failure().isPresent())
         .until(() -> readEverything(last, n));
@@ -239,9 +240,18 @@ class TrainerChaosIT {
   }
 
   private static TrainerConfig config(String id) {
-    // Decoding ahead on a second thread and steps queued to the step thread, so that exactly-once
-    // under crashes is checked on those paths (the CPU defaults run both inline).
-    return TrainerFixture.config(TASK, id, baseFile, Map.of(TrainerConfig.DECODE_AHEAD, "true", TrainerConfig.STEPS_AHEAD, "2"));
+    return config(id, false);
+  }
+
+  /**
+   * Steps queued to the step thread, and the records read either by two fetcher threads that also
+   * decode them ({@code fetchers}) or by the trainer's consumer with decoding on a second thread,
+   * so that exactly-once under crashes is checked on those paths (the CPU defaults run all inline).
+   */
+  private static TrainerConfig config(String id, boolean fetchers) {
+    return TrainerFixture.config(TASK, id, baseFile, fetchers
+        ? Map.of(TrainerConfig.FETCH_THREADS, "2", TrainerConfig.STEPS_AHEAD, "2")
+        : Map.of(TrainerConfig.DECODE_AHEAD, "true", TrainerConfig.STEPS_AHEAD, "2"));
   }
 
   /**

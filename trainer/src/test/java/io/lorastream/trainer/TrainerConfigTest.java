@@ -77,6 +77,16 @@ class TrainerConfigTest {
   }
 
   @Test
+  void fetchThreadsDefaultToNoneAndOutOfRangeValuesNameTheKey() {
+    assertThat(TrainerConfig.of(Map.of()).fetchThreads()).isZero();
+    assertThat(TrainerConfig.of(Map.of(TrainerConfig.FETCH_THREADS, "2")).fetchThreads()).isEqualTo(2);
+    for (String bad : new String[] {"-1", "65", "two"}) {
+      assertThatThrownBy(() -> TrainerConfig.of(Map.of(TrainerConfig.FETCH_THREADS, bad)))
+          .isInstanceOf(io.lorastream.config.ConfigException.class).hasMessageContaining(TrainerConfig.FETCH_THREADS);
+    }
+  }
+
+  @Test
   void keysMissingFromTheLayeredConfigFallBackToDefaults() {
     TrainerConfig c = TrainerConfig.from(LayeredConfig.of(Map.of("trainer.adapter.id", "fraud")));
     assertThat(c.microBatchSize()).isEqualTo(16);
