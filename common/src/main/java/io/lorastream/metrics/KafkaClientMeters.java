@@ -66,6 +66,25 @@ public final class KafkaClientMeters implements AutoCloseable {
     m.bindTo(registry);
   }
 
+  /** A piece of work that reads from a bound client. */
+  @FunctionalInterface
+  public interface Work<E extends Exception> {
+    void run() throws E;
+  }
+
+  /**
+   * Runs {@code work} with {@code consumer}'s metrics bound under {@code role}, and unbinds them
+   * when it ends however it ends, before the caller closes the consumer.
+   */
+  public <E extends Exception> void whileBound(String role, Consumer<?, ?> consumer, Work<E> work) throws E {
+    opened(role, consumer);
+    try {
+      work.run();
+    } finally {
+      closing(role); // a closed client's metrics can no longer be read
+    }
+  }
+
   /** Removes the role's meters; call before closing its client. */
   public void closing(String role) {
     KafkaClientMetrics m = bound.remove(role);

@@ -51,6 +51,23 @@ class KafkaClientMetersTest {
   }
 
   @Test
+  void aClientIsBoundWhileItsWorkRunsAndUnboundWhenTheWorkFails() {
+    SimpleMeterRegistry r = new SimpleMeterRegistry();
+    try (KafkaClientMeters m = KafkaClientMeters.on(r);
+        KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(CLIENT, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+      long[] during = new long[1];
+      m.whileBound("adapters", c, () -> during[0] = meters(r, "adapters", "kafka.consumer."));
+      assertThat(during[0]).isPositive();
+      assertThat(meters(r, "adapters", "kafka.")).isZero();
+      org.assertj.core.api.Assertions.assertThatThrownBy(() -> m.whileBound("adapters", c, () -> {
+        throw new java.io.IOException("boom");
+      })).isInstanceOf(java.io.IOException.class);
+      assertThat(meters(r, "adapters", "kafka.")).isZero();
+      assertThat(m.roles()).isEmpty();
+    }
+  }
+
+  @Test
   void noneBindsNothing() {
     try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(CLIENT, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
       KafkaClientMeters.NONE.opened("input", c);

@@ -255,12 +255,7 @@ final class PartitionFetchers implements TrainerInput {
     private void run() {
       try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(props)) {
         consumer = c;
-        meters.opened(role, c);
-        try {
-          loop(c);
-        } finally {
-          meters.closing(role); // a closed client's metrics can no longer be read
-        }
+        meters.whileBound(role, c, () -> loop(c));
       } catch (Throwable t) {
         if (!stopped) {
           log.error("input fetcher {} failed; the trainer stops with its error", thread.getName(), t);

@@ -139,12 +139,7 @@ public final class AdapterSubscriber implements ActiveModels, ModelHistory, Auto
   private void run() {
     try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(consumerProps)) {
       consumer = c;
-      clientMeters.opened(clientRole, c);
-      try {
-        follow(c);
-      } finally {
-        clientMeters.closing(clientRole); // a closed client's metrics can no longer be read
-      }
+      clientMeters.whileBound(clientRole, c, () -> follow(c));
     } catch (Throwable t) {
       if (!closed) {
         failure = t;
