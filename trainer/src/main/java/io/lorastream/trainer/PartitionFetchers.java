@@ -9,7 +9,6 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
@@ -50,6 +49,9 @@ final class PartitionFetchers implements TrainerInput {
 
   private final List<Fetcher> fetchers = new ArrayList<>();
   private final BlockingQueue<Batch> ready;
+  private final Duration pollTimeout;
+  private final Function<ConsumerRecord<byte[], byte[]>, RecordIntake.Outcome> decoder; // null: the trainer decodes
+  private final KafkaClientMeters meters;
   private final Map<TopicPartition, OptionalLong> lags = new ConcurrentHashMap<>();
   // Trainer thread only.
   private final Map<TopicPartition, Fetcher> owner = new HashMap<>();
@@ -66,6 +68,9 @@ final class PartitionFetchers implements TrainerInput {
       throw new IllegalArgumentException("threads must be >= 1, got " + threads);
     }
     this.ready = new ArrayBlockingQueue<>(QUEUED_POLLS_PER_FETCHER * threads);
+    this.pollTimeout = pollTimeout;
+    this.decoder = decoder;
+    this.meters = meters;
     for (int i = 0; i < threads; i++) {
       Map<String, Object> p = new HashMap<>(consumerProps);
       // Offsets are committed in the snapshot transactions through the trainer's own consumer's
@@ -73,7 +78,7 @@ final class PartitionFetchers implements TrainerInput {
       p.remove(ConsumerConfig.GROUP_ID_CONFIG);
       p.remove(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG);
       p.put(ConsumerConfig.CLIENT_ID_CONFIG, p.getOrDefault(ConsumerConfig.CLIENT_ID_CONFIG, name) + "-fetch-" + i);
-      fetchers.add(new Fetcher(i, p, pollTimeout, decoder, meters, name));
+      fetchers.add(new Fetcher(i, p, name));
     }
     fetchers.forEach(f -> f.thread.start());
   }
@@ -217,9 +222,6 @@ final class PartitionFetchers implements TrainerInput {
   /** One fetcher thread and its consumer. */
   private final class Fetcher {
     private final Map<String, Object> props;
-    private final Duration pollTimeout;
-    private final Function<ConsumerRecord<byte[], byte[]>, RecordIntake.Outcome> decoder;
-    private final KafkaClientMeters meters;
     private final String role;
     private final Thread thread;
     /** What the trainer thread asked for, applied on this thread before the next poll. */
@@ -229,12 +231,8 @@ final class PartitionFetchers implements TrainerInput {
     private volatile KafkaConsumer<byte[], byte[]> consumer;
     private volatile boolean stopped;
 
-    Fetcher(int index, Map<String, Object> props, Duration pollTimeout,
-        Function<ConsumerRecord<byte[], byte[]>, RecordIntake.Outcome> decoder, KafkaClientMeters meters, String name) {
+    Fetcher(int index, Map<String, Object> props, String name) {
       this.props = props;
-      this.pollTimeout = pollTimeout;
-      this.decoder = decoder;
-      this.meters = meters;
       this.role = "input-fetch-" + index;
       this.thread = new Thread(this::run, "trainer-fetch-" + name + "-" + index);
       this.thread.setDaemon(true);
@@ -324,7 +322,7 @@ final class PartitionFetchers implements TrainerInput {
         if (o.kind() == RecordIntake.Kind.REGISTRY_UNAVAILABLE) {
           stalled.add(tp);
         }
-        out.add(Objects.requireNonNull(o));
+        out.add(o);
       }
       return out;
     }

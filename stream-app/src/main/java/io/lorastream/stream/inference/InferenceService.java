@@ -37,9 +37,6 @@ import org.slf4j.LoggerFactory;
 public final class InferenceService implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(InferenceService.class);
 
-  /** Role of the adapter subscriber's consumer among an inference consumer's Kafka client metrics. */
-  public static final String ADAPTERS_CLIENT_ROLE = "adapters";
-
   private final InferenceConfig config;
   private final AdapterSubscriber subscriber;
   private final InferenceCounters counters;
@@ -73,7 +70,7 @@ public final class InferenceService implements AutoCloseable {
 
   /**
    * As {@link #start(InferenceConfig, CommonConfig, LorastreamSerdes)}, binding the subscriber's
-   * consumer (role {@value #ADAPTERS_CLIENT_ROLE}) and the metrics reporter's producer to
+   * consumer (role {@value AdapterSubscriber#CLIENT_ROLE}) and the metrics reporter's producer to
    * {@code clientMeters}.
    */
   public static InferenceService start(InferenceConfig config, CommonConfig common, LorastreamSerdes serdes,
@@ -104,7 +101,7 @@ public final class InferenceService implements AutoCloseable {
 
   private static InferenceService start(InferenceConfig config, CommonConfig common, LorastreamSerdes serdes,
       BaseModel base, boolean ownsBase, io.lorastream.metrics.KafkaClientMeters clientMeters) {
-    AdapterSubscriber subscriber = startSubscriber(config, common, serdes, base, clientMeters, ADAPTERS_CLIENT_ROLE);
+    AdapterSubscriber subscriber = startSubscriber(config, common, serdes, base, clientMeters, AdapterSubscriber.CLIENT_ROLE);
     KafkaStreams streams = null;
     TextTokenizer tokenizer = null;
     try {
@@ -232,7 +229,7 @@ public final class InferenceService implements AutoCloseable {
   public static AdapterSubscriber startSubscriber(InferenceConfig config, CommonConfig common,
       LorastreamSerdes serdes, BaseModel base) {
     return startSubscriber(config, common, serdes, base, io.lorastream.metrics.KafkaClientMeters.NONE,
-        ADAPTERS_CLIENT_ROLE);
+        AdapterSubscriber.CLIENT_ROLE);
   }
 
   /** As {@link #startSubscriber(InferenceConfig, CommonConfig, LorastreamSerdes, BaseModel)}, its consumer's metrics bound under {@code role}. */

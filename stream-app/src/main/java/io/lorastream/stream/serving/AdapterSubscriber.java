@@ -57,6 +57,8 @@ import org.slf4j.LoggerFactory;
 public final class AdapterSubscriber implements ActiveModels, ModelHistory, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(AdapterSubscriber.class);
   private static final long MAX_BACKOFF_MS = 2_000;
+  /** Default role of the subscriber's consumer among a service's Kafka client metrics. */
+  public static final String CLIENT_ROLE = "adapters";
 
   private final AdapterSwapper swapper;
   private final String topic;
@@ -488,7 +490,7 @@ public final class AdapterSubscriber implements ActiveModels, ModelHistory, Auto
     private int historySize = AdapterSwapper.DEFAULT_HISTORY;
     private String clientId = "adapter-subscriber";
     private io.lorastream.metrics.KafkaClientMeters clientMeters = io.lorastream.metrics.KafkaClientMeters.NONE;
-    private String clientRole = "adapters";
+    private String clientRole = CLIENT_ROLE;
     private LongSupplier clock = System::currentTimeMillis;
     private ServingEngine engine; // null: auto for the base
     private final List<SwapListener> swapListeners = new java.util.ArrayList<>();
