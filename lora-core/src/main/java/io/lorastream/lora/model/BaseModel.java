@@ -535,8 +535,7 @@ public final class BaseModel implements AutoCloseable {
   /** Tensor index of the token-embedding table ({@code emb} or {@code tok_emb}); -1 for mlp. */
   int embeddingTensor() {
     for (int i = 0; i < tensors.size(); i++) {
-      String n = tensors.get(i).name();
-      if (n.equals("emb") || n.equals("tok_emb")) {
+      if (tensors.get(i).tokenTable()) {
         return i;
       }
     }

@@ -88,7 +88,7 @@ public final class Forward {
         continue;
       }
       String n = t.name();
-      if (n.equals("tok_emb") || n.equals("emb")) {
+      if (t.tokenTable()) {
         tok = i;
       } else if (n.equals("pos_emb")) {
         pos = i;

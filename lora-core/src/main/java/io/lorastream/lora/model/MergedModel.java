@@ -81,7 +81,7 @@ public final class MergedModel implements MergedClassifier {
         } else {
           weights[l] = w;
         }
-      } else if (t.name().equals("tok_emb") || t.name().equals("emb")) {
+      } else if (t.tokenTable()) {
         e = tensors[i];
       } else if (t.name().equals("pos_emb")) {
         p = tensors[i];

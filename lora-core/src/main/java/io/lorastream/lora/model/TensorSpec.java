@@ -47,6 +47,14 @@ public record TensorSpec(String name, int[] shape, int linearLayer, boolean isWe
     return n;
   }
 
+  /**
+   * Whether this is the token-embedding table ({@code emb} of an embedding bag, {@code tok_emb} of
+   * a transformer): the tensor whose rows a step touches only for the tokens in its examples.
+   */
+  public boolean tokenTable() {
+    return name.equals("emb") || name.equals("tok_emb");
+  }
+
   public boolean isLinearWeight() {
     return linearLayer >= 0 && isWeight;
   }

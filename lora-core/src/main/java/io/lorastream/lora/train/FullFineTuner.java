@@ -52,7 +52,7 @@ public final class FullFineTuner implements Learner {
   private final List<TensorSpec> tensors;
   private final Device device;
   private final NDArray[] params; // [tensor] trainable values, device layout (linear weights (in, out))
-  private final NDArray[] init; // [tensor] P0 for the L2 term; null when l2Lambda == 0
+  private final NDArray[] init; // [tensor] P0 for the L2 term; null when l2Lambda == 0, and for the token table
   private final NDArray[] acc; // [tensor] gradient accumulators
   private final NDArray[] m; // [tensor] AdamW first moments
   private final NDArray[] v; // [tensor] AdamW second moments
@@ -87,7 +87,7 @@ public final class FullFineTuner implements Learner {
         float[] d = t.isLinearWeight() ? BaseModel.transpose(h, t.shape()[0], t.shape()[1]) : h;
         Shape shape = new Shape(t.deviceShape());
         params[i] = create(manager, d, shape);
-        if (init != null) {
+        if (init != null && !t.tokenTable()) { // the table is not penalized (see penalized)
           init[i] = create(manager, d, shape);
         }
         acc[i] = manager.zeros(shape, dtype);
@@ -204,6 +204,11 @@ public final class FullFineTuner implements Learner {
     public NDArray l2Gradient(NDManager tmp, int i, double twiceLambda) {
       tmp.tempAttachAll(init[i]);
       return params[i].sub(init[i]).muli(scalar(twiceLambda)); // d/dP lambda*|P - P0|^2
+    }
+
+    @Override
+    public boolean penalized(int i) {
+      return !tensors.get(i).tokenTable();
     }
 
     @Override

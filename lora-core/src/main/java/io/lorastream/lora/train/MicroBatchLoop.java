@@ -52,6 +52,15 @@ final class MicroBatchLoop {
      */
     NDArray l2Gradient(NDManager tmp, int i, double twiceLambda);
 
+    /**
+     * Whether the L2 penalty applies to tensor {@code i}. Not to a token-embedding table or its
+     * adapter: their rows are sparse (a token absent from a step gets no data gradient), and AdamW
+     * divides the penalty's tiny gradient by its own magnitude, so a coupled L2 term would move
+     * every absent row by about one learning rate per step and erase what was learned about rare
+     * tokens within tens of steps.
+     */
+    boolean penalized(int i);
+
     /** A cached 0-d constant of the learner's dtype. */
     NDArray scalar(double x);
 
@@ -142,7 +151,7 @@ final class MicroBatchLoop {
       NDArray[] g = new NDArray[p.length];
       for (int i = 0; i < p.length; i++) {
         g[i] = gradScale == 1.0 ? acc[i] : acc[i].mul(tensors.scalar(gradScale));
-        if (l2 > 0) {
+        if (l2 > 0 && tensors.penalized(i)) {
           g[i] = tensors.l2Gradient(tmp, i, l2).addi(g[i]); // + d/dP of the penalty
         }
       }

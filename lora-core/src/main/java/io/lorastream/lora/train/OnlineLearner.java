@@ -11,6 +11,7 @@ import io.lorastream.lora.adapter.LoraModel;
 import io.lorastream.lora.model.BaseModel;
 import io.lorastream.lora.model.DeviceBatch;
 import io.lorastream.lora.model.MergedModel;
+import io.lorastream.lora.model.ModelSpec;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -185,6 +186,11 @@ public final class OnlineLearner implements Learner {
     @Override
     public NDArray l2Gradient(NDManager tmp, int i, double twiceLambda) {
       return params.get(i).value().mul(model.scalar(twiceLambda)); // d/dP lambda*|P|^2
+    }
+
+    @Override
+    public boolean penalized(int i) {
+      return !params.get(i).adapter.info.name().equals(ModelSpec.EMBEDDING_LAYER);
     }
 
     @Override
