@@ -240,7 +240,8 @@ public final class ExperimentReport {
         + "model that is about to train on it, before the update, so scores do not depend on machine speed. ");
     m.append(String.format(Locale.ROOT, "Micro-batch %d, %d micro-batch(es) per optimizer step, AdamW; LoRA lr %s, "
             + "alpha %s, targets %s, snapshot every %d steps; full fine-tuning lr %s, every base parameter trainable, its L2 term on the distance "
-            + "from the pretrained weights; seed %d.%n",
+            + "from the pretrained weights; the L2 terms (LoRA's and full fine-tuning's) leave the token-embedding table "
+            + "and its adapter out; seed %d.%n",
         r.settings().microBatch(), r.settings().accumulation(), fmt(r.settings().loraLr()), fmt(r.settings().alpha()),
         r.settings().targets().isEmpty() ? "model default" : String.join(",", r.settings().targets()),
         r.settings().publishSteps(), fmt(r.settings().fullLr()), r.settings().seed()));
