@@ -14,7 +14,7 @@ package io.lorastream.lora.train;
  * @param beta2 AdamW second-moment decay
  * @param eps AdamW epsilon
  * @param weightDecay AdamW decoupled weight decay (0 = off)
- * @param l2Lambda L2 penalty on A and B added to the loss (default 0.01)
+ * @param l2Lambda L2 penalty on A and B added to the loss (default 0.01); never on the token-embedding table's adapter
  * @param clipNorm global gradient-norm clip (default 1.0; 0 or less disables clipping)
  * @param accumulationSteps k, micro-batches per optimizer step
  * @param microBatchSize b, informational (the learner accepts any micro-batch size)

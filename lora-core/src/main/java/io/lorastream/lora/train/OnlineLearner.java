@@ -32,7 +32,8 @@ import org.slf4j.LoggerFactory;
  * device-resident accumulators.
  *
  * <p><b>Per optimizer step</b> (after k accepted micro-batches): add the L2 gradient
- * {@code 2*lambda*P} for P in {A, B}, clip the total to global norm {@code clipNorm}, then AdamW
+ * {@code 2*lambda*P} for P in {A, B} of every adapter but the token-embedding table's (see
+ * {@code MicroBatchLoop.Tensors#penalized}), clip the total to global norm {@code clipNorm}, then AdamW
  * (bias-corrected moments, decoupled weight decay, own lr) updates A and B in place on the
  * device. A step whose total gradient is non-finite is discarded whole. Then the rank schedule is
  * consulted and target layers grow; AdamW moments of grown layers are extended with zeros (the
