@@ -52,7 +52,7 @@ public final class FullFineTuner implements Learner {
   private final List<TensorSpec> tensors;
   private final Device device;
   private final NDArray[] params; // [tensor] trainable values, device layout (linear weights (in, out))
-  private final NDArray[] init; // [tensor] P0 for the L2 term; null when l2Lambda == 0, and for the token table
+  private final NDArray[] init; // [tensor] P0 for the L2 term; null when l2Lambda == 0, and for unpenalized tensors
   private final NDArray[] acc; // [tensor] gradient accumulators
   private final NDArray[] m; // [tensor] AdamW first moments
   private final NDArray[] v; // [tensor] AdamW second moments
@@ -87,7 +87,7 @@ public final class FullFineTuner implements Learner {
         float[] d = t.isLinearWeight() ? BaseModel.transpose(h, t.shape()[0], t.shape()[1]) : h;
         Shape shape = new Shape(t.deviceShape());
         params[i] = create(manager, d, shape);
-        if (init != null && !t.tokenTable()) { // the table is not penalized (see penalized)
+        if (init != null && penalized(t)) {
           init[i] = create(manager, d, shape);
         }
         acc[i] = manager.zeros(shape, dtype);
@@ -208,7 +208,7 @@ public final class FullFineTuner implements Learner {
 
     @Override
     public boolean penalized(int i) {
-      return !tensors.get(i).tokenTable();
+      return FullFineTuner.penalized(tensors.get(i));
     }
 
     @Override
@@ -229,6 +229,11 @@ public final class FullFineTuner implements Learner {
     public boolean afterStep(long optimizerStep, double stepLoss) {
       return false; // no rank, no schedule
     }
+  }
+
+  /** Whether the L2 term reaches {@code t}: every tensor but the token table (see MicroBatchLoop.Tensors#penalized). */
+  private static boolean penalized(TensorSpec t) {
+    return !t.tokenTable();
   }
 
   /** A new immutable float32 base with the current weights, on the same device; the caller closes it. */

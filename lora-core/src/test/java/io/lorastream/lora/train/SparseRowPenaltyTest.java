@@ -6,10 +6,12 @@ import ai.djl.Device;
 import io.lorastream.lora.adapter.AdapterConfig;
 import io.lorastream.lora.model.BaseModel;
 import io.lorastream.lora.model.ModelSpec;
+import io.lorastream.lora.model.TensorSpec;
 import io.lorastream.lora.model.TokenRows;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.function.Predicate;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -99,7 +101,7 @@ class SparseRowPenaltyTest {
         FullFineTuner without = FullFineTuner.create(base, TRAIN.withL2Lambda(0))) {
       train(withL2, new Random(1), 1, 20);
       train(without, new Random(1), 1, 20);
-      int table = tableIndex(base);
+      int table = indexOf(base, TensorSpec::tokenTable, "token table");
       float[] afterFirst = tensor(withL2, table);
       train(withL2, new Random(2), 20, 40);
       train(without, new Random(2), 20, 40);
@@ -111,28 +113,19 @@ class SparseRowPenaltyTest {
       }
       assertThat(Arrays.copyOfRange(afterFirst, 3 * d, 4 * d)).as("row 3 was trained")
           .isNotEqualTo(Arrays.copyOfRange(base.hostTensor(table), 3 * d, 4 * d));
-      int fc0 = indexOf(base, "fc0.weight");
+      int fc0 = indexOf(base, t -> t.name().equals("fc0.weight"), "fc0.weight");
       assertThat(tensor(withL2, fc0)).as("fc0 is still drawn towards the pretrained weights")
           .isNotEqualTo(tensor(without, fc0));
     }
   }
 
-  private static int tableIndex(BaseModel base) {
+  private static int indexOf(BaseModel base, Predicate<TensorSpec> which, String what) {
     for (int i = 0; i < base.tensors().size(); i++) {
-      if (base.tensors().get(i).tokenTable()) {
+      if (which.test(base.tensors().get(i))) {
         return i;
       }
     }
-    throw new AssertionError("no token table");
-  }
-
-  private static int indexOf(BaseModel base, String name) {
-    for (int i = 0; i < base.tensors().size(); i++) {
-      if (base.tensors().get(i).name().equals(name)) {
-        return i;
-      }
-    }
-    throw new AssertionError("no tensor " + name);
+    throw new AssertionError("no " + what);
   }
 
   private static float[] tensor(FullFineTuner tuner, int i) {
