@@ -25,7 +25,7 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--seed", defaultValue = "42", description = "Seed of the drift stream and the base model. Default: ${DEFAULT-VALUE}.")
   long seed;
 
-  @Option(names = "--rank-schedule", paramLabel = "SPEC", description = "Trainer rank schedule, e.g. fixed:2 or steps:2@0,4@40,8@100,16@160 (default: the trainer's progressive default, steps:2@0,4@100,8@250,16@400, with its milestones scaled by --examples / 20000).")
+  @Option(names = "--rank-schedule", paramLabel = "SPEC", description = "Trainer rank schedule, e.g. fixed:2 or steps:2@0,4@40,8@100,16@160 (default: the trainer's progressive default, steps:2@0,4@100,8@250,16@400; a shorter run trains a smaller micro-batch for as many steps per phase, a longer one moves the milestones by --examples / 20000).")
   String rankSchedule;
 
   @Option(names = "--device", defaultValue = "auto", description = "auto|cpu|gpu. Default: ${DEFAULT-VALUE}.")
@@ -46,18 +46,22 @@ final class DemoCommand implements Callable<Integer> {
   @Option(names = "--model-cache", defaultValue = "data/models", description = "Where pretrained bases are cached. Default: ${DEFAULT-VALUE}.")
   Path modelCache;
 
-  @Option(names = "--max-lag", defaultValue = "1000", description = "Pause the replay while the trainer lags more than this many examples (0 = never). Default: ${DEFAULT-VALUE}.")
-  long maxLag;
+  @Option(names = "--max-lag", paramLabel = "N", description = "Pause the replay while the trainer lags more than N examples (0 = never). Default: 1000 at 20,000 examples, the same share of a phase for shorter runs.")
+  Long maxLag;
 
   @Option(names = {"--set", "-D"}, paramLabel = "KEY=VALUE", description = "Any service setting, e.g. --set trainer.lr=0.01. Repeatable.")
   java.util.Map<String, String> settings = new java.util.LinkedHashMap<>();
 
   @Override
   public Integer call() throws Exception {
+    if (examples < 4) {
+      System.err.println("lorastream demo: --examples must be at least 4 (one per drift phase), got " + examples);
+      return 2;
+    }
     Path dir = out != null ? out
         : Path.of("results", "demo-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
     DemoRun.Settings s = new DemoRun.Settings(examples, seed, rankSchedule, device, dir, rate, duplicates, malformed,
-        modelCache, System.out, settings, maxLag);
+        modelCache, System.out, settings, maxLag != null ? maxLag : DemoScale.of(examples).maxLag());
     try (LocalCluster cluster = LocalCluster.builder().partitions(2).build().start()) {
       DemoRun.Summary summary = new DemoRun(s, cluster.bootstrapServers(), cluster.registryUrl()).run();
       return summary.ok() ? 0 : 1;

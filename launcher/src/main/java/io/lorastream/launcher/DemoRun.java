@@ -89,9 +89,6 @@ final class DemoRun {
       long examplesTrained, long examplesHoldout, long examplesDeadLettered, long examplesDuplicates,
       boolean reconciled, boolean ok, Map<String, Object> extra) {}
 
-  /** The demo's default stream length, the one the trainer's default rank schedule fits. */
-  static final long DEFAULT_EXAMPLES = 20_000;
-
   private final Settings s;
   private final String bootstrap;
   private final String registryUrl;
@@ -138,14 +135,19 @@ final class DemoRun {
     cli.put(TrainerConfig.ID, "demo-trainer");
     cli.put(TrainerConfig.BASE, basePath.toString());
     cli.put(TrainerConfig.DEVICE, s.device());
+    DemoScale scale = scale(s);
+    if (unset(TrainerConfig.MICROBATCH_SIZE)) {
+      // As many optimizer steps per phase as the default run takes, whatever the length.
+      cli.put(TrainerConfig.MICROBATCH_SIZE, String.valueOf(scale.microBatch()));
+    }
     if (s.rankSchedule() != null) {
       cli.put(TrainerConfig.RANK_SCHEDULE, s.rankSchedule());
-    } else if (System.getenv(LayeredConfig.keyToEnv(TrainerConfig.RANK_SCHEDULE)) == null) {
-      cli.put(TrainerConfig.RANK_SCHEDULE, scaledSchedule(s.examples())); // --set still wins
+    } else if (unset(TrainerConfig.RANK_SCHEDULE)) {
+      cli.put(TrainerConfig.RANK_SCHEDULE, scale.rankSchedule());
     }
-    if (System.getenv(LayeredConfig.keyToEnv(TrainerConfig.PUBLISH_STEPS)) == null) {
-      // As many snapshots, and so gate decisions, over a short demo as over the default one.
-      cli.put(TrainerConfig.PUBLISH_STEPS, String.valueOf(scaledPublishSteps(s.examples())));
+    if (unset(TrainerConfig.PUBLISH_STEPS)) {
+      // As many snapshots, and so gate decisions, per phase as in the default run.
+      cli.put(TrainerConfig.PUBLISH_STEPS, String.valueOf(scale.publishSteps()));
     }
     cli.put(StreamAppConfig.INGEST_STATE_DIR, work.resolve("streams").toString());
     cli.put(StreamAppConfig.EVAL_STATE_DIR, work.resolve("streams").toString());
@@ -156,11 +158,14 @@ final class DemoRun {
     cli.put(StreamAppConfig.TASK_PREFIX + TASK + StreamAppConfig.CLASSES_SUFFIX, Integer.toString(genCfg.numClasses()));
     // The demo rolls out through the gate: each snapshot is scored on the holdout stream before it serves.
     cli.put(RolloutConfig.MODE, "gated");
-    cli.put(RolloutConfig.GATE_EXAMPLES, "40");
+    if (unset(RolloutConfig.GATE_EXAMPLES)) {
+      cli.put(RolloutConfig.GATE_EXAMPLES, String.valueOf(scale.gateExamples()));
+    }
     cli.put(RolloutConfig.GATE_MARGIN, "0.05");
     cli.putAll(s.overrides()); // e.g. kafka.* credentials, trainer.hmac.key / inference.hmac.key
     LocalPipeline pipeline = LocalPipeline.on(bootstrap, registryUrl).environment(System.getenv()).setAll(cli).build();
     LayeredConfig cfg = KnownSettings.check(pipeline.config());
+    pipeline.createTopics(); // the catalog's topics under any topic.prefix; existing ones are kept
     CommonConfig common = pipeline.common();
     StreamAppConfig app = pipeline.streamAppConfig();
     TrainerConfig tc = pipeline.trainerConfig();
@@ -387,7 +392,7 @@ final class DemoRun {
    * Holds the replay before its last {@code tail} examples until {@code release} opens (or
    * {@code maxWait} has passed, so a forgotten hold cannot hang a run). A fault-injection run
    * needs the pipeline to still be busy while it observes the recovery from a fault; without the
-   * hold the paced replay catches up after an outage and may finish first. Call before {@link #run}.
+   * hold a short replay may finish before the recovery does. Call before {@link #run}.
    */
   void holdReplayTail(long tail, CountDownLatch release, Duration maxWait) {
     if (tail < 1 || tail >= s.examples()) {
@@ -507,22 +512,24 @@ final class DemoRun {
     }
   }
 
-  /**
-   * The trainer's default rank schedule (growth at steps 100, 250 and 400, made for the default
-   * 20,000 examples) with its milestones scaled to {@code examples}, so that a shorter or longer
-   * demo still grows to rank 16 at the same points of its stream.
-   */
-  static String scaledSchedule(long examples) {
-    double f = examples / (double) DEFAULT_EXAMPLES;
-    long a = Math.max(1, Math.round(100 * f));
-    long b = Math.max(a + 1, Math.round(250 * f));
-    long c = Math.max(b + 1, Math.round(400 * f));
-    return "steps:2@0,4@" + a + ",8@" + b + ",16@" + c;
+  /** The run's scale, following a micro-batch the user chose with --set or the environment. */
+  private static DemoScale scale(Settings s) {
+    DemoScale scale = DemoScale.of(s.examples());
+    String chosen = s.overrides().getOrDefault(TrainerConfig.MICROBATCH_SIZE,
+        System.getenv(LayeredConfig.keyToEnv(TrainerConfig.MICROBATCH_SIZE)));
+    if (chosen == null) {
+      return scale;
+    }
+    try {
+      return scale.withMicroBatch(Integer.parseInt(chosen.trim()));
+    } catch (IllegalArgumentException e) {
+      return scale; // the settings check names the bad value
+    }
   }
 
-  /** The trainer's default of a snapshot every 50 steps, scaled to {@code examples} (at least 5, at most 50). */
-  static long scaledPublishSteps(long examples) {
-    return Math.max(5, Math.min(50, Math.round(50.0 * examples / DEFAULT_EXAMPLES)));
+  /** Whether neither --set nor the environment chose this setting (the demo's own choice applies). */
+  private boolean unset(String key) {
+    return !s.overrides().containsKey(key) && System.getenv(LayeredConfig.keyToEnv(key)) == null;
   }
 
   /**
@@ -650,8 +657,16 @@ final class DemoRun {
     extra.put("trainerBadRecords", ts.badRecords());
     extra.put("drained", drained);
     extra.put("wallSeconds", round(wallSeconds));
-    extra.put("settings", Map.of("examples", s.examples(), "seed", s.seed(), "rankSchedule",
-        String.valueOf(trainer.config().rankSchedule()), "device", s.device(), "rate", s.rate()));
+    Map<String, Object> settings = new LinkedHashMap<>();
+    settings.put("examples", s.examples());
+    settings.put("seed", s.seed());
+    settings.put("rankSchedule", String.valueOf(trainer.config().rankSchedule()));
+    settings.put("microBatch", trainer.config().microBatchSize());
+    settings.put("publishSteps", trainer.config().publishSteps());
+    settings.put("maxLag", s.maxLag());
+    settings.put("device", s.device());
+    settings.put("rate", s.rate());
+    extra.put("settings", settings);
     extra.put("rollout", rollout);
     boolean badStopped = true;
     if (rollout.get("badCandidate") instanceof Map<?, ?> b) {

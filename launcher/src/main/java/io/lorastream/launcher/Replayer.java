@@ -27,7 +27,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Produces an {@link ExampleSource} into {@code examples.raw} as Avro {@link LabeledExample}s,
- * keyed by example id, optionally paced to a rate. For demos and robustness runs it can also mix
+ * keyed by example id, optionally paced to a rate (after a stall of more than
+ * {@link #MAX_CATCH_UP_NANOS} it resumes at that rate instead of catching up). For demos and robustness runs it can also mix
  * in exact duplicates and malformed records (random bytes, wrong magic byte, truncated Avro,
  * wrong feature size, NaN, out-of-range label) so the ingest path's dead-lettering and
  * de-duplication are exercised; the returned {@link Counts} say exactly what was sent, so the
@@ -39,6 +40,8 @@ final class Replayer {
   }
 
   private static final Logger log = LoggerFactory.getLogger(Replayer.class);
+  /** How far behind its rate a paced replay may fall and still catch up; after a longer stall it starts over. */
+  static final long MAX_CATCH_UP_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
 
   /** What was produced: valid (first copies), duplicates and malformed records. */
   record Counts(long valid, long duplicates, long malformed) {
@@ -89,6 +92,8 @@ final class Replayer {
     long bad = 0;
     long start = System.nanoTime();
     long lastProgress = start;
+    long paceFrom = start;
+    long pacedSince = 0;
     List<Future<RecordMetadata>> pending = new ArrayList<>();
     try (KafkaProducer<byte[], byte[]> producer =
              new KafkaProducer<>(producerConfig, new ByteArraySerializer(), new ByteArraySerializer())) {
@@ -116,10 +121,15 @@ final class Replayer {
           awaitAll(pending);
         }
         if (o.rate() > 0) {
-          long due = start + (long) (valid * 1e9 / o.rate());
+          long due = paceFrom + (long) ((valid - pacedSince) * 1e9 / o.rate());
           long wait = due - System.nanoTime();
           if (wait > 0) {
             LockSupport.parkNanos(wait);
+          } else if (-wait > MAX_CATCH_UP_NANOS) {
+            // A stall (a paused tap, a slow broker) is not made up for by a burst at full speed:
+            // the rate starts over from here.
+            paceFrom = System.nanoTime();
+            pacedSince = valid;
           }
         }
         long now = System.nanoTime();
