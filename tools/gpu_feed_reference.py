@@ -16,6 +16,13 @@ linear layer, AdamW, fp32) at b=4096 and times, per micro-batch of 1024-float ex
 Each figure is the median of 5 timed runs of 50 steps after 20 warm-up steps, in examples/s, with
 the device's fp32 matmul rate measured in the same run for scale. The Java trainer's feed must
 reach these rates for the step never to wait for the host.
+
+It then times the step alone for the model of `bench --profile accelerator` (an MLP
+1024-4096-4096-16, LoRA r=16 on every linear layer) at b=512, 1024, 2048 and 4096, with its
+training FLOP/s by the matmul terms of bench's FlopModel (forward through the frozen layers and the
+adapters; backward: the adapters' gradients and the input gradients, none for the frozen weights
+or the first layer's input; element-wise terms and the optimizer left out) against the same matmul
+rate.
 """
 import json
 import statistics
@@ -29,13 +36,59 @@ WIDTH, HIDDEN, CLASSES, BATCH, RANK = 1024, 64, 4, 4096, 16
 WARMUP, STEPS, RUNS = 20, 50, 5
 
 
-def model(device):
-    base = torch.nn.Sequential(
-        torch.nn.Linear(WIDTH, HIDDEN), torch.nn.ReLU(),
-        torch.nn.Linear(HIDDEN, HIDDEN), torch.nn.ReLU(),
-        torch.nn.Linear(HIDDEN, CLASSES))
-    cfg = LoraConfig(r=RANK, lora_alpha=16, target_modules=["0", "2", "4"], lora_dropout=0.0)
+ACCEL_LAYERS = [1024, 4096, 4096, 16]
+ACCEL_BATCHES = [512, 1024, 2048, 4096]
+
+
+def model(device, layers=(WIDTH, HIDDEN, HIDDEN, CLASSES)):
+    mods = []
+    for i in range(len(layers) - 1):
+        mods.append(torch.nn.Linear(layers[i], layers[i + 1]))
+        if i < len(layers) - 2:
+            mods.append(torch.nn.ReLU())
+    base = torch.nn.Sequential(*mods)
+    targets = [str(2 * i) for i in range(len(layers) - 1)]
+    cfg = LoraConfig(r=RANK, lora_alpha=16, target_modules=targets, lora_dropout=0.0)
     return get_peft_model(base, cfg).to(device)
+
+
+def accelerator_profile(dev, matmul_flops):
+    """Step-only rate and FLOP/s of the accelerator profile's MLP at each batch size."""
+    rows = []
+    m = model(dev, ACCEL_LAYERS)
+    opt = torch.optim.AdamW([p for p in m.parameters() if p.requires_grad], lr=5e-3)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    dims = list(zip(ACCEL_LAYERS[:-1], ACCEL_LAYERS[1:]))
+    for b in ACCEL_BATCHES:
+        x = torch.randn(b, ACCEL_LAYERS[0], device=dev)
+        y = torch.randint(0, ACCEL_LAYERS[-1], (b,), device=dev)
+
+        def step():
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(m(x), y)
+            loss.backward()
+            opt.step()
+
+        rates = []
+        for _ in range(WARMUP):
+            step()
+        torch.cuda.synchronize()
+        for _ in range(RUNS):
+            t0 = time.perf_counter()
+            for _ in range(STEPS):
+                step()
+            torch.cuda.synchronize()
+            rates.append(STEPS * b / (time.perf_counter() - t0))
+        rate = statistics.median(rates)
+        per_example_fwd = sum(2 * (i * o + RANK * (i + o)) for i, o in dims)
+        # backward: gradients of A and B and the input gradients through A, B and the frozen W,
+        # except into the first layer's input, which needs none
+        per_example_bwd = sum(4 * RANK * (i + o) for i, o in dims) + sum(2 * i * o for i, o in dims[1:])
+        flops = rate * (per_example_fwd + per_example_bwd)
+        rows.append({"batch": b, "stepOnlyExamplesPerSecond": round(rate),
+                     "trainingTflops": round(flops / 1e12, 2),
+                     "ratioToMatmul": round(flops / matmul_flops, 3)})
+    return rows
 
 
 def timed(fn, sync):
@@ -121,6 +174,11 @@ def main(out):
         "pinnedCopyOverlappedExamplesPerSecond": round(overlapped_rate),
         "hostToDeviceMiBPerSecondNeededAtStepRate": round(step_only * WIDTH * 4 / 2**20),
         "fp32MatmulTflops4096x1024x1024": round(matmul_flops / 1e12, 2),
+        "tf32Matmul": torch.backends.cuda.matmul.allow_tf32,
+        "acceleratorProfile": {
+            "model": "mlp " + "-".join(map(str, ACCEL_LAYERS)) + f", LoRA r={RANK} on every linear layer, AdamW, fp32",
+            "rows": accelerator_profile(dev, matmul_flops),
+        },
     }
     print(json.dumps(result, indent=2))
     if out:

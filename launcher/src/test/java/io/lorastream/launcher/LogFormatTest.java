@@ -12,7 +12,10 @@ import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
-/** The shipped logback.xml in both formats: dated, threaded text lines, or one JSON object per event. */
+/**
+ * The shipped logback.xml in both formats: dated, threaded text lines, or one JSON object per
+ * event, each configured without a warning (which would make logback print its status list).
+ */
 class LogFormatTest {
 
   private static String logWith(String format) throws Exception {
@@ -30,6 +33,10 @@ class LogFormatTest {
       JoranConfigurator jc = new JoranConfigurator();
       jc.setContext(ctx);
       jc.doConfigure(config);
+      // Logback prints its whole status list on every start once any status is a WARN or worse.
+      assertThat(ctx.getStatusManager().getCopyOfStatusList())
+          .as("configuration statuses of level WARN or worse")
+          .noneMatch(st -> st.getEffectiveLevel() >= ch.qos.logback.core.status.Status.WARN);
       ctx.getLogger("io.lorastream.launcher.LogFormatTest").info("hello {}", "world");
     } finally {
       ctx.stop();
