@@ -64,8 +64,9 @@ public final class ExperimentReport {
           + "their variants by stream accuracy, which looks at the evaluation data.\n\n";
     }
     StringBuilder m = new StringBuilder("## Tuning on the pretraining period\n\n");
-    m.append(String.format(Locale.ROOT, "A base was pretrained on the first %,d examples of the pretraining period and "
-        + "each candidate learned test-then-train over the last %,d, as it would on the stream (%.0f s). Chosen: LoRA "
+    m.append(String.format(Locale.ROOT, "A base was built from the first %,d examples of the pretraining period "
+        + "(pretrained on them, or for a pretrained encoder its head fitted on them) and each candidate learned "
+        + "test-then-train over the last %,d, as it would on the stream (%.0f s). Chosen: LoRA "
         + "learning rate %s (for every LoRA variant), full fine-tuning %s; LoRA variant %s; fixed rank per scale "
         + "family %s; linear baseline %s. Nothing was tuned on the stream.%n%n", t.fitExamples(), t.sliceExamples(),
         t.seconds(), fmt(t.loraLr()), fmt(t.fullLr()), t.lora() == null ? "-" : "`" + t.lora() + "`",
