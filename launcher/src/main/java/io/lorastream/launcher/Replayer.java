@@ -27,12 +27,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Produces an {@link ExampleSource} into {@code examples.raw} as Avro {@link LabeledExample}s,
- * keyed by example id, optionally paced to a rate (after a stall of more than
- * {@link #MAX_CATCH_UP_NANOS} it resumes at that rate instead of catching up). For demos and robustness runs it can also mix
- * in exact duplicates and malformed records (random bytes, wrong magic byte, truncated Avro,
- * wrong feature size, NaN, out-of-range label) so the ingest path's dead-lettering and
- * de-duplication are exercised; the returned {@link Counts} say exactly what was sent, so the
- * pipeline's counters can be reconciled against it.
+ * keyed by example id, optionally paced to a rate ({@link ReplayPacer}: after a stall of more
+ * than {@link #MAX_CATCH_UP_NANOS} it goes on at that rate instead of catching up). For demos and
+ * robustness runs it can also mix in exact duplicates and malformed records (random bytes, wrong
+ * magic byte, truncated Avro, wrong feature size, NaN, out-of-range label) so the ingest path's
+ * dead-lettering and de-duplication are exercised; the returned {@link Counts} say exactly what
+ * was sent, so the pipeline's counters can be reconciled against it.
  */
 final class Replayer {
   static {
@@ -92,8 +92,7 @@ final class Replayer {
     long bad = 0;
     long start = System.nanoTime();
     long lastProgress = start;
-    long paceFrom = start;
-    long pacedSince = 0;
+    ReplayPacer pacer = o.rate() > 0 ? new ReplayPacer(o.rate(), start, MAX_CATCH_UP_NANOS) : null;
     List<Future<RecordMetadata>> pending = new ArrayList<>();
     try (KafkaProducer<byte[], byte[]> producer =
              new KafkaProducer<>(producerConfig, new ByteArraySerializer(), new ByteArraySerializer())) {
@@ -120,16 +119,10 @@ final class Replayer {
         if (pending.size() >= 1000) {
           awaitAll(pending);
         }
-        if (o.rate() > 0) {
-          long due = paceFrom + (long) ((valid - pacedSince) * 1e9 / o.rate());
-          long wait = due - System.nanoTime();
+        if (pacer != null) {
+          long wait = pacer.waitNanos(valid, System.nanoTime());
           if (wait > 0) {
             LockSupport.parkNanos(wait);
-          } else if (-wait > MAX_CATCH_UP_NANOS) {
-            // A stall (a paused tap, a slow broker) is not made up for by a burst at full speed:
-            // the rate starts over from here.
-            paceFrom = System.nanoTime();
-            pacedSince = valid;
           }
         }
         long now = System.nanoTime();
