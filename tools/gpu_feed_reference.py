@@ -69,17 +69,7 @@ def accelerator_profile(dev, matmul_flops):
             loss.backward()
             opt.step()
 
-        rates = []
-        for _ in range(WARMUP):
-            step()
-        torch.cuda.synchronize()
-        for _ in range(RUNS):
-            t0 = time.perf_counter()
-            for _ in range(STEPS):
-                step()
-            torch.cuda.synchronize()
-            rates.append(STEPS * b / (time.perf_counter() - t0))
-        rate = statistics.median(rates)
+        rate = timed(step, torch.cuda.synchronize, b)
         per_example_fwd = sum(2 * (i * o + RANK * (i + o)) for i, o in dims)
         # backward: gradients of A and B and the input gradients through A, B and the frozen W,
         # except into the first layer's input, which needs none
@@ -91,7 +81,8 @@ def accelerator_profile(dev, matmul_flops):
     return rows
 
 
-def timed(fn, sync):
+def timed(fn, sync, batch=BATCH):
+    """Median examples/s of fn, one call per micro-batch of `batch` examples."""
     rates = []
     for _ in range(WARMUP):
         fn()
@@ -101,7 +92,7 @@ def timed(fn, sync):
         for _ in range(STEPS):
             fn()
         sync()
-        rates.append(STEPS * BATCH / (time.perf_counter() - t0))
+        rates.append(STEPS * batch / (time.perf_counter() - t0))
     return statistics.median(rates)
 
 

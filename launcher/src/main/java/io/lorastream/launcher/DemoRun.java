@@ -135,7 +135,7 @@ final class DemoRun {
     cli.put(TrainerConfig.ID, "demo-trainer");
     cli.put(TrainerConfig.BASE, basePath.toString());
     cli.put(TrainerConfig.DEVICE, s.device());
-    DemoScale scale = scale(s);
+    DemoScale scale = scale();
     if (unset(TrainerConfig.MICROBATCH_SIZE)) {
       // As many optimizer steps per phase as the default run takes, whatever the length.
       cli.put(TrainerConfig.MICROBATCH_SIZE, String.valueOf(scale.microBatch()));
@@ -513,23 +513,27 @@ final class DemoRun {
   }
 
   /** The run's scale, following a micro-batch the user chose with --set or the environment. */
-  private static DemoScale scale(Settings s) {
+  private DemoScale scale() {
     DemoScale scale = DemoScale.of(s.examples());
-    String chosen = s.overrides().getOrDefault(TrainerConfig.MICROBATCH_SIZE,
-        System.getenv(LayeredConfig.keyToEnv(TrainerConfig.MICROBATCH_SIZE)));
-    if (chosen == null) {
+    String b = chosen(TrainerConfig.MICROBATCH_SIZE);
+    if (b == null) {
       return scale;
     }
     try {
-      return scale.withMicroBatch(Integer.parseInt(chosen.trim()));
+      return scale.withMicroBatch(Integer.parseInt(b.trim()));
     } catch (IllegalArgumentException e) {
       return scale; // the settings check names the bad value
     }
   }
 
-  /** Whether neither --set nor the environment chose this setting (the demo's own choice applies). */
+  /** The value --set or the environment gave this setting, or null when the demo's own choice applies. */
+  private String chosen(String key) {
+    String v = s.overrides().get(key);
+    return v != null ? v : System.getenv(LayeredConfig.keyToEnv(key));
+  }
+
   private boolean unset(String key) {
-    return !s.overrides().containsKey(key) && System.getenv(LayeredConfig.keyToEnv(key)) == null;
+    return chosen(key) == null;
   }
 
   /**

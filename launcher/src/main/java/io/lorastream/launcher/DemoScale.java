@@ -39,9 +39,7 @@ final class DemoScale {
     if (examples < 1) {
       throw new IllegalArgumentException("examples must be >= 1, got " + examples);
     }
-    double f = examples / (double) DEFAULT_EXAMPLES;
-    int b = f >= 1 ? DEFAULT_MICROBATCH : (int) Math.max(1, Math.min(DEFAULT_MICROBATCH, Math.round(DEFAULT_MICROBATCH * f)));
-    return new DemoScale(examples, b);
+    return new DemoScale(examples, (int) Math.max(1, Math.round(DEFAULT_MICROBATCH * shareOfDefault(examples))));
   }
 
   /** The same run with the micro-batch a user chose; the step-counted settings follow it. */
@@ -77,13 +75,16 @@ final class DemoScale {
 
   /** Holdout examples per gate decision: the default share of a phase, never below {@link #MIN_GATE_EXAMPLES}. */
   int gateExamples() {
-    double f = Math.min(1, examples / (double) DEFAULT_EXAMPLES);
-    return (int) Math.max(MIN_GATE_EXAMPLES, Math.round(DEFAULT_GATE_EXAMPLES * f));
+    return (int) Math.max(MIN_GATE_EXAMPLES, Math.round(DEFAULT_GATE_EXAMPLES * shareOfDefault(examples)));
   }
 
   /** How far the trainer may fall behind the replay, in examples: the default share of a phase. */
   long maxLag() {
-    double f = Math.min(1, examples / (double) DEFAULT_EXAMPLES);
-    return Math.max(50, Math.round(DEFAULT_MAX_LAG * f));
+    return Math.max(50, Math.round(DEFAULT_MAX_LAG * shareOfDefault(examples)));
+  }
+
+  /** A run's length over the default one, at most 1: what is counted in examples shrinks with it, never grows. */
+  private static double shareOfDefault(long examples) {
+    return Math.min(1, examples / (double) DEFAULT_EXAMPLES);
   }
 }
