@@ -157,7 +157,8 @@ final class RolloutBench {
       java.util.concurrent.atomic.AtomicReference<ProcInfo.Sched> trainerLast = new java.util.concurrent.atomic.AtomicReference<>();
       long examples = (long) (snapshots + WARMUP_VERSIONS + 5) * PUBLISH_STEPS * 2 * 16;
       TrainerRuns.Result tr = TrainerRuns.kafka(ctx, label, Map.of(TrainerConfig.RANK_SCHEDULE, "fixed:16",
-          TrainerConfig.PUBLISH_STEPS, String.valueOf(PUBLISH_STEPS), TrainerConfig.MICROBATCH_SIZE, "16",
+          TrainerConfig.PUBLISH_STEPS, String.valueOf(PUBLISH_STEPS), TrainerConfig.PUBLISH_MIN_INTERVAL_MS, "0",
+          TrainerConfig.MICROBATCH_SIZE, "16",
           TrainerConfig.ACCUMULATION_STEPS, "2"), examples, false, s -> {
             committed.put(s.version(), s.commitWallMs());
             ProcInfo.Sched now = ProcInfo.currentThread(); // the trainer thread itself

@@ -395,7 +395,9 @@ public final class ExperimentRunner {
     cli.put(TrainerConfig.DEVICE, s.device());
     cli.putAll(learningSettings(s, v, s.loraLr()));
     cli.put(TrainerConfig.PUBLISH_STEPS, Long.toString(s.publishSteps()));
-    cli.put(TrainerConfig.PUBLISH_INTERVAL_MS, "3600000"); // cadence by steps only: same snapshots on any machine
+    // Cadence by steps only, unbounded by time: the same snapshots on any machine.
+    cli.put(TrainerConfig.PUBLISH_INTERVAL_MS, "3600000");
+    cli.put(TrainerConfig.PUBLISH_MIN_INTERVAL_MS, "0");
     cli.put(TrainerConfig.TRANSACTIONAL_ID, prefix + "trainer." + v.name());
     cli.put(TrainerConfig.GROUP_ID, prefix + "trainer." + v.name());
     LocalPipeline pipeline = pipeline0.with(cli).createTopics();

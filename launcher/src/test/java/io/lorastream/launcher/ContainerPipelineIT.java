@@ -49,7 +49,7 @@ class ContainerPipelineIT {
     ByteArrayOutputStream console = new ByteArrayOutputStream();
     DemoRun.Settings s = new DemoRun.Settings(6_000, 5, "steps:2@0,4@15,8@35,16@55", "cpu", tmp.resolve("out"), 500,
         0.02, 0.02, Path.of("target", "it-models"), new PrintStream(console, true, StandardCharsets.UTF_8),
-        Map.of("trainer.publish.steps", "20"), 600);
+        Map.of("trainer.publish.steps", "20", "trainer.publish.min.interval.ms", "0"), 600);
     DemoRun.Summary sm = new DemoRun(s, bootstrap, registry).run();
     String log = console.toString(StandardCharsets.UTF_8);
 

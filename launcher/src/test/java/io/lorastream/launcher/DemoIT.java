@@ -33,7 +33,7 @@ class DemoIT {
     // and replay backpressure so that a slow CI machine still shows test-then-train adaptation.
     DemoRun.Settings s = new DemoRun.Settings(12_000, 42, "steps:2@0,4@30,8@80,16@130", "cpu", out, 800, 0.02, 0.02,
         tmp.resolve("models"), new PrintStream(console, true, StandardCharsets.UTF_8),
-        Map.of("trainer.publish.steps", "10"), 600);
+        Map.of("trainer.publish.steps", "10", "trainer.publish.min.interval.ms", "0"), 600);
     DemoRun.Summary sm = new DemoRun(s, stack.bootstrapServers(), stack.registryUrl()).run();
     String log = console.toString(StandardCharsets.UTF_8);
 

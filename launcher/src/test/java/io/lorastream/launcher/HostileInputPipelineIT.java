@@ -256,6 +256,7 @@ class HostileInputPipelineIT {
     s.put(TrainerConfig.BASE, baseFile.toString());
     s.put(TrainerConfig.DEVICE, "cpu");
     s.put(TrainerConfig.PUBLISH_STEPS, "10");
+    s.put(TrainerConfig.PUBLISH_MIN_INTERVAL_MS, "0");
     s.put(TrainerConfig.POLL_TIMEOUT_MS, "50");
     s.put(InferenceConfig.ADAPTER_ID, TASK);
     s.put(InferenceConfig.CONSUMER_ID, "hostile-consumer");

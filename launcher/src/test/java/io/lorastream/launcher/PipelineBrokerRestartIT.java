@@ -70,7 +70,7 @@ class PipelineBrokerRestartIT {
     Path out = tmp.resolve("out");
     DemoRun.Settings s = new DemoRun.Settings(10_000, 11, "steps:2@0,4@15,8@35,16@55", "cpu", out, 400, 0.02, 0.02,
         Path.of("target", "it-models"), new PrintStream(console, true, StandardCharsets.UTF_8),
-        Map.of("trainer.publish.steps", "10"), 600);
+        Map.of("trainer.publish.steps", "10", "trainer.publish.min.interval.ms", "0"), 600);
     DemoRun demo = new DemoRun(s, stack.bootstrapServers(), stack.registryUrl());
     // The replay runs through both outages but must not finish before the recovery from the last
     // one has been seen: after an outage the paced replay catches up, and on a busy machine it

@@ -125,6 +125,7 @@ class SecurePipelineIT {
     overrides.put("trainer.hmac.key", HMAC_KEY);
     overrides.put("inference.hmac.key", HMAC_KEY);
     overrides.put("trainer.publish.steps", "10");
+    overrides.put("trainer.publish.min.interval.ms", "0");
     DemoRun.Settings s = new DemoRun.Settings(6_000, 11, "steps:2@0,4@15,8@35,16@55", "cpu", out, 500, 0.02, 0.02,
         Path.of("target", "it-models"), new PrintStream(console, true, StandardCharsets.UTF_8), overrides, 600);
     DemoRun demo = new DemoRun(s, stack.bootstrapServers(), stack.registryUrl());

@@ -260,6 +260,7 @@ class TextPipelineIT {
     s.put(TrainerConfig.RANK_SCHEDULE, "fixed:16");
     s.put(TrainerConfig.LR, "0.02");
     s.put(TrainerConfig.PUBLISH_STEPS, "4");
+    s.put(TrainerConfig.PUBLISH_MIN_INTERVAL_MS, "0");
     s.put(TrainerConfig.PUBLISH_INTERVAL_MS, "1000");
     s.put(TrainerConfig.POLL_TIMEOUT_MS, "50");
     s.put(InferenceConfig.ADAPTER_ID, TASK);

@@ -175,7 +175,7 @@ public final class AdapterTrainer implements Runnable, AutoCloseable {
         TrainerClients.snapshotReader(kafka, cfg, true), TrainerClients.snapshotReader(kafka, cfg, false),
         TrainerClients.apiTimeout(kafka), serdes.adapterSnapshot().deserializer(), base, hmacKey, closing, stalls);
     this.deadLetters = new DeadLetters(cfg.adapterId(), common.catalog().examplesDlq.name());
-    this.cadence = new PublishCadence(cfg.publishSteps(), cfg.publishIntervalMs());
+    this.cadence = new PublishCadence(cfg.publishSteps(), cfg.publishIntervalMs(), cfg.publishMinIntervalMs(), System::nanoTime);
     this.progress = new ProgressLog(cfg.metricsIntervalMs());
   }
 

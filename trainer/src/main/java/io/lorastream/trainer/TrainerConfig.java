@@ -43,6 +43,8 @@ public final class TrainerConfig {
   public static final String L2_LAMBDA = "trainer.l2.lambda";
   public static final String PUBLISH_STEPS = "trainer.publish.steps";
   public static final String PUBLISH_INTERVAL_MS = "trainer.publish.interval.ms";
+  /** Least time between two snapshot cuts, whatever {@link #PUBLISH_STEPS} says (0: no bound). */
+  public static final String PUBLISH_MIN_INTERVAL_MS = "trainer.publish.min.interval.ms";
   public static final String POLL_TIMEOUT_MS = "trainer.poll.timeout.ms";
   /**
    * {@code true}: a second thread decodes and validates each poll's records ahead of the trainer
@@ -80,6 +82,7 @@ public final class TrainerConfig {
       Map.entry(L2_LAMBDA, "0.01"),
       Map.entry(PUBLISH_STEPS, "50"),
       Map.entry(PUBLISH_INTERVAL_MS, "5000"),
+      Map.entry(PUBLISH_MIN_INTERVAL_MS, "1000"),
       Map.entry(POLL_TIMEOUT_MS, "100"),
       Map.entry(DECODE_AHEAD, "false"),
       Map.entry(STEPS_AHEAD, "auto"),
@@ -113,6 +116,7 @@ public final class TrainerConfig {
   private final double l2Lambda;
   private final long publishSteps;
   private final long publishIntervalMs;
+  private final long publishMinIntervalMs;
   private final long pollTimeoutMs;
   private final boolean decodeAhead;
   private final int fetchThreads;
@@ -182,6 +186,7 @@ public final class TrainerConfig {
     l2Lambda = real(c, L2_LAMBDA, 0, 100);
     publishSteps = integer(c, PUBLISH_STEPS, 1, 1_000_000_000L);
     publishIntervalMs = integer(c, PUBLISH_INTERVAL_MS, 100, 86_400_000L);
+    publishMinIntervalMs = integer(c, PUBLISH_MIN_INTERVAL_MS, 0, 86_400_000L);
     pollTimeoutMs = integer(c, POLL_TIMEOUT_MS, 1, 60_000);
     decodeAhead = c.has(DECODE_AHEAD) ? c.getBoolean(DECODE_AHEAD) : Boolean.parseBoolean(DEFAULTS.get(DECODE_AHEAD));
     fetchThreads = (int) integer(c, FETCH_THREADS, 0, 64);
@@ -348,6 +353,17 @@ public final class TrainerConfig {
     return publishIntervalMs;
   }
 
+  /**
+   * The least time between two snapshot cuts ({@value #PUBLISH_MIN_INTERVAL_MS}): a cut that falls
+   * due sooner waits while training goes on, and then holds everything trained by then. It bounds
+   * the snapshot transactions a fast trainer asks of the brokers, and the merges it asks of every
+   * inference consumer, at any step rate: at b=16 on 2 cores the trainer cut 14 snapshots a second,
+   * and each cost it about 1 % of its rate. Shutdown and superseding a deletion are not held.
+   */
+  public long publishMinIntervalMs() {
+    return publishMinIntervalMs;
+  }
+
   public long pollTimeoutMs() {
     return pollTimeoutMs;
   }
@@ -426,7 +442,8 @@ public final class TrainerConfig {
         + ", b=" + microBatchSize + ", k=" + accumulationSteps + ", lr=" + lr + ", alpha=" + alpha
         + ", scaling=" + scaling + ", schedule=" + rankSchedule.toSpec() + ", rankMax=" + rankMax
         + ", targets=" + (targets.isEmpty() ? "all" : targets) + ", clip=" + clipNorm + ", l2=" + l2Lambda
-        + ", publish every " + publishSteps + " steps or " + publishIntervalMs + " ms, signed="
+        + ", publish every " + publishSteps + " steps or " + publishIntervalMs + " ms, at most every "
+        + publishMinIntervalMs + " ms, signed="
         + (hmacKey != null) + ", transactionalId=" + transactionalId + "}";
   }
 }

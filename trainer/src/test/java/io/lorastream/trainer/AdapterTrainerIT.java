@@ -273,6 +273,7 @@ class AdapterTrainerIT {
     m.put(TrainerConfig.LR, "0.01");
     m.put(TrainerConfig.RANK_SCHEDULE, SCHEDULE);
     m.put(TrainerConfig.PUBLISH_STEPS, "10");
+    m.put(TrainerConfig.PUBLISH_MIN_INTERVAL_MS, "0");
     m.put(TrainerConfig.PUBLISH_INTERVAL_MS, "60000");
     m.put(TrainerConfig.POLL_TIMEOUT_MS, "50");
     m.put(TrainerConfig.METRICS_INTERVAL_MS, "2000");

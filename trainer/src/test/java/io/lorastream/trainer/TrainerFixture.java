@@ -71,6 +71,7 @@ final class TrainerFixture {
     m.put(TrainerConfig.ACCUMULATION_STEPS, "2");
     m.put(TrainerConfig.LR, "0.01");
     m.put(TrainerConfig.PUBLISH_STEPS, "10");
+    m.put(TrainerConfig.PUBLISH_MIN_INTERVAL_MS, "0"); // snapshots cut by steps alone: the fault plans count them
     m.put(TrainerConfig.PUBLISH_INTERVAL_MS, "60000");
     m.put(TrainerConfig.POLL_TIMEOUT_MS, "50");
     m.put(TrainerConfig.METRICS_INTERVAL_MS, "5000");

@@ -70,7 +70,8 @@ class TrainerPartsIT {
     String task = "big";
     produce(task, 0, 160);
     Map<String, String> settings = Map.of(TrainerConfig.TARGETS, "emb,head", TrainerConfig.RANK_SCHEDULE, "fixed:16",
-        TrainerConfig.PUBLISH_STEPS, "2", TrainerConfig.PUBLISH_INTERVAL_MS, "1000");
+        TrainerConfig.PUBLISH_STEPS, "2", TrainerConfig.PUBLISH_INTERVAL_MS, "1000",
+        TrainerConfig.PUBLISH_MIN_INTERVAL_MS, "0");
     CommonConfig common = TrainerFixture.common(stack, Map.of("topic.adapters", TOPIC));
 
     AdapterTrainer first = AdapterTrainer.create(TrainerFixture.config(task, "big-1", baseFile, settings), common,

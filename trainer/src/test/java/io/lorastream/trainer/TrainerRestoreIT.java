@@ -40,8 +40,9 @@ import org.junit.jupiter.api.io.TempDir;
  * undecodable or corrupt newest record falls back to the newest valid snapshot before it; with a
  * signing key an unsigned or forged tombstone is ignored (and superseded at once), while a signed
  * deletion is honoured; without a key a bare tombstone deletes. In every case the versions of the
- * adapter on the topic never repeat and never go backwards. Each test trains its own adapter (the
- * task), so they share one broker.
+ * adapter on the topic never repeat and never go backwards. Also the committed sequence of a fast
+ * trainer: its cuts are no closer than {@code trainer.publish.min.interval.ms}, and the cut the bound
+ * held back is still published. Each test trains its own adapter (the task), so they share one broker.
  */
 class TrainerRestoreIT {
   @RegisterExtension
@@ -215,6 +216,43 @@ class TrainerRestoreIT {
         .findFirst().orElseThrow().getVersion());
   }
 
+  @Test
+  void aFastTrainerCutsNoCloserThanTheMinimumIntervalAndStillPublishesWhatItHeld() throws Exception {
+    String task = "cadence";
+    long minMs = 300;
+    // One optimizer step (32 examples) per snapshot: unbounded, each burst of 200 would be six cuts.
+    AdapterTrainer t = AdapterTrainer.create(config(task, "cadence-1", Map.of(TrainerConfig.PUBLISH_STEPS, "1",
+        TrainerConfig.PUBLISH_MIN_INTERVAL_MS, String.valueOf(minMs))), common(), TrainerListener.NONE);
+    long started = System.nanoTime();
+    Thread th = TrainerFixture.start(t);
+    for (int burst = 1; burst <= 4; burst++) {
+      produce(task, 200 * (burst - 1), 200 * burst);
+      // The cut the bound held after the burst ran out is published while the trainer runs.
+      long upTo = 200L * burst;
+      await().atMost(LIMIT).failFast("trainer failed", () -> t.failure().isPresent())
+          .until(() -> {
+            List<AdapterSnapshot> snaps = committedSnapshots(task);
+            return !snaps.isEmpty() && snaps.get(snaps.size() - 1).getExamplesSeen() == upTo;
+          });
+    }
+    long elapsedMs = (System.nanoTime() - started) / 1_000_000;
+    List<AdapterSnapshot> snaps = committedSnapshots(task);
+    t.close();
+    th.join(LIMIT.toMillis());
+    assertThat(t.failure()).isEmpty();
+    assertStrictlyIncreasing(snaps);
+    assertThat(snaps).hasSizeGreaterThanOrEqualTo(4);
+    assertThat(snaps.size()).as("at most one cut per %d ms in %d ms", minMs, elapsedMs)
+        .isLessThanOrEqualTo((int) (elapsedMs / minMs) + 1);
+    for (int i = 1; i < snaps.size(); i++) {
+      long gap = snaps.get(i).getCreatedAt().toEpochMilli() - snaps.get(i - 1).getCreatedAt().toEpochMilli();
+      assertThat(gap).as("cut v%d after v%d", snaps.get(i).getVersion(), snaps.get(i - 1).getVersion())
+          .isGreaterThanOrEqualTo(minMs - 2); // wall-clock millis around a monotonic bound
+    }
+    FIGURES.put("cadence.snapshotsFor800Examples", snaps.size());
+    FIGURES.put("cadence.elapsedMs", elapsedMs);
+  }
+
   // ---------------------------------------------------------------------------------------------
 
   /** What one trainer run restored and ended with. */
@@ -248,7 +286,8 @@ class TrainerRestoreIT {
 
   private static TrainerConfig config(String task, String trainerId, Map<String, String> overrides) {
     Map<String, String> m = new HashMap<>(overrides);
-    m.put(TrainerConfig.PUBLISH_STEPS, "4");
+    m.putIfAbsent(TrainerConfig.PUBLISH_STEPS, "4");
+    m.putIfAbsent(TrainerConfig.PUBLISH_MIN_INTERVAL_MS, "0");
     m.put(TrainerConfig.PUBLISH_INTERVAL_MS, "1000"); // a quiet stream's partial micro-batch is trained after 1 s
     return TrainerFixture.config(task, trainerId, baseFile, m);
   }
