@@ -30,20 +30,23 @@ final class ScalingBench {
     StringBuilder md = new StringBuilder();
     md.append(String.format(Locale.ROOT, "Each point: the same examples (at least %d, sized for ~%.1f s in memory) through the"
         + " real trainer (Kafka) and as the same micro-batches from memory just before and after it (memory ex/s is their mean),"
-        + " k=2, trainer defaults otherwise. GFLOP/s = FlopModel FLOPs per micro-batch x measured rate;"
+        + " k=2, trainer defaults otherwise; by micro-batch size, also the other setting of trainer.steps.ahead than auto's,"
+        + " between the second in-memory run and a third. GFLOP/s = FlopModel FLOPs per micro-batch x measured rate;"
         + " the matmul reference is DJL at that point's product shapes.%n%n", m, ctx.plan.scalingSeconds()));
-    md.append("**Micro-batch size (rank 16)**\n\n| b | Kafka ex/s | memory ex/s | ratio | Kafka trainer thread: reading input /"
-        + " publishing | GFLOP/s (memory) | DJL matmul GFLOP/s at these shapes | % of it | snapshots in window |\n"
-        + "|---|---|---|---|---|---|---|---|---|\n");
+    md.append("**Micro-batch size (rank 16)**\n\n| b | Kafka ex/s | memory ex/s | ratio | ratio, steps inline / queued"
+        + " (steps.ahead=0 / 2) | Kafka trainer thread: reading input / publishing | GFLOP/s (memory) | DJL matmul GFLOP/s"
+        + " at these shapes | % of it | snapshots in window |\n"
+        + "|---|---|---|---|---|---|---|---|---|---|\n");
     try (MatmulTimer timer = new MatmulTimer(ctx.base.device())) {
       boolean warmed = false;
       for (int b : ctx.plan.batchSizes()) {
         Map<String, String> o = Map.of(TrainerConfig.RANK_SCHEDULE, "fixed:16", TrainerConfig.MICROBATCH_SIZE, String.valueOf(b));
-        Map<String, Object> row = point(ctx, "b" + b, o, b, 16, m, examples, timer, !warmed);
+        Map<String, Object> row = point(ctx, "b" + b, o, b, 16, m, examples, timer, !warmed, true);
         warmed = true;
         byBatch.add(row);
-        md.append(String.format(Locale.ROOT, "| %d | %.0f | %.0f | %.3f | %s / %s | %.3f | %.2f | %s | %s |%n", b,
-            row.get("kafkaExPerSec"), row.get("memoryExPerSec"), row.get("ratio"),
+        md.append(String.format(Locale.ROOT, "| %d | %.0f | %.0f | %.3f | %.3f / %.3f | %s / %s | %.3f | %.2f | %s | %s |%n",
+            b, row.get("kafkaExPerSec"), row.get("memoryExPerSec"), row.get("ratio"), row.get("inlineRatio"),
+            row.get("queuedRatio"),
             Report.pct((Double) row.get("kafkaReadPathShare")), Report.pct((Double) row.get("kafkaPublishShare")),
             row.get("gflopsMemory"), row.get("matmulGflops"),
             Report.pct((Double) row.get("gflopsMemory") / (Double) row.get("matmulGflops")), row.get("snapshots")));
@@ -54,7 +57,7 @@ final class ScalingBench {
           + "|---|---|---|---|---|---|---|---|---|\n");
       for (int r : ctx.plan.ranks()) {
         Map<String, String> o = Map.of(TrainerConfig.RANK_SCHEDULE, "fixed:" + r, TrainerConfig.MICROBATCH_SIZE, "16");
-        Map<String, Object> row = point(ctx, "r" + r, o, 16, r, m, examples, timer, false);
+        Map<String, Object> row = point(ctx, "r" + r, o, 16, r, m, examples, timer, false, false);
         row.putAll(snapshotCosts(ctx, r));
         if (row.get("snapshotBytes") == null) {
           row.put("snapshotBytes", row.get("wireBytesInProcess"));
@@ -89,7 +92,8 @@ final class ScalingBench {
   }
 
   private static Map<String, Object> point(BenchContext ctx, String label, Map<String, String> overrides, int b, int r,
-      long m, List<io.lorastream.lora.data.Example> examples, MatmulTimer timer, boolean warmUp) throws Exception {
+      long m, List<io.lorastream.lora.data.Example> examples, MatmulTimer timer, boolean warmUp, boolean bothModes)
+      throws Exception {
     TrainerConfig tc = TrainerRuns.trainerConfig(ctx, overrides);
     ExampleData.Batches batches = ctx.batches(b);
     // A short in-memory run warms up and sizes the window to about plan.scalingSeconds.
@@ -108,6 +112,21 @@ final class ScalingBench {
         n, false);
     // The Kafka run sits between two in-memory runs; their mean is its reference.
     double memRate = (memBefore.examplesPerSecond() + memAfter.examplesPerSecond()) / 2;
+    // The other way of running the step (inline if auto queues it here, queued if auto runs it
+    // inline), between memAfter and one more in-memory run: what trainer.steps.ahead=auto chose
+    // against what it did not, at every micro-batch size.
+    int auto = tc.stepsAhead(ctx.base.device().isGpu(), ctx.base.inputSize());
+    Map<String, String> otherMode = new java.util.HashMap<>(overrides);
+    otherMode.put(TrainerConfig.STEPS_AHEAD, auto == 0 ? "2" : "0");
+    TrainerRuns.Result other = null;
+    double otherRatio = Double.NaN;
+    if (bothModes) {
+      other = TrainerRuns.kafka(ctx, "scaling-" + label + "-other-" + System.currentTimeMillis(), otherMode, n, false, null);
+      TrainerRuns.Result memLast = TrainerRuns.memory(ctx, "scaling-" + label, tc.adapterConfig(), tc.learnerConfig(),
+          batches, n, false);
+      otherRatio = other.examplesPerSecond() / ((memAfter.examplesPerSecond() + memLast.examplesPerSecond()) / 2);
+    }
+    double ratio = kafka.examplesPerSecond() / memRate;
     List<FlopModel.Layer> layers = ctx.flopLayers(r);
     double perMb = FlopModel.perMicroBatch(layers, b, BenchPlan.CLASSES, tc.accumulationSteps());
     MatmulTimer.Matched matched = timer.matched(FlopModel.matmuls(layers, b));
@@ -119,7 +138,13 @@ final class ScalingBench {
     row.put("kafkaExPerSec", kafka.examplesPerSecond());
     row.put("memoryExPerSec", memRate);
     row.put("memoryRunsExPerSec", List.of(Report.round(memBefore.examplesPerSecond()), Report.round(memAfter.examplesPerSecond())));
-    row.put("ratio", kafka.examplesPerSecond() / memRate);
+    row.put("ratio", ratio);
+    row.put("stepsAheadAuto", auto);
+    if (other != null) {
+      row.put("inlineRatio", auto == 0 ? ratio : otherRatio);
+      row.put("queuedRatio", auto == 0 ? otherRatio : ratio);
+      row.put("otherModeExPerSec", other.examplesPerSecond());
+    }
     row.put("gflopsMemory", perMb * memRate / b / 1e9);
     row.put("gflopsKafka", perMb * kafka.examplesPerSecond() / b / 1e9);
     row.put("matmulGflops", matched.flopsPerSecond() / 1e9);

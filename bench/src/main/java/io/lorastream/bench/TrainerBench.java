@@ -1,7 +1,6 @@
 package io.lorastream.bench;
 
 import io.lorastream.trainer.TrainerConfig;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -32,126 +31,197 @@ final class TrainerBench {
     long m = ctx.plan.examplesFor(warm.examplesPerSecond(), ctx.plan.trainerSeconds(), ctx.plan.trainerExamples());
     // Unmeasured Kafka runs warm the consumer, Avro, publishing and broker paths the same way.
     Map<String, Object> kafkaJit = TrainerRuns.settleKafkaJit(ctx, Math.max(2000, m / 2), ctx.plan.trainerSeconds() * 8);
-    ctx.progress("trainer: in-memory and Kafka runs of %d examples, alternating %d time(s) (b=%d, k=%d, schedule %s)",
+    ctx.progress("trainer: in-memory and Kafka runs of %d examples, %d round(s) of 4 variants (b=%d, k=%d, schedule %s)",
         m, ctx.plan.trainerRepeats(), tc.microBatchSize(), tc.accumulationSteps(), tc.rankSchedule().toSpec());
-    List<TrainerRuns.Result> mems = new ArrayList<>();
-    List<TrainerRuns.Result> kafkas = new ArrayList<>();
-    mems.add(TrainerRuns.memory(ctx, "mem-0", tc.adapterConfig(), tc.learnerConfig(), batches, m, true));
-    ctx.progress("trainer: in-memory %.0f ex/s", mems.get(0).examplesPerSecond());
-    for (int i = 1; i <= ctx.plan.trainerRepeats(); i++) {
-      kafkas.add(TrainerRuns.kafka(ctx, "overhead-" + i + "-" + System.currentTimeMillis(), Map.of(), m, true, null));
-      ctx.progress("trainer: through Kafka %.0f ex/s (%d snapshots in the window)", kafkas.get(i - 1).examplesPerSecond(),
-          kafkas.get(i - 1).snapshots().size());
-      mems.add(TrainerRuns.memory(ctx, "mem-" + i, tc.adapterConfig(), tc.learnerConfig(), batches, m, true));
-      ctx.progress("trainer: in-memory %.0f ex/s", mems.get(i).examplesPerSecond());
-    }
-    // The same trainer with its steps queued to the step thread (trainer.steps.ahead=2; the CPU
-    // default steps inline), and with decoding moved to a second thread (trainer.decode.ahead).
-    List<TrainerRuns.Result> stepsAhead = new ArrayList<>();
-    List<TrainerRuns.Result> decodeAhead = new ArrayList<>();
-    for (int i = 1; i <= ctx.plan.trainerRepeats(); i++) {
-      stepsAhead.add(TrainerRuns.kafka(ctx, "ahead-" + i + "-" + System.currentTimeMillis(),
-          Map.of(TrainerConfig.STEPS_AHEAD, "2"), m, true, null));
-      ctx.progress("trainer: through Kafka, steps queued to the step thread %.0f ex/s",
-          stepsAhead.get(i - 1).examplesPerSecond());
-      decodeAhead.add(TrainerRuns.kafka(ctx, "decode-" + i + "-" + System.currentTimeMillis(),
-          Map.of(TrainerConfig.DECODE_AHEAD, "true"), m, true, null));
-      ctx.progress("trainer: through Kafka, decoding ahead as well %.0f ex/s", decodeAhead.get(i - 1).examplesPerSecond());
-    }
-    List<TrainerRuns.Result> quiets = new ArrayList<>();
-    for (int i = 1; i <= ctx.plan.trainerRepeats(); i++) {
-      quiets.add(TrainerRuns.kafka(ctx, "nopublish-" + i + "-" + System.currentTimeMillis(),
-          Map.of(TrainerConfig.PUBLISH_STEPS, "1000000000", TrainerConfig.PUBLISH_INTERVAL_MS, "86400000"), m, true, null));
-      ctx.progress("trainer: through Kafka without snapshots in the window %.0f ex/s",
-          quiets.get(i - 1).examplesPerSecond());
-      mems.add(TrainerRuns.memory(ctx, "mem-q" + i, tc.adapterConfig(), tc.learnerConfig(), batches, m, true));
-      ctx.progress("trainer: in-memory %.0f ex/s", mems.get(mems.size() - 1).examplesPerSecond());
-    }
-    double quietMean = Stats.mean(quiets.stream().mapToDouble(TrainerRuns.Result::examplesPerSecond).toArray());
-    TrainerRuns.Result quiet = quiets.stream().min(java.util.Comparator.comparingDouble(
-        r -> Math.abs(r.examplesPerSecond() - quietMean))).orElseThrow();
-
-    double ref = Stats.mean(mems.stream().mapToDouble(TrainerRuns.Result::examplesPerSecond).toArray());
-    // The Kafka run closest to the mean of the Kafka runs stands for the trainer in the breakdown.
-    double kafkaMean = Stats.mean(kafkas.stream().mapToDouble(TrainerRuns.Result::examplesPerSecond).toArray());
-    TrainerRuns.Result kafka = kafkas.stream().min(java.util.Comparator.comparingDouble(
-        r -> Math.abs(r.examplesPerSecond() - kafkaMean))).orElseThrow();
-    double ratio = kafkaMean / ref;
-    double perBatchKafkaMs = 1000.0 * tc.microBatchSize() / kafkaMean;
-    double perBatchMemMs = 1000.0 * tc.microBatchSize() / ref;
+    // The defaults; the same with publishing pushed out of the window; with the steps queued to the
+    // step thread (trainer.steps.ahead=2; the CPU default steps inline); with decoding moved to a
+    // second thread (trainer.decode.ahead). Each Kafka run sits between two in-memory runs.
+    List<PairedRuns.Variant> variants = List.of(
+        new PairedRuns.Variant("overhead-", "defaults", Map.of()),
+        new PairedRuns.Variant("nopublish-", "publishing outside the window",
+            Map.of(TrainerConfig.PUBLISH_STEPS, "1000000000", TrainerConfig.PUBLISH_INTERVAL_MS, "86400000")),
+        new PairedRuns.Variant("ahead-", "steps.ahead=2", Map.of(TrainerConfig.STEPS_AHEAD, "2")),
+        new PairedRuns.Variant("decode-", "decode.ahead=true", Map.of(TrainerConfig.DECODE_AHEAD, "true")));
+    PairedRuns paired = PairedRuns.measure(variants, ctx.plan.trainerRepeats(),
+        i -> TrainerRuns.memory(ctx, "mem-" + i, tc.adapterConfig(), tc.learnerConfig(), batches, m, true),
+        (v, rep) -> {
+          TrainerRuns.Result r = TrainerRuns.kafka(ctx, v.name() + rep + "-" + System.currentTimeMillis(), v.settings(), m,
+              true, null);
+          ctx.progress("trainer: through Kafka, %s: %.0f ex/s (%d snapshots in the window)", v.label(),
+              r.examplesPerSecond(), r.snapshots().size());
+          return r;
+        });
+    TrainerRuns.Result kafka = paired.typical(0);
+    TrainerRuns.Result quiet = paired.typical(1);
+    double ratio = paired.meanRatio(0);
+    double perBatchKafkaMs = 1000.0 * tc.microBatchSize() / paired.meanRate(0);
+    double perBatchMemMs = 1000.0 * tc.microBatchSize() / paired.meanReference(0);
     double publishShare = kafka.publishMsTotal() / (kafka.seconds() * 1000);
-    double quietRatio = quietMean / ref;
     String breakdown = String.format(Locale.ROOT,
         "per micro-batch %.3f ms via Kafka vs %.3f ms from memory (+%.3f ms). Publishing: %d snapshot transactions in"
-            + " the window (every %d optimizer steps), trainer-thread time per snapshot (last step to commit handled;"
-            + " the transaction itself runs on the publisher thread) median %.3f ms, %s of the window; with publishing moved"
-            + " out of the window the ratio is %.3f. Reading from Kafka (poll, Avro decode, validation, offsets) is"
-            + " %s of the trainer thread's samples; the trainer thread was on a CPU %s of the window (in memory %s);"
-            + " cores used per thread group of this JVM in the window: %s; trainer thread samples: %s; GC %s",
+            + " the window (every %d optimizer steps, at most one per %d ms), trainer-thread time per snapshot (last step"
+            + " to commit handled; the transaction itself runs on the publisher thread) median %.3f ms, %s of the window;"
+            + " with publishing moved out of the window the ratio is %.3f. Reading from Kafka (poll, Avro decode,"
+            + " validation, offsets) is %s of the trainer thread's samples; the trainer thread was on a CPU %s of the"
+            + " window (in memory %s); cores used per thread group of this JVM in the window: %s; trainer thread"
+            + " samples: %s; GC %s",
         perBatchKafkaMs, perBatchMemMs, perBatchKafkaMs - perBatchMemMs, kafka.snapshots().size(), tc.publishSteps(),
-        kafka.publishMsMedian(), Report.pct(publishShare), quietRatio,
-        Report.pct(readShare(kafka.profile())), Report.pct(kafka.cpuShare()), Report.pct(mems.get(1).cpuShare()),
-        kafka.coresByThreads(), IngestBench.topShares(kafka.profile(), 7), kafka.gc());
-    boolean met = ratio >= 0.95;
-    ctx.report.add(Figure.of("2", "trainer ex/s through Kafka (defaults, mean of " + kafkas.size() + ")", kafkaMean, "ex/s",
-        "same OnlineLearner step from memory (mean of the runs around them)", ref).withTarget(">= 0.95", met, breakdown));
-    ctx.report.add(Figure.of("2", "trainer ex/s through Kafka, no snapshot in the window (mean of " + quiets.size() + ")",
-        quietMean, "ex/s", "same OnlineLearner step from memory", ref));
-    double stepsAheadMean = Stats.mean(stepsAhead.stream().mapToDouble(TrainerRuns.Result::examplesPerSecond).toArray());
-    ctx.report.add(Figure.of("2", "trainer ex/s through Kafka, steps queued to the step thread (trainer.steps.ahead"
-        + "=2, mean of " + stepsAhead.size() + ")", stepsAheadMean, "ex/s", "the defaults (steps.ahead=auto: "
-        + tc.stepsAhead(ctx.base.device().isGpu(), ctx.base.inputSize()) + " on this device)", kafkaMean));
-    double decodeMean = Stats.mean(decodeAhead.stream().mapToDouble(TrainerRuns.Result::examplesPerSecond).toArray());
-    ctx.report.add(Figure.of("2", "trainer ex/s through Kafka, records also decoded on a second thread (trainer.decode"
-        + ".ahead=true, mean of " + decodeAhead.size() + ")", decodeMean, "ex/s", "the defaults (decoded on the trainer "
-        + "thread)", kafkaMean));
+        tc.publishMinIntervalMs(), kafka.snapshots().isEmpty() ? 0.0 : kafka.publishMsMedian(), Report.pct(publishShare),
+        paired.meanRatio(1), Report.pct(readShare(kafka.profile())), Report.pct(kafka.cpuShare()),
+        Report.pct(paired.memory().get(1).cpuShare()), kafka.coresByThreads(), IngestBench.topShares(kafka.profile(), 7),
+        kafka.gc());
+    String memRef = "same OnlineLearner step from memory (the in-memory runs around each)";
+    int n = ctx.plan.trainerRepeats();
+    ctx.report.add(paired.figure(0, "2", "trainer ex/s through Kafka (defaults, mean of " + n + ")", memRef)
+        .withTarget(">= 0.95", ratio >= 0.95, breakdown));
+    ctx.report.add(paired.figure(1, "2", "trainer ex/s through Kafka, no snapshot in the window (mean of " + n + ")",
+        memRef));
+    ctx.report.add(paired.figure(2, "2", "trainer ex/s through Kafka, steps queued to the step thread (trainer.steps.ahead"
+        + "=2; auto is " + tc.stepsAhead(ctx.base.device().isGpu(), ctx.base.inputSize()) + " here, mean of " + n + ")",
+        memRef));
+    ctx.report.add(paired.figure(3, "2", "trainer ex/s through Kafka, records also decoded on a second thread (trainer"
+        + ".decode.ahead=true, mean of " + n + ")", memRef));
 
     Map<String, Object> data = new LinkedHashMap<>();
     data.put("config", tc.toString());
     data.put("examplesPerRun", m);
     data.put("jitWarmup", jit);
     data.put("kafkaJitWarmup", kafkaJit);
-    data.put("memoryRuns", mems.stream().map(TrainerRuns.Result::toMap).toList());
-    data.put("kafkaRuns", kafkas.stream().map(TrainerRuns.Result::toMap).toList());
-    data.put("kafkaWithoutPublishingRuns", quiets.stream().map(TrainerRuns.Result::toMap).toList());
-    data.put("kafkaStepsAheadRuns", stepsAhead.stream().map(TrainerRuns.Result::toMap).toList());
-    data.put("kafkaDecodeAheadRuns", decodeAhead.stream().map(TrainerRuns.Result::toMap).toList());
-    data.put("referenceExamplesPerSecond", Report.round(ref));
-    data.put("ratio", Report.round(ratio));
-    ctx.report.section("trainer", data);
-    List<String> rows = new ArrayList<>();
-    for (int i = 0; i < mems.size(); i++) {
-      rows.add(row("in-memory #" + i, mems.get(i), ref));
-      if (i < kafkas.size()) {
-        rows.add(row("Kafka, defaults #" + (i + 1) + (kafkas.get(i) == kafka ? " (profiled below)" : ""), kafkas.get(i), ref));
-      } else if (i - kafkas.size() < quiets.size()) {
-        rows.add(row("Kafka, publishing outside the window #" + (i - kafkas.size() + 1), quiets.get(i - kafkas.size()), ref));
-      }
+    data.put("memoryRuns", paired.memory().stream().map(TrainerRuns.Result::toMap).toList());
+    String[] keys = {"kafkaRuns", "kafkaWithoutPublishingRuns", "kafkaStepsAheadRuns", "kafkaDecodeAheadRuns"};
+    for (int v = 0; v < keys.length; v++) {
+      data.put(keys[v], runMaps(paired, v));
     }
+    data.put("referenceExamplesPerSecond", Report.round(paired.meanReference(0)));
+    data.put("ratio", Report.round(ratio));
+    Map<String, Object> big = largeBatch(ctx, examples.size());
+    data.put("largeMicroBatch", big.get("data"));
+    ctx.report.section("trainer", data);
     ctx.report.markdown("2. Trainer overhead", String.join("\n",
         String.format(Locale.ROOT, "AdapterTrainer with its defaults (b=%d, k=%d, schedule %s, a snapshot every %d"
-            + " optimizer steps or %d ms) on %d pre-produced examples of 64 floats, against OnlineLearner.trainMicroBatch"
-            + " on the same micro-batches from memory with the same LearnerConfig and AdapterConfig. Window: end of the first"
-            + " micro-batch to the one reaching %d examples; in-memory and Kafka runs alternate, the reference is the mean"
-            + " of the in-memory runs. Before measuring, in-memory training ran until the JIT compiler threads went quiet"
-            + " (" + jit + "), then unmeasured Kafka runs of the trainer until they went quiet there too (" + kafkaJit
-            + ").", tc.microBatchSize(), tc.accumulationSteps(), tc.rankSchedule().toSpec(),
-            tc.publishSteps(), tc.publishIntervalMs(), examples.size(), m),
+            + " optimizer steps or %d ms, at most one per %d ms) on %d pre-produced examples of 64 floats, against"
+            + " OnlineLearner.trainMicroBatch on the same micro-batches from memory with the same LearnerConfig and"
+            + " AdapterConfig. Window: end of the first micro-batch to the one reaching %d examples. Every Kafka run sits"
+            + " between two in-memory runs, its ratio is to their mean, and a variant's ratio is the mean of its runs'."
+            + " Before measuring, in-memory training ran until the JIT compiler threads went quiet (" + jit + "), then"
+            + " unmeasured Kafka runs of the trainer until they went quiet there too (" + kafkaJit + ").",
+            tc.microBatchSize(), tc.accumulationSteps(), tc.rankSchedule().toSpec(), tc.publishSteps(),
+            tc.publishIntervalMs(), tc.publishMinIntervalMs(), examples.size(), m),
         "",
-        "| run | ex/s | ratio to memory | trainer thread on CPU | other threads of this JVM (cores) | snapshots in window |"
-            + " publish median ms | GC pauses |",
+        "| run | ex/s | ratio to the in-memory runs around it | trainer thread on CPU | other threads of this JVM (cores) |"
+            + " snapshots in window | publish median ms | GC pauses |",
         "|---|---|---|---|---|---|---|---|",
-        String.join("\n", rows),
+        String.join("\n", paired.rows(TrainerBench::row)),
         "",
-        "Trainer thread through Kafka (the run closest to the mean), share of stack samples in the window:",
+        "Trainer thread through Kafka (the defaults' run closest to their mean ratio), share of stack samples in the window:",
         "",
         IngestBench.profileTable(kafka.profile()),
-        "Trainer thread through Kafka with publishing outside the window (the run closest to their mean):",
+        "Trainer thread through Kafka with publishing outside the window (the run closest to their mean ratio):",
         "",
         IngestBench.profileTable(quiet.profile()),
         "In-memory thread, for comparison:",
         "",
-        IngestBench.profileTable(mems.get(1).profile())));
+        IngestBench.profileTable(paired.memory().get(1).profile()),
+        (String) big.get("markdown")));
+  }
+
+  /**
+   * The same comparison at b=512 (rank 16 from the start, as in the scaling table), the micro-batch
+   * at which the step is cheap per example and the per-record costs of reading input decide the
+   * ratio: the defaults against the other setting of trainer.steps.ahead and one fetcher thread.
+   */
+  private static Map<String, Object> largeBatch(BenchContext ctx, int topicExamples) throws Exception {
+    int b = LARGE_BATCH;
+    Map<String, String> o = Map.of(TrainerConfig.RANK_SCHEDULE, "fixed:16", TrainerConfig.MICROBATCH_SIZE,
+        String.valueOf(b));
+    TrainerConfig tc = TrainerRuns.trainerConfig(ctx, o);
+    ExampleData.Batches batches = ctx.batches(b);
+    Map<String, Object> jit = TrainerRuns.settleJit(ctx, tc.adapterConfig(), tc.learnerConfig(), batches,
+        ctx.plan.trainerSeconds() * 2);
+    TrainerRuns.Result probe = TrainerRuns.memory(ctx, "b" + b + "-probe", tc.adapterConfig(), tc.learnerConfig(), batches,
+        8L * b, false);
+    long sized = ctx.plan.examplesFor(probe.examplesPerSecond(), ctx.plan.trainerSeconds(), ctx.plan.trainerExamples());
+    long m = sized - sized % b;
+    Map<String, Object> kafkaJit = TrainerRuns.settleKafkaJit(ctx, o, Math.max(8L * b, m / 2),
+        ctx.plan.trainerSeconds() * 4);
+    int auto = tc.stepsAhead(ctx.base.device().isGpu(), ctx.base.inputSize());
+    String other = auto == 0 ? "2" : "0"; // what auto did not choose here
+    ctx.progress("trainer: b=%d, %d examples per run, %d round(s) of 3 variants", b, m, ctx.plan.trainerRepeats());
+    List<PairedRuns.Variant> variants = List.of(
+        new PairedRuns.Variant("b" + b + "-", "b=" + b + ", defaults (steps.ahead=auto: " + auto + ")", o),
+        new PairedRuns.Variant("b" + b + "-other-", "b=" + b + ", steps.ahead=" + other,
+            with(o, TrainerConfig.STEPS_AHEAD, other)),
+        new PairedRuns.Variant("b" + b + "-fetch1-", "b=" + b + ", fetch.threads=1",
+            with(o, TrainerConfig.FETCH_THREADS, "1")));
+    PairedRuns paired = PairedRuns.measure(variants, ctx.plan.trainerRepeats(),
+        i -> TrainerRuns.memory(ctx, "b" + b + "-mem-" + i, tc.adapterConfig(), tc.learnerConfig(), batches, m, true),
+        (v, rep) -> {
+          TrainerRuns.Result r = TrainerRuns.kafka(ctx, v.name() + rep + "-" + System.currentTimeMillis(), v.settings(), m,
+              true, null);
+          ctx.progress("trainer: through Kafka, %s: %.0f ex/s", v.label(), r.examplesPerSecond());
+          return r;
+        });
+    TrainerRuns.Result kafka = paired.typical(0);
+    double ratio = paired.meanRatio(0);
+    double perBatchKafkaMs = 1000.0 * b / paired.meanRate(0);
+    double perBatchMemMs = 1000.0 * b / paired.meanReference(0);
+    String why = String.format(Locale.ROOT, "per micro-batch %.3f ms via Kafka vs %.3f ms from memory (+%.3f ms, %.2f us"
+            + " per record). Reading input (poll, Avro decode, validation, offsets) is %s of the trainer thread's samples,"
+            + " publishing %s; the trainer thread was on a CPU %s of the window; cores per thread group: %s; top samples:"
+            + " %s; with trainer.steps.ahead=%s the ratio is %.3f, with one fetcher thread %.3f; GC %s",
+        perBatchKafkaMs, perBatchMemMs, perBatchKafkaMs - perBatchMemMs, 1000.0 * (perBatchKafkaMs - perBatchMemMs) / b,
+        Report.pct(readShare(kafka.profile())), Report.pct(kafka.publishMsTotal() / (kafka.seconds() * 1000)),
+        Report.pct(kafka.cpuShare()), kafka.coresByThreads(), IngestBench.topShares(kafka.profile(), 5),
+        other, paired.meanRatio(1), paired.meanRatio(2), kafka.gc());
+    String memRef = "same step from memory (the in-memory runs around each)";
+    int n = ctx.plan.trainerRepeats();
+    ctx.report.add(paired.figure(0, "2", "trainer ex/s through Kafka, b=" + b + " (r=16, mean of " + n + ")", memRef)
+        .withTarget(">= 0.90", ratio >= 0.90, why));
+    ctx.report.add(paired.figure(1, "2", "same at b=" + b + ", trainer.steps.ahead=" + other + " (auto is " + auto + " here)",
+        memRef));
+    ctx.report.add(paired.figure(2, "2", "same at b=" + b + ", read and decoded by one fetcher thread"
+        + " (trainer.fetch.threads=1)", memRef));
+    Map<String, Object> data = new LinkedHashMap<>();
+    data.put("config", tc.toString());
+    data.put("examplesPerRun", m);
+    data.put("jitWarmup", jit);
+    data.put("kafkaJitWarmup", kafkaJit);
+    data.put("memoryRuns", paired.memory().stream().map(TrainerRuns.Result::toMap).toList());
+    data.put("kafkaRuns", runMaps(paired, 0));
+    data.put("kafkaOtherStepsAheadRuns", runMaps(paired, 1));
+    data.put("kafkaFetch1Runs", runMaps(paired, 2));
+    data.put("ratio", Report.round(ratio));
+    String md = String.join("\n", "",
+        String.format(Locale.ROOT, "**At b=%d** (rank 16 throughout, k=%d, %d examples per run of %d on the topic;"
+            + " in-memory JIT warm-up %s, Kafka %s):", b, tc.accumulationSteps(), m, topicExamples, jit, kafkaJit),
+        "",
+        "| run | ex/s | ratio to the in-memory runs around it | trainer thread on CPU | other threads of this JVM (cores) |"
+            + " snapshots in window | publish median ms | GC pauses |",
+        "|---|---|---|---|---|---|---|---|",
+        String.join("\n", paired.rows(TrainerBench::row)),
+        "",
+        "Trainer thread through Kafka at b=" + b + " (the defaults' run closest to their mean ratio):",
+        "",
+        IngestBench.profileTable(kafka.profile()));
+    return Map.of("data", data, "markdown", md);
+  }
+
+  /** The micro-batch of the large-batch comparison (the issue's second row). */
+  static final int LARGE_BATCH = 512;
+
+  private static Map<String, String> with(Map<String, String> base, String key, String value) {
+    Map<String, String> m = new java.util.HashMap<>(base);
+    m.put(key, value);
+    return m;
+  }
+
+  static List<Map<String, Object>> runMaps(PairedRuns paired, int variant) {
+    return paired.runs(variant).stream().map(r -> {
+      Map<String, Object> m = new LinkedHashMap<>(r.kafka().toMap());
+      m.put("referenceExamplesPerSecond", Report.round(r.reference()));
+      m.put("ratio", Report.round(r.ratio()));
+      return (Map<String, Object>) m;
+    }).toList();
   }
 
   /** Share of the samples spent reading input (poll, decode, validate, offsets). */
@@ -163,14 +233,15 @@ final class TrainerBench {
         + p.share("poll: waiting for / fetching records") + p.share("offset tracking + status");
   }
 
-  private static String row(String name, TrainerRuns.Result r, double ref) {
+  private static String row(String name, TrainerRuns.Result r, double ratio) {
     @SuppressWarnings("unchecked")
     Map<String, Object> gc = r.gc();
     double others = r.coresByThreads().entrySet().stream().filter(e -> !e.getKey().startsWith("bench-trainer")
         && !e.getKey().startsWith("bench-memtrain")).mapToDouble(Map.Entry::getValue).sum();
-    return String.format(Locale.ROOT, "| %s | %.0f | %.3f | %s | %.2f | %d | %s | %s (%s ms) |", name, r.examplesPerSecond(),
-        r.examplesPerSecond() / ref, Report.pct(r.cpuShare()), others, r.snapshots().size(),
-        r.snapshots().isEmpty() ? "-" : String.format(Locale.ROOT, "%.1f", r.publishMsMedian()), gc.get("pauses"),
-        gc.get("pauseTotalMs"));
+    return String.format(Locale.ROOT, "| %s | %.0f | %s | %s | %.2f | %d | %s | %s (%s ms) |", name, r.examplesPerSecond(),
+        Double.isNaN(ratio) ? "-" : String.format(Locale.ROOT, "%.3f", ratio), Report.pct(r.cpuShare()), others,
+        r.snapshots().size(), r.snapshots().isEmpty() ? "-" : String.format(Locale.ROOT, "%.1f", r.publishMsMedian()),
+        gc.get("pauses"), gc.get("pauseTotalMs"));
   }
+
 }

@@ -32,34 +32,10 @@ final class WideFeedBench {
   private WideFeedBench() {
   }
 
-  /** One way of running the trainer: run-name prefix, its label in the table, its settings. */
-  private record Variant(String name, String label, Map<String, String> settings) {
-  }
-
   private static Map<String, String> with(Map<String, String> base, String key, String value) {
     Map<String, String> m = new java.util.HashMap<>(base);
     m.put(key, value);
     return m;
-  }
-
-  private static String table(TrainerRuns.Result before, TrainerRuns.Result after, double ref, List<Variant> variants,
-      double[] means, List<TrainerRuns.Result> typical) {
-    StringBuilder t = new StringBuilder("| run | ex/s | ratio to memory | trainer thread on CPU |\n|---|---|---|---|\n");
-    t.append(String.format(Locale.ROOT, "| in-memory before | %.0f | %.3f | %s |%n", before.examplesPerSecond(),
-        before.examplesPerSecond() / ref, Report.pct(before.cpuShare())));
-    for (int v = 0; v < variants.size(); v++) {
-      t.append(String.format(Locale.ROOT, "| Kafka, %s (mean) | %.0f | %.3f | %s |%n", variants.get(v).label(), means[v],
-          means[v] / ref, Report.pct(typical.get(v).cpuShare())));
-    }
-    t.append(String.format(Locale.ROOT, "| in-memory after | %.0f | %.3f | %s |", after.examplesPerSecond(),
-        after.examplesPerSecond() / ref, Report.pct(after.cpuShare())));
-    return t.toString();
-  }
-
-  /** The run whose rate is closest to {@code mean}: it stands for its variant in the profiles. */
-  private static TrainerRuns.Result closest(List<TrainerRuns.Result> runs, double mean) {
-    return runs.stream().min(java.util.Comparator.comparingDouble(r -> Math.abs(r.examplesPerSecond() - mean)))
-        .orElseThrow();
   }
 
   static void run(BenchContext ctx) throws Exception {
@@ -90,52 +66,35 @@ final class WideFeedBench {
       TrainerRuns.Result probe = TrainerRuns.memory(ctx, base, "wide-probe", tc.adapterConfig(), tc.learnerConfig(), batches,
           4L * BATCH, false);
       long cap = n - 2L * BATCH;
-      long m = Math.min(cap, Math.max(6L * BATCH, (long) (probe.examplesPerSecond() * ctx.plan.trainerSeconds())));
-      m -= m % BATCH;
+      long sized = Math.min(cap, Math.max(6L * BATCH, (long) (probe.examplesPerSecond() * ctx.plan.trainerSeconds())));
+      long m = sized - sized % BATCH;
       // Unmeasured Kafka runs first, until the compiler threads go quiet: the wide records' decode path
       // is compiled there, not in the windows.
       Map<String, Object> jit = TrainerRuns.settleKafkaJit(ctx, overrides, Math.max(4L * BATCH, m / 2),
           ctx.plan.trainerSeconds() * 6);
       ctx.progress("wide: b=%d, %d examples from memory (probe %.0f ex/s), through Kafka, from memory again", BATCH, m,
           probe.examplesPerSecond());
-      TrainerRuns.Result before = TrainerRuns.memory(ctx, base, "wide-mem-0", tc.adapterConfig(), tc.learnerConfig(),
-          batches, m, true);
       // The defaults, the steps inline on the trainer thread (auto queues them at this size), records
       // also decoded on a second thread, and read (and decoded) by one or two fetcher threads; each
-      // repeated plan.trainerRepeats times in a rotating order, so no variant always runs first after
-      // the warm-up or last before the reference.
-      List<Variant> variants = List.of(
-          new Variant("wide-", "defaults (steps.ahead=auto: " + tc.stepsAhead(ctx.base.device().isGpu(), WIDTH) + ")",
-              overrides),
-          new Variant("wide-inline-", "steps.ahead=0", with(overrides, TrainerConfig.STEPS_AHEAD, "0")),
-          new Variant("wide-decode-", "decode.ahead=true", with(overrides, TrainerConfig.DECODE_AHEAD, "true")),
-          new Variant("wide-fetch1-", "fetch.threads=1", with(overrides, TrainerConfig.FETCH_THREADS, "1")),
-          new Variant("wide-fetch2-", "fetch.threads=2", with(overrides, TrainerConfig.FETCH_THREADS, "2")));
-      List<List<TrainerRuns.Result>> runs = new ArrayList<>();
-      variants.forEach(v -> runs.add(new ArrayList<>()));
-      for (int rep = 0; rep < ctx.plan.trainerRepeats(); rep++) {
-        for (int k = 0; k < variants.size(); k++) {
-          int v = (k + rep) % variants.size();
-          runs.get(v).add(TrainerRuns.kafka(ctx, variants.get(v).name() + System.currentTimeMillis(),
-              variants.get(v).settings(), m, true, null));
-        }
-      }
-      double[] means = new double[variants.size()];
-      List<TrainerRuns.Result> typical = new ArrayList<>();
-      for (int v = 0; v < means.length; v++) {
-        means[v] = Stats.mean(runs.get(v).stream().mapToDouble(TrainerRuns.Result::examplesPerSecond).toArray());
-        typical.add(closest(runs.get(v), means[v]));
-      }
-      TrainerRuns.Result kafka = typical.get(0);
-      TrainerRuns.Result inlineRun = typical.get(1);
-      TrainerRuns.Result fetch2 = typical.get(4);
-      TrainerRuns.Result after = TrainerRuns.memory(ctx, base, "wide-mem-1", tc.adapterConfig(), tc.learnerConfig(),
-          batches, m, true);
-      double ref = (before.examplesPerSecond() + after.examplesPerSecond()) / 2;
-      double ratio = means[0] / ref;
-      ctx.progress("wide: Kafka %.0f ex/s (inline %.0f, decode-ahead %.0f, 1 fetcher %.0f, 2 fetchers %.0f), memory %.0f"
-              + " ex/s (%.0f and %.0f), ratio %.3f", means[0], means[1], means[2], means[3], means[4], ref,
-          before.examplesPerSecond(), after.examplesPerSecond(), ratio);
+      // run between two in-memory runs, in a rotating order (PairedRuns).
+      List<PairedRuns.Variant> variants = List.of(
+          new PairedRuns.Variant("wide-", "defaults (steps.ahead=auto: " + tc.stepsAhead(ctx.base.device().isGpu(), WIDTH)
+              + ")", overrides),
+          new PairedRuns.Variant("wide-inline-", "steps.ahead=0", with(overrides, TrainerConfig.STEPS_AHEAD, "0")),
+          new PairedRuns.Variant("wide-decode-", "decode.ahead=true", with(overrides, TrainerConfig.DECODE_AHEAD, "true")),
+          new PairedRuns.Variant("wide-fetch1-", "fetch.threads=1", with(overrides, TrainerConfig.FETCH_THREADS, "1")),
+          new PairedRuns.Variant("wide-fetch2-", "fetch.threads=2", with(overrides, TrainerConfig.FETCH_THREADS, "2")));
+      PairedRuns paired = PairedRuns.measure(variants, ctx.plan.trainerRepeats(),
+          i -> TrainerRuns.memory(ctx, base, "wide-mem-" + i, tc.adapterConfig(), tc.learnerConfig(), batches, m, true),
+          (v, rep) -> TrainerRuns.kafka(ctx, v.name() + rep + "-" + System.currentTimeMillis(), v.settings(), m, true,
+              null));
+      TrainerRuns.Result kafka = paired.typical(0);
+      TrainerRuns.Result inlineRun = paired.typical(1);
+      TrainerRuns.Result fetch2 = paired.typical(4);
+      double ratio = paired.meanRatio(0);
+      ctx.progress("wide: Kafka/memory %.3f (inline %.3f, decode-ahead %.3f, 1 fetcher %.3f, 2 fetchers %.3f); defaults"
+              + " %.0f ex/s against %.0f from memory", ratio, paired.meanRatio(1), paired.meanRatio(2), paired.meanRatio(3),
+          paired.meanRatio(4), paired.meanRate(0), paired.meanReference(0));
       double mbPerSec = kafka.examplesPerSecond() / BATCH;
       String why = String.format(Locale.ROOT, "%.1f MB/s of records reached the step (%.2f micro-batches/s of %.1f MiB);"
               + " the trainer thread was on a CPU %s of the window; reading input (poll, Avro decode, validation,"
@@ -143,19 +102,19 @@ final class WideFeedBench {
           kafka.examplesPerSecond() * recordBytes / 1e6, mbPerSec, BATCH * recordBytes / (1024.0 * 1024), Report.pct(
               kafka.cpuShare()), Report.pct(TrainerBench.readShare(kafka.profile())), Report.pct(kafka.publishMsTotal()
               / (kafka.seconds() * 1000)), kafka.coresByThreads(), IngestBench.topShares(kafka.profile(), 5), kafka.gc());
-      ctx.report.add(Figure.of("2", "trainer ex/s through Kafka, b=" + BATCH + ", " + WIDTH + "-float examples (MLP "
-              + WIDTH + "-64-64-4, r=16, mean of " + runs.get(0).size() + ")", means[0], "ex/s", "same step from memory (mean of the runs"
-              + " around it)", ref).withTarget(">= 0.90", ratio >= 0.90, why));
-      ctx.report.add(Figure.of("2", "same, steps inline on the trainer thread (trainer.steps.ahead=0)",
-          means[1], "ex/s", "same step from memory", ref).withReason("the trainer thread's samples: "
-          + IngestBench.topShares(inlineRun.profile(), 5)));
-      ctx.report.add(Figure.of("2", "same, records also decoded on a second thread (trainer.decode.ahead=true)",
-          means[2], "ex/s", "same step from memory", ref));
-      ctx.report.add(Figure.of("2", "same, read and decoded by one fetcher thread (trainer.fetch.threads=1)",
-          means[3], "ex/s", "same step from memory", ref));
-      ctx.report.add(Figure.of("2", "same, by two fetcher threads, one per partition (trainer.fetch.threads=2)",
-          means[4], "ex/s", "same step from memory", ref).withReason("cores per thread group: "
-          + fetch2.coresByThreads() + "; the trainer thread's samples: " + IngestBench.topShares(fetch2.profile(), 5)));
+      String memRef = "same step from memory (the in-memory runs around each)";
+      ctx.report.add(paired.figure(0, "2", "trainer ex/s through Kafka, b=" + BATCH + ", " + WIDTH + "-float examples (MLP "
+          + WIDTH + "-64-64-4, r=16, mean of " + ctx.plan.trainerRepeats() + ")", memRef).withTarget(">= 0.90",
+          ratio >= 0.90, why));
+      ctx.report.add(paired.figure(1, "2", "same, steps inline on the trainer thread (trainer.steps.ahead=0)", memRef)
+          .withReason("the trainer thread's samples: " + IngestBench.topShares(inlineRun.profile(), 5)));
+      ctx.report.add(paired.figure(2, "2", "same, records also decoded on a second thread (trainer.decode.ahead=true)",
+          memRef));
+      ctx.report.add(paired.figure(3, "2", "same, read and decoded by one fetcher thread (trainer.fetch.threads=1)",
+          memRef));
+      ctx.report.add(paired.figure(4, "2", "same, by two fetcher threads, one per partition (trainer.fetch.threads=2)",
+          memRef).withReason("cores per thread group: " + fetch2.coresByThreads() + "; the trainer thread's samples: "
+          + IngestBench.topShares(fetch2.profile(), 5)));
 
       Map<String, Object> data = new LinkedHashMap<>();
       data.put("model", "mlp " + WIDTH + "-" + BenchPlan.HIDDEN + "-" + BenchPlan.CLASSES + ", every layer adapted, rank 16");
@@ -164,24 +123,28 @@ final class WideFeedBench {
       data.put("recordBytes", recordBytes);
       data.put("produceSeconds", Report.round(produceSecs));
       data.put("examplesPerRun", m);
-      data.put("memoryRuns", List.of(before.toMap(), after.toMap()));
+      data.put("memoryRuns", paired.memory().stream().map(TrainerRuns.Result::toMap).toList());
       data.put("stepsAhead", tc.stepsAhead(ctx.base.device().isGpu(), WIDTH));
-      data.put("kafkaRuns", runs.get(0).stream().map(TrainerRuns.Result::toMap).toList());
-      data.put("kafkaInlineRuns", runs.get(1).stream().map(TrainerRuns.Result::toMap).toList());
-      data.put("kafkaDecodeAheadRuns", runs.get(2).stream().map(TrainerRuns.Result::toMap).toList());
-      data.put("kafkaFetch1Runs", runs.get(3).stream().map(TrainerRuns.Result::toMap).toList());
-      data.put("kafkaFetch2Runs", runs.get(4).stream().map(TrainerRuns.Result::toMap).toList());
+      data.put("kafkaRuns", TrainerBench.runMaps(paired, 0));
+      data.put("kafkaInlineRuns", TrainerBench.runMaps(paired, 1));
+      data.put("kafkaDecodeAheadRuns", TrainerBench.runMaps(paired, 2));
+      data.put("kafkaFetch1Runs", TrainerBench.runMaps(paired, 3));
+      data.put("kafkaFetch2Runs", TrainerBench.runMaps(paired, 4));
       data.put("kafkaJitWarmup", jit);
-      data.put("referenceExamplesPerSecond", Report.round(ref));
+      data.put("referenceExamplesPerSecond", Report.round(paired.meanReference(0)));
       data.put("ratio", Report.round(ratio));
       ctx.report.section("wide", data);
       ctx.report.markdown("2b. Wide examples (1024 floats, b=4096)", String.join("\n",
           String.format(Locale.ROOT, "AdapterTrainer at b=%d, r=16, k=%d on %d records of %d floats (%d bytes each,"
               + " cycling over %d distinct examples) against OnlineLearner.trainMicroBatch on the same micro-batches from"
-              + " memory just before and after it. Window of %d examples. %s.", BATCH, tc.accumulationSteps(), n, WIDTH,
-              recordBytes, distinct.size(), m, why),
+              + " memory; every Kafka run sits between two in-memory runs and its ratio is to their mean. Window of %d"
+              + " examples. %s.", BATCH, tc.accumulationSteps(), n, WIDTH, recordBytes, distinct.size(), m, why),
           "",
-          table(before, after, ref, variants, means, typical),
+          "| run | ex/s | ratio to the in-memory runs around it | trainer thread on CPU |",
+          "|---|---|---|---|",
+          String.join("\n", paired.rows((name, r, q) -> String.format(Locale.ROOT, "| %s | %.0f | %s | %s |", name,
+              r.examplesPerSecond(), Double.isNaN(q) ? "-" : String.format(Locale.ROOT, "%.3f", q),
+              Report.pct(r.cpuShare())))),
           "",
           "Trainer thread through Kafka (defaults), share of stack samples in the window:",
           "",
@@ -194,7 +157,7 @@ final class WideFeedBench {
           IngestBench.profileTable(fetch2.profile()),
           "In-memory thread, for comparison:",
           "",
-          IngestBench.profileTable(before.profile())));
+          IngestBench.profileTable(paired.memory().get(0).profile())));
     }
   }
 }

@@ -1,0 +1,131 @@
+package io.lorastream.bench;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Kafka runs of several trainer variants, each between two in-memory runs of the same step, in a
+ * rotating order. A Kafka run's reference is the mean of its two neighbours, and a variant's ratio
+ * is the mean of its runs' ratios, so a machine whose speed drifts within a section moves both
+ * sides of every ratio together: in one trainer section on 2 cores the same in-memory run
+ * measured 22,984 and then 38,612 ex/s, while a reference averaged over the whole section had
+ * credited every late variant with the machine's speed-up.
+ */
+final class PairedRuns {
+  /** One way of running the trainer: run-name prefix, its words in the report, its settings. */
+  record Variant(String name, String label, Map<String, String> settings) {
+  }
+
+  /** A Kafka run and the mean rate of the in-memory runs before and after it. */
+  record Run(TrainerRuns.Result kafka, double reference) {
+    double ratio() {
+      return kafka.examplesPerSecond() / reference;
+    }
+  }
+
+  @FunctionalInterface
+  interface KafkaRun {
+    TrainerRuns.Result run(Variant v, int repeat) throws Exception;
+  }
+
+  @FunctionalInterface
+  interface MemoryRun {
+    TrainerRuns.Result run(int index) throws Exception;
+  }
+
+  private final List<Variant> variants;
+  private final List<TrainerRuns.Result> memory;
+  private final List<List<Run>> runs;
+
+  private PairedRuns(List<Variant> variants, List<TrainerRuns.Result> memory, List<List<Run>> runs) {
+    this.variants = variants;
+    this.memory = memory;
+    this.runs = runs;
+  }
+
+  /**
+   * Runs memory, then {@code repeats} rounds of every variant, each followed by another memory
+   * run; round {@code r} starts at variant {@code r}, so no variant always runs first.
+   */
+  static PairedRuns measure(List<Variant> variants, int repeats, MemoryRun mem, KafkaRun kafka) throws Exception {
+    List<TrainerRuns.Result> memory = new ArrayList<>();
+    List<List<Run>> runs = new ArrayList<>();
+    variants.forEach(v -> runs.add(new ArrayList<>()));
+    memory.add(mem.run(0));
+    for (int rep = 0; rep < repeats; rep++) {
+      for (int k = 0; k < variants.size(); k++) {
+        int v = (k + rep) % variants.size();
+        TrainerRuns.Result r = kafka.run(variants.get(v), rep);
+        TrainerRuns.Result before = memory.get(memory.size() - 1);
+        TrainerRuns.Result after = mem.run(memory.size());
+        memory.add(after);
+        runs.get(v).add(new Run(r, (before.examplesPerSecond() + after.examplesPerSecond()) / 2));
+      }
+    }
+    return new PairedRuns(List.copyOf(variants), memory, runs);
+  }
+
+  List<TrainerRuns.Result> memory() {
+    return memory;
+  }
+
+  List<Run> runs(int variant) {
+    return runs.get(variant);
+  }
+
+  Variant variant(int variant) {
+    return variants.get(variant);
+  }
+
+  double meanRate(int variant) {
+    return Stats.mean(runs.get(variant).stream().mapToDouble(r -> r.kafka().examplesPerSecond()).toArray());
+  }
+
+  double meanReference(int variant) {
+    return Stats.mean(runs.get(variant).stream().mapToDouble(Run::reference).toArray());
+  }
+
+  double meanRatio(int variant) {
+    return Stats.mean(runs.get(variant).stream().mapToDouble(Run::ratio).toArray());
+  }
+
+  /** The run whose ratio is closest to its variant's mean ratio: it stands for the variant in profiles. */
+  TrainerRuns.Result typical(int variant) {
+    double mean = meanRatio(variant);
+    return runs.get(variant).stream().min(Comparator.comparingDouble(r -> Math.abs(r.ratio() - mean))).orElseThrow()
+        .kafka();
+  }
+
+  /** The figure of a variant: its mean rate against its runs' mean reference, with the mean of the per-run ratios. */
+  Figure figure(int variant, String item, String name, String reference) {
+    return Figure.of(item, name, meanRate(variant), "ex/s", reference, meanReference(variant))
+        .withRatio(meanRatio(variant), "mean of per-run ratios to the in-memory runs around each");
+  }
+
+  /** Formats one run as a report row; {@code ratio} is NaN for an in-memory run. */
+  @FunctionalInterface
+  interface RowFormat {
+    String row(String name, TrainerRuns.Result run, double ratio);
+  }
+
+  /** The in-memory and Kafka runs in the order they ran, as report rows. */
+  List<String> rows(RowFormat format) {
+    List<String> out = new ArrayList<>();
+    int m = 0;
+    out.add(format.row("in-memory #0", memory.get(0), Double.NaN));
+    int[] next = new int[variants.size()];
+    int repeats = runs.isEmpty() ? 0 : runs.get(0).size();
+    for (int rep = 0; rep < repeats; rep++) {
+      for (int k = 0; k < variants.size(); k++) {
+        int v = (k + rep) % variants.size();
+        Run r = runs.get(v).get(next[v]++);
+        out.add(format.row("Kafka, " + variants.get(v).label() + " #" + (rep + 1), r.kafka(), r.ratio()));
+        m++;
+        out.add(format.row("in-memory #" + m, memory.get(m), Double.NaN));
+      }
+    }
+    return out;
+  }
+}
