@@ -381,16 +381,18 @@ public final class TrainerConfig {
     return fetchThreads;
   }
 
-  /** On a CPU, {@code auto} queues steps from micro-batches of this many input floats (1 MiB) up. */
-  public static final long CPU_QUEUE_FLOATS = 1L << 18;
+  /** On a CPU, {@code auto} queues steps from micro-batches of this many input floats (64 KiB) up. */
+  public static final long CPU_QUEUE_FLOATS = 1L << 14;
 
   /**
    * Micro-batches the step thread may queue behind the trainer thread ({@value #STEPS_AHEAD}; 0:
    * inline) for a base reading {@code inputWidth} floats per example. {@code auto} is 2 (double
    * buffering) on a GPU, whose step is device time the host can overlap. On a CPU the step and the
    * host share the cores: for small micro-batches a queue only adds a hand-off (b=16 of 64 floats
-   * measured 0.90 of inline on 2 cores), while for large ones the host's decoding and packing is as
-   * long as the step and overlapping them pays (b=4096 of 1024 floats: 1.6x inline). So on a CPU
+   * measured 0.83-0.97 of inline on 2 cores), while from a few hundred examples per micro-batch the
+   * host's polling, decoding and packing is long enough that overlapping it with the step pays
+   * (b=512 of 64 floats: 0.79 of memory queued against 0.62 inline; b=256: 0.64 against 0.36;
+   * b=4096 of 1024 floats: 1.6x inline), and at b=32-128 the two measured level. So on a CPU
    * {@code auto} is 2 from {@link #CPU_QUEUE_FLOATS} floats per micro-batch up, else 0.
    */
   public int stepsAhead(boolean onGpu, int inputWidth) {

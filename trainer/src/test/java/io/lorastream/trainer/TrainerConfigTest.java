@@ -65,7 +65,9 @@ class TrainerConfigTest {
     assertThat(auto.stepsAhead(false, (int) (TrainerConfig.CPU_QUEUE_FLOATS / auto.microBatchSize()))).isEqualTo(2);
     TrainerConfig wide = TrainerConfig.of(Map.of(TrainerConfig.MICROBATCH_SIZE, "4096"));
     assertThat(wide.stepsAhead(false, 1024)).isEqualTo(2);
-    assertThat(wide.stepsAhead(false, 16)).isZero();
+    assertThat(wide.stepsAhead(false, 2)).isZero();
+    assertThat(TrainerConfig.of(Map.of(TrainerConfig.MICROBATCH_SIZE, "512")).stepsAhead(false, 64)).isEqualTo(2);
+    assertThat(TrainerConfig.of(Map.of(TrainerConfig.MICROBATCH_SIZE, "128")).stepsAhead(false, 64)).isZero();
     TrainerConfig three = TrainerConfig.of(Map.of(TrainerConfig.STEPS_AHEAD, "3"));
     assertThat(three.stepsAhead(false, 64)).isEqualTo(3);
     assertThat(three.stepsAhead(true, 1 << 20)).isEqualTo(3);
