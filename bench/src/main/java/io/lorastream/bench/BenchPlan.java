@@ -16,7 +16,8 @@ import java.util.Set;
  * @param scalingExamples minimum examples per run of the scaling tables
  * @param trainerSeconds target length of each trainer-overhead window (sized from the in-memory rate)
  * @param scalingSeconds target length of each scaling window (sized from the in-memory rate)
- * @param trainerRepeats Kafka runs in the trainer-overhead comparison (each followed by an in-memory run)
+ * @param trainerRepeats rounds of the trainer and wide comparisons (every Kafka run between two in-memory runs; three
+ *     in the full run, so that a run caught in a burst of steal time does not move the median)
  * @param batchSizes micro-batch sizes of the scaling table
  * @param ranks ranks of the scaling table
  * @param rolloutSnapshots snapshots per rollout measurement (at least 100)
@@ -72,7 +73,7 @@ record BenchPlan(String mode, Set<String> sections, int ingestExamples, int trai
   }
 
   static BenchPlan full(long seed) {
-    return new BenchPlan("full", Set.copyOf(ALL_SECTIONS), 100_000, 240_000, 32_000, 12_000, 5.0, 2.5, 2,
+    return new BenchPlan("full", Set.copyOf(ALL_SECTIONS), 100_000, 240_000, 32_000, 12_000, 5.0, 2.5, 3,
         List.of(8, 16, 32, 64, 128, 256, 512), List.of(2, 4, 8, 16), 150, List.of(5, 0, 100, 500), 9, 40_000, 40 * 4096, LARGE_MLP_DEFAULT, seed);
   }
 

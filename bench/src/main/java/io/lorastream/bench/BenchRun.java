@@ -187,12 +187,15 @@ final class BenchRun {
   private String loadTable() {
     StringBuilder sb = new StringBuilder("Average cores in use while each section ran (2 cores in all). Figures from a"
         + " section where other processes used more than " + QUIET_CORES + " cores were measured on a shared machine.\n\n"
-        + "| section | wall s | this JVM | other processes |\n|---|---|---|---|\n");
+        + " The hypervisor column is the part of \"other\" that the host gave to other guests while this machine's"
+        + " CPUs were runnable (steal time), a share no process here can see or avoid.\n\n"
+        + "| section | wall s | this JVM | other processes | of which the hypervisor (steal) |\n|---|---|---|---|---|\n");
     loads.forEach((name, v) -> {
       @SuppressWarnings("unchecked")
       Map<String, Object> m = (Map<String, Object>) v;
       sb.append("| ").append(name).append(" | ").append(m.get("wallSeconds")).append(" | ").append(m.get("coresThisJvm"))
-          .append(" | ").append(m.get("coresOtherProcesses")).append(" |\n");
+          .append(" | ").append(m.get("coresOtherProcesses")).append(" | ").append(m.get("coresStolenByHypervisor"))
+          .append(" |\n");
     });
     return sb.toString();
   }

@@ -16,14 +16,17 @@ import java.util.Map;
 final class CpuLoad {
   private static final double TICKS_PER_SECOND = 100.0;
 
-  /** A reading: wall time, busy ticks of all CPUs, ticks of this process (and its waited-for children). */
-  record Snap(long nanos, long busyTicks, long ownTicks) {}
+  /**
+   * A reading: wall time, busy ticks of all CPUs (steal included), ticks of this process (and its
+   * waited-for children), and the ticks the hypervisor gave to other guests (steal).
+   */
+  record Snap(long nanos, long busyTicks, long ownTicks, long stealTicks) {}
 
   private CpuLoad() {
   }
 
   static Snap now() {
-    return new Snap(System.nanoTime(), busyTicks(), ownTicks());
+    return new Snap(System.nanoTime(), busyTicks(), ownTicks(), stealTicks());
   }
 
   /** Average cores used between two readings: by this JVM, by other processes, in all. */
@@ -36,6 +39,8 @@ final class CpuLoad {
     m.put("coresBusy", Report.round(busy));
     m.put("coresThisJvm", Report.round(own));
     m.put("coresOtherProcesses", Report.round(Math.max(0, busy - own)));
+    // Part of the above: time a virtual machine's CPUs were runnable but the host ran someone else.
+    m.put("coresStolenByHypervisor", Report.round((b.stealTicks() - a.stealTicks()) / TICKS_PER_SECOND / secs));
     m.put("cores", Runtime.getRuntime().availableProcessors());
     return m;
   }
@@ -46,14 +51,23 @@ final class CpuLoad {
   }
 
   private static long busyTicks() {
+    return cpuTicks(1, 2, 3, 6, 7, 8); // user nice system irq softirq steal
+  }
+
+  private static long stealTicks() {
+    return cpuTicks(8);
+  }
+
+  /** The sum of the given fields of /proc/stat's first (all-CPU) line; -1 off Linux. */
+  private static long cpuTicks(int... fields) {
     try {
       String cpu = Files.readAllLines(Path.of("/proc/stat")).get(0);
       String[] f = cpu.trim().split("\\s+");
-      long busy = 0;
-      for (int i : new int[] {1, 2, 3, 6, 7, 8}) { // user nice system irq softirq steal
-        busy += Long.parseLong(f[i]);
+      long sum = 0;
+      for (int i : fields) {
+        sum += Long.parseLong(f[i]);
       }
-      return busy;
+      return sum;
     } catch (IOException | RuntimeException e) {
       return -1;
     }

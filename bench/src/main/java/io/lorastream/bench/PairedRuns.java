@@ -8,25 +8,25 @@ import java.util.Map;
 /**
  * Kafka runs of several trainer variants, each between two in-memory runs of the same step, in a
  * rotating order. A Kafka run's reference is the mean of its two neighbours, and a variant's ratio
- * is the mean of its runs' ratios, so a machine whose speed drifts within a section moves both
+ * is the median of its runs' ratios, so a machine whose speed drifts within a section moves both
  * sides of every ratio together: in one trainer section on 2 cores the same in-memory run
  * measured 22,984 and then 38,612 ex/s, while a reference averaged over the whole section had
  * credited every late variant with the machine's speed-up.
  */
 final class PairedRuns {
-  /** One way of running the trainer: run-name prefix, its words in the report, its settings. */
+  /** One way of running the trainer: run-name prefix, its words in the report's rows, its settings. */
   record Variant(String name, String label, Map<String, String> settings) {
   }
 
-  /** A Kafka run and the mean rate of the in-memory runs before and after it. */
-  record Run(TrainerRuns.Result kafka, double reference) {
+  /** A variant's run (through Kafka, or a reference run) and the mean rate of the in-memory runs before and after it. */
+  record Run(TrainerRuns.Result run, double reference) {
     double ratio() {
-      return kafka.examplesPerSecond() / reference;
+      return run.examplesPerSecond() / reference;
     }
   }
 
   @FunctionalInterface
-  interface KafkaRun {
+  interface VariantRun {
     TrainerRuns.Result run(Variant v, int repeat) throws Exception;
   }
 
@@ -49,7 +49,7 @@ final class PairedRuns {
    * Runs memory, then {@code repeats} rounds of every variant, each followed by another memory
    * run; round {@code r} starts at variant {@code r}, so no variant always runs first.
    */
-  static PairedRuns measure(List<Variant> variants, int repeats, MemoryRun mem, KafkaRun kafka) throws Exception {
+  static PairedRuns measure(List<Variant> variants, int repeats, MemoryRun mem, VariantRun variantRun) throws Exception {
     List<TrainerRuns.Result> memory = new ArrayList<>();
     List<List<Run>> runs = new ArrayList<>();
     variants.forEach(v -> runs.add(new ArrayList<>()));
@@ -57,7 +57,7 @@ final class PairedRuns {
     for (int rep = 0; rep < repeats; rep++) {
       for (int k = 0; k < variants.size(); k++) {
         int v = (k + rep) % variants.size();
-        TrainerRuns.Result r = kafka.run(variants.get(v), rep);
+        TrainerRuns.Result r = variantRun.run(variants.get(v), rep);
         TrainerRuns.Result before = memory.get(memory.size() - 1);
         TrainerRuns.Result after = mem.run(memory.size());
         memory.add(after);
@@ -80,28 +80,52 @@ final class PairedRuns {
   }
 
   double meanRate(int variant) {
-    return Stats.mean(runs.get(variant).stream().mapToDouble(r -> r.kafka().examplesPerSecond()).toArray());
+    return Stats.mean(runs.get(variant).stream().mapToDouble(r -> r.run().examplesPerSecond()).toArray());
   }
 
   double meanReference(int variant) {
     return Stats.mean(runs.get(variant).stream().mapToDouble(Run::reference).toArray());
   }
 
-  double meanRatio(int variant) {
-    return Stats.mean(runs.get(variant).stream().mapToDouble(Run::ratio).toArray());
+  /**
+   * The median of the variant's per-run ratios (the mean of two): one run caught in a burst of the
+   * host taking the CPUs away (steal) should not move a variant's figure.
+   */
+  double ratio(int variant) {
+    return Stats.median(runs.get(variant).stream().mapToDouble(Run::ratio).toArray());
   }
 
-  /** The run whose ratio is closest to its variant's mean ratio: it stands for the variant in profiles. */
+  /**
+   * How much this machine's speed moved between runs: the median, over consecutive in-memory runs
+   * (identical work), of |rate(i+1) / rate(i) - 1|. A ratio gap smaller than this is within noise.
+   */
+  double memorySpread() {
+    double[] steps = new double[memory.size() - 1];
+    for (int i = 1; i < memory.size(); i++) {
+      steps[i - 1] = Math.abs(memory.get(i).examplesPerSecond() / memory.get(i - 1).examplesPerSecond() - 1);
+    }
+    return steps.length == 0 ? Double.NaN : Stats.median(steps);
+  }
+
+  /** The in-memory runs' spread in words, for a figure's reason. */
+  String spreadNote() {
+    double[] rates = memory.stream().mapToDouble(TrainerRuns.Result::examplesPerSecond).toArray();
+    return String.format(java.util.Locale.ROOT, "the %d in-memory runs of identical work measured %.0f to %.0f ex/s, a median"
+        + " change of %s from one run to the next", rates.length, Stats.min(rates), Stats.max(rates),
+        Report.pct(memorySpread()));
+  }
+
+  /** The run whose ratio is closest to its variant's ratio: it stands for the variant in profiles. */
   TrainerRuns.Result typical(int variant) {
-    double mean = meanRatio(variant);
-    return runs.get(variant).stream().min(Comparator.comparingDouble(r -> Math.abs(r.ratio() - mean))).orElseThrow()
-        .kafka();
+    double median = ratio(variant);
+    return runs.get(variant).stream().min(Comparator.comparingDouble(r -> Math.abs(r.ratio() - median))).orElseThrow()
+        .run();
   }
 
-  /** The figure of a variant: its mean rate against its runs' mean reference, with the mean of the per-run ratios. */
+  /** The figure of a variant: its mean rate against its runs' mean reference, with the median of the per-run ratios. */
   Figure figure(int variant, String item, String name, String reference) {
     return Figure.of(item, name, meanRate(variant), "ex/s", reference, meanReference(variant))
-        .withRatio(meanRatio(variant), "mean of per-run ratios to the in-memory runs around each");
+        .withRatio(ratio(variant), "median of per-run ratios to the in-memory runs around each");
   }
 
   /** Formats one run as a report row; {@code ratio} is NaN for an in-memory run. */
@@ -121,7 +145,7 @@ final class PairedRuns {
       for (int k = 0; k < variants.size(); k++) {
         int v = (k + rep) % variants.size();
         Run r = runs.get(v).get(next[v]++);
-        out.add(format.row("Kafka, " + variants.get(v).label() + " #" + (rep + 1), r.kafka(), r.ratio()));
+        out.add(format.row(variants.get(v).label() + " #" + (rep + 1), r.run(), r.ratio()));
         m++;
         out.add(format.row("in-memory #" + m, memory.get(m), Double.NaN));
       }

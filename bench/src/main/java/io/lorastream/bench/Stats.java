@@ -35,6 +35,10 @@ public final class Stats {
     return percentile(samples, 0.5);
   }
 
+  public static double min(double[] samples) {
+    return samples.length == 0 ? Double.NaN : Arrays.stream(samples).min().getAsDouble();
+  }
+
   public static double max(double[] samples) {
     return samples.length == 0 ? Double.NaN : Arrays.stream(samples).max().getAsDouble();
   }

@@ -325,6 +325,39 @@ final class TrainerRuns {
         ctx.gc.summary(w.startWallMs(), w.endWallMs()), 0, w.coresByThreads());
   }
 
+  /** Where the spinning thread's result goes, so that the compiler cannot drop its loop. */
+  private static volatile long spinSink;
+
+  /**
+   * As {@link #memory(BenchContext, BaseModel, String, AdapterConfig, LearnerConfig, ExampleData.Batches, long,
+   * boolean)}, with a thread spinning on register arithmetic (no allocation, no memory traffic) for
+   * the whole run: what the same step loses on this machine when another core is busy too, which is
+   * the least a feed running beside the step costs it however little it does.
+   */
+  static Result memoryBesideSpinner(BenchContext ctx, BaseModel base, String label, AdapterConfig adapter,
+      LearnerConfig train, ExampleData.Batches batches, long examples, boolean profile) throws InterruptedException {
+    java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+    Thread spinner = new Thread(() -> {
+      long x = 88172645463325252L;
+      while (!stop.get()) {
+        for (int i = 0; i < 100_000; i++) {
+          x ^= x << 13;
+          x ^= x >>> 7;
+          x ^= x << 17;
+        }
+      }
+      spinSink = x;
+    }, "bench-spinner-" + label);
+    spinner.setDaemon(true);
+    spinner.start();
+    try {
+      return memory(ctx, base, label, adapter, train, batches, examples, profile);
+    } finally {
+      stop.set(true);
+      spinner.join();
+    }
+  }
+
   /**
    * The measured window of a run, fed from the training thread after every micro-batch: it opens
    * after the first micro-batch and closes at the one that reaches the target. At its edges it

@@ -78,33 +78,40 @@ final class WideFeedBench {
       // also decoded on a second thread, and read (and decoded) by one or two fetcher threads; each
       // run between two in-memory runs, in a rotating order (PairedRuns).
       List<PairedRuns.Variant> variants = List.of(
-          new PairedRuns.Variant("wide-", "defaults (steps.ahead=auto: " + tc.stepsAhead(ctx.base.device().isGpu(), WIDTH)
+          new PairedRuns.Variant("wide-", "Kafka, defaults (steps.ahead=auto: " + tc.stepsAhead(ctx.base.device().isGpu(), WIDTH)
               + ")", overrides),
-          new PairedRuns.Variant("wide-inline-", "steps.ahead=0", with(overrides, TrainerConfig.STEPS_AHEAD, "0")),
-          new PairedRuns.Variant("wide-decode-", "decode.ahead=true", with(overrides, TrainerConfig.DECODE_AHEAD, "true")),
-          new PairedRuns.Variant("wide-fetch1-", "fetch.threads=1", with(overrides, TrainerConfig.FETCH_THREADS, "1")),
-          new PairedRuns.Variant("wide-fetch2-", "fetch.threads=2", with(overrides, TrainerConfig.FETCH_THREADS, "2")));
+          new PairedRuns.Variant("wide-inline-", "Kafka, steps.ahead=0", with(overrides, TrainerConfig.STEPS_AHEAD, "0")),
+          new PairedRuns.Variant("wide-decode-", "Kafka, decode.ahead=true", with(overrides, TrainerConfig.DECODE_AHEAD, "true")),
+          new PairedRuns.Variant("wide-fetch1-", "Kafka, fetch.threads=1", with(overrides, TrainerConfig.FETCH_THREADS, "1")),
+          new PairedRuns.Variant("wide-fetch2-", "Kafka, fetch.threads=2", with(overrides, TrainerConfig.FETCH_THREADS, "2")),
+          new PairedRuns.Variant("wide" + TrainerBench.SPIN, "in memory beside a thread spinning on the other core",
+              overrides));
       PairedRuns paired = PairedRuns.measure(variants, ctx.plan.trainerRepeats(),
           i -> TrainerRuns.memory(ctx, base, "wide-mem-" + i, tc.adapterConfig(), tc.learnerConfig(), batches, m, true),
-          (v, rep) -> TrainerRuns.kafka(ctx, v.name() + rep + "-" + System.currentTimeMillis(), v.settings(), m, true,
-              null));
+          (v, rep) -> v.name().endsWith(TrainerBench.SPIN)
+              ? TrainerRuns.memoryBesideSpinner(ctx, base, v.name() + rep, tc.adapterConfig(), tc.learnerConfig(), batches,
+                  m, true)
+              : TrainerRuns.kafka(ctx, v.name() + rep + "-" + System.currentTimeMillis(), v.settings(), m, true, null));
       TrainerRuns.Result kafka = paired.typical(0);
       TrainerRuns.Result inlineRun = paired.typical(1);
       TrainerRuns.Result fetch2 = paired.typical(4);
-      double ratio = paired.meanRatio(0);
-      ctx.progress("wide: Kafka/memory %.3f (inline %.3f, decode-ahead %.3f, 1 fetcher %.3f, 2 fetchers %.3f); defaults"
-              + " %.0f ex/s against %.0f from memory", ratio, paired.meanRatio(1), paired.meanRatio(2), paired.meanRatio(3),
-          paired.meanRatio(4), paired.meanRate(0), paired.meanReference(0));
+      double ratio = paired.ratio(0);
+      ctx.progress("wide: Kafka/memory %.3f (inline %.3f, decode-ahead %.3f, 1 fetcher %.3f, 2 fetchers %.3f; memory beside"
+              + " a spinning thread %.3f); defaults %.0f ex/s against %.0f from memory", ratio, paired.ratio(1),
+          paired.ratio(2), paired.ratio(3), paired.ratio(4), paired.ratio(5), paired.meanRate(0),
+          paired.meanReference(0));
       double mbPerSec = kafka.examplesPerSecond() / BATCH;
       String why = String.format(Locale.ROOT, "%.1f MB/s of records reached the step (%.2f micro-batches/s of %.1f MiB);"
               + " the trainer thread was on a CPU %s of the window; reading input (poll, Avro decode, validation,"
-              + " offsets) is %s of its samples, publishing %s; cores per thread group: %s; top samples: %s; GC %s",
+              + " offsets) is %s of its samples, publishing %s; cores per thread group: %s; top samples: %s; the same step"
+              + " from memory beside a thread spinning on the other core (no feed at all) runs at %.3f of memory; GC %s; %s",
           kafka.examplesPerSecond() * recordBytes / 1e6, mbPerSec, BATCH * recordBytes / (1024.0 * 1024), Report.pct(
               kafka.cpuShare()), Report.pct(TrainerBench.readShare(kafka.profile())), Report.pct(kafka.publishMsTotal()
-              / (kafka.seconds() * 1000)), kafka.coresByThreads(), IngestBench.topShares(kafka.profile(), 5), kafka.gc());
+              / (kafka.seconds() * 1000)), kafka.coresByThreads(), IngestBench.topShares(kafka.profile(), 5),
+          paired.ratio(5), kafka.gc(), paired.spreadNote());
       String memRef = "same step from memory (the in-memory runs around each)";
       ctx.report.add(paired.figure(0, "2", "trainer ex/s through Kafka, b=" + BATCH + ", " + WIDTH + "-float examples (MLP "
-          + WIDTH + "-64-64-4, r=16, mean of " + ctx.plan.trainerRepeats() + ")", memRef).withTarget(">= 0.90",
+          + WIDTH + "-64-64-4, r=16, " + ctx.plan.trainerRepeats() + " runs)", memRef).withTarget(">= 0.90",
           ratio >= 0.90, why));
       ctx.report.add(paired.figure(1, "2", "same, steps inline on the trainer thread (trainer.steps.ahead=0)", memRef)
           .withReason("the trainer thread's samples: " + IngestBench.topShares(inlineRun.profile(), 5)));
@@ -115,6 +122,7 @@ final class WideFeedBench {
       ctx.report.add(paired.figure(4, "2", "same, by two fetcher threads, one per partition (trainer.fetch.threads=2)",
           memRef).withReason("cores per thread group: " + fetch2.coresByThreads() + "; the trainer thread's samples: "
           + IngestBench.topShares(fetch2.profile(), 5)));
+      ctx.report.add(paired.figure(5, "2", "same step from memory, beside a thread spinning on the other core", memRef));
 
       Map<String, Object> data = new LinkedHashMap<>();
       data.put("model", "mlp " + WIDTH + "-" + BenchPlan.HIDDEN + "-" + BenchPlan.CLASSES + ", every layer adapted, rank 16");
@@ -130,6 +138,7 @@ final class WideFeedBench {
       data.put("kafkaDecodeAheadRuns", TrainerBench.runMaps(paired, 2));
       data.put("kafkaFetch1Runs", TrainerBench.runMaps(paired, 3));
       data.put("kafkaFetch2Runs", TrainerBench.runMaps(paired, 4));
+      data.put("memoryBesideSpinnerRuns", TrainerBench.runMaps(paired, 5));
       data.put("kafkaJitWarmup", jit);
       data.put("referenceExamplesPerSecond", Report.round(paired.meanReference(0)));
       data.put("ratio", Report.round(ratio));
