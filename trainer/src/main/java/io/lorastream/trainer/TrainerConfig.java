@@ -388,12 +388,13 @@ public final class TrainerConfig {
    * Micro-batches the step thread may queue behind the trainer thread ({@value #STEPS_AHEAD}; 0:
    * inline) for a base reading {@code inputWidth} floats per example. {@code auto} is 2 (double
    * buffering) on a GPU, whose step is device time the host can overlap. On a CPU the step and the
-   * host share the cores: for small micro-batches a queue only adds a hand-off (b=16 of 64 floats
-   * measured 0.83-0.97 of inline on 2 cores), while from a few hundred examples per micro-batch the
-   * host's polling, decoding and packing is long enough that overlapping it with the step pays
-   * (b=512 of 64 floats: 0.79 of memory queued against 0.62 inline; b=256: 0.64 against 0.36;
-   * b=4096 of 1024 floats: 1.6x inline), and at b=32-128 the two measured level. So on a CPU
-   * {@code auto} is 2 from {@link #CPU_QUEUE_FLOATS} floats per micro-batch up, else 0.
+   * host share the cores: for small micro-batches a queue only adds a hand-off (b=16 of 64 floats:
+   * lower than inline in seven same-run pairs of eight on 2 cores), while from a few hundred
+   * examples per micro-batch the host's polling, decoding and packing is long enough that
+   * overlapping it with the step pays (b=512 of 64 floats: level or better in nine pairs, 0.72 of
+   * memory against 0.67 on average; b=4096 of 1024 floats: 1.6x inline); at b=32-128 the two
+   * measured level. So on a CPU {@code auto} is 2 from {@link #CPU_QUEUE_FLOATS} floats per
+   * micro-batch up, else 0.
    */
   public int stepsAhead(boolean onGpu, int inputWidth) {
     if (stepsAhead >= 0) {
