@@ -67,6 +67,11 @@ final class PairedRuns {
     return new PairedRuns(List.copyOf(variants), memory, runs);
   }
 
+  /** "1 run" or "N runs", for figure names. */
+  static String runsLabel(int n) {
+    return n == 1 ? "1 run" : n + " runs";
+  }
+
   List<TrainerRuns.Result> memory() {
     return memory;
   }

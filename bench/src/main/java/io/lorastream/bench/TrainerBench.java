@@ -72,28 +72,19 @@ final class TrainerBench {
         kafka.gc(), paired.spreadNote());
     String memRef = "same OnlineLearner step from memory (the in-memory runs around each)";
     int n = ctx.plan.trainerRepeats();
-    ctx.report.add(paired.figure(0, "2", "trainer ex/s through Kafka (defaults, " + n + " runs)", memRef)
+    ctx.report.add(paired.figure(0, "2", "trainer ex/s through Kafka (defaults, " + PairedRuns.runsLabel(n) + ")", memRef)
         .withTarget(">= 0.95", ratio >= 0.95, breakdown));
-    ctx.report.add(paired.figure(1, "2", "trainer ex/s through Kafka, no snapshot in the window (" + n + " runs)",
+    ctx.report.add(paired.figure(1, "2", "trainer ex/s through Kafka, no snapshot in the window (" + PairedRuns.runsLabel(n) + ")",
         memRef));
     ctx.report.add(paired.figure(2, "2", "trainer ex/s through Kafka, steps queued to the step thread (trainer.steps.ahead"
-        + "=2; auto is " + tc.stepsAhead(ctx.base.device().isGpu(), ctx.base.inputSize()) + " here, " + n + " runs)",
+        + "=2; auto is " + tc.stepsAhead(ctx.base.device().isGpu(), ctx.base.inputSize()) + " here, " + PairedRuns.runsLabel(n) + ")",
         memRef));
     ctx.report.add(paired.figure(3, "2", "trainer ex/s through Kafka, records also decoded on a second thread (trainer"
-        + ".decode.ahead=true, " + n + " runs)", memRef));
+        + ".decode.ahead=true, " + PairedRuns.runsLabel(n) + ")", memRef));
 
-    Map<String, Object> data = new LinkedHashMap<>();
-    data.put("config", tc.toString());
-    data.put("examplesPerRun", m);
-    data.put("jitWarmup", jit);
-    data.put("kafkaJitWarmup", kafkaJit);
-    data.put("memoryRuns", paired.memory().stream().map(TrainerRuns.Result::toMap).toList());
-    String[] keys = {"kafkaRuns", "kafkaWithoutPublishingRuns", "kafkaStepsAheadRuns", "kafkaDecodeAheadRuns"};
-    for (int v = 0; v < keys.length; v++) {
-      data.put(keys[v], runMaps(paired, v));
-    }
+    Map<String, Object> data = sectionData(tc, m, jit, kafkaJit, paired, "kafkaRuns", "kafkaWithoutPublishingRuns",
+        "kafkaStepsAheadRuns", "kafkaDecodeAheadRuns");
     data.put("referenceExamplesPerSecond", Report.round(paired.meanReference(0)));
-    data.put("ratio", Report.round(ratio));
     Map<String, Object> big = largeBatch(ctx, examples.size());
     data.put("largeMicroBatch", big.get("data"));
     ctx.report.section("trainer", data);
@@ -108,10 +99,7 @@ final class TrainerBench {
             tc.microBatchSize(), tc.accumulationSteps(), tc.rankSchedule().toSpec(), tc.publishSteps(),
             tc.publishIntervalMs(), tc.publishMinIntervalMs(), examples.size(), m),
         "",
-        "| run | ex/s | ratio to the in-memory runs around it | trainer thread on CPU | other threads of this JVM (cores) |"
-            + " snapshots in window | publish median ms | GC pauses |",
-        "|---|---|---|---|---|---|---|---|",
-        String.join("\n", paired.rows(TrainerBench::row)),
+        runTable(paired),
         "",
         "Trainer thread through Kafka (the defaults' run closest to their median ratio), share of stack samples in the window:",
         "",
@@ -181,7 +169,7 @@ final class TrainerBench {
         other, paired.ratio(1), paired.ratio(2), paired.ratio(3), kafka.gc(), paired.spreadNote());
     String memRef = "same step from memory (the in-memory runs around each)";
     int n = ctx.plan.trainerRepeats();
-    ctx.report.add(paired.figure(0, "2", "trainer ex/s through Kafka, b=" + b + " (r=16, " + n + " runs)", memRef)
+    ctx.report.add(paired.figure(0, "2", "trainer ex/s through Kafka, b=" + b + " (r=16, " + PairedRuns.runsLabel(n) + ")", memRef)
         .withTarget(">= 0.90", ratio >= 0.90, why));
     ctx.report.add(paired.figure(1, "2", "same at b=" + b + ", trainer.steps.ahead=" + other + " (auto is " + auto + " here)",
         memRef));
@@ -189,25 +177,13 @@ final class TrainerBench {
         + " (trainer.fetch.threads=1)", memRef));
     ctx.report.add(paired.figure(3, "2", "same step at b=" + b + " from memory, beside a thread spinning on the other core",
         memRef));
-    Map<String, Object> data = new LinkedHashMap<>();
-    data.put("config", tc.toString());
-    data.put("examplesPerRun", m);
-    data.put("jitWarmup", jit);
-    data.put("kafkaJitWarmup", kafkaJit);
-    data.put("memoryRuns", paired.memory().stream().map(TrainerRuns.Result::toMap).toList());
-    data.put("kafkaRuns", runMaps(paired, 0));
-    data.put("kafkaOtherStepsAheadRuns", runMaps(paired, 1));
-    data.put("kafkaFetch1Runs", runMaps(paired, 2));
-    data.put("memoryBesideSpinnerRuns", runMaps(paired, 3));
-    data.put("ratio", Report.round(ratio));
+    Map<String, Object> data = sectionData(tc, m, jit, kafkaJit, paired, "kafkaRuns", "kafkaOtherStepsAheadRuns",
+        "kafkaFetch1Runs", "memoryBesideSpinnerRuns");
     String md = String.join("\n", "",
         String.format(Locale.ROOT, "**At b=%d** (rank 16 throughout, k=%d, %d examples per run of %d on the topic;"
             + " in-memory JIT warm-up %s, Kafka %s):", b, tc.accumulationSteps(), m, topicExamples, jit, kafkaJit),
         "",
-        "| run | ex/s | ratio to the in-memory runs around it | trainer thread on CPU | other threads of this JVM (cores) |"
-            + " snapshots in window | publish median ms | GC pauses |",
-        "|---|---|---|---|---|---|---|---|",
-        String.join("\n", paired.rows(TrainerBench::row)),
+        runTable(paired),
         "",
         "Trainer thread through Kafka at b=" + b + " (the defaults' run closest to their median ratio):",
         "",
@@ -225,6 +201,29 @@ final class TrainerBench {
     Map<String, String> m = new java.util.HashMap<>(base);
     m.put(key, value);
     return m;
+  }
+
+  /** Every run of a comparison in the order they ran, as a markdown table. */
+  private static String runTable(PairedRuns paired) {
+    return String.join("\n", "| run | ex/s | ratio to the in-memory runs around it | trainer thread on CPU | other threads"
+        + " of this JVM (cores) | snapshots in window | publish median ms | GC pauses |", "|---|---|---|---|---|---|---|---|",
+        String.join("\n", paired.rows(TrainerBench::row)));
+  }
+
+  /** A comparison's data for bench.json: its settings, warm-ups, in-memory runs, each variant's runs under its key, its ratio. */
+  private static Map<String, Object> sectionData(TrainerConfig tc, long examplesPerRun, Map<String, Object> jit,
+      Map<String, Object> kafkaJit, PairedRuns paired, String... variantKeys) {
+    Map<String, Object> data = new LinkedHashMap<>();
+    data.put("config", tc.toString());
+    data.put("examplesPerRun", examplesPerRun);
+    data.put("jitWarmup", jit);
+    data.put("kafkaJitWarmup", kafkaJit);
+    data.put("memoryRuns", paired.memory().stream().map(TrainerRuns.Result::toMap).toList());
+    for (int v = 0; v < variantKeys.length; v++) {
+      data.put(variantKeys[v], runMaps(paired, v));
+    }
+    data.put("ratio", Report.round(paired.ratio(0)));
+    return data;
   }
 
   static List<Map<String, Object>> runMaps(PairedRuns paired, int variant) {

@@ -111,7 +111,7 @@ final class WideFeedBench {
           paired.ratio(5), kafka.gc(), paired.spreadNote());
       String memRef = "same step from memory (the in-memory runs around each)";
       ctx.report.add(paired.figure(0, "2", "trainer ex/s through Kafka, b=" + BATCH + ", " + WIDTH + "-float examples (MLP "
-          + WIDTH + "-64-64-4, r=16, " + ctx.plan.trainerRepeats() + " runs)", memRef).withTarget(">= 0.90",
+          + WIDTH + "-64-64-4, r=16, " + PairedRuns.runsLabel(ctx.plan.trainerRepeats()) + ")", memRef).withTarget(">= 0.90",
           ratio >= 0.90, why));
       ctx.report.add(paired.figure(1, "2", "same, steps inline on the trainer thread (trainer.steps.ahead=0)", memRef)
           .withReason("the trainer thread's samples: " + IngestBench.topShares(inlineRun.profile(), 5)));
