@@ -19,7 +19,7 @@ import picocli.CommandLine.Option;
 @Command(name = "bench", mixinStandardHelpOptions = true,
     description = "Benchmark lorastream on the embedded broker; writes results/bench-<timestamp>/bench.json and bench.md.")
 public final class BenchCommand implements Callable<Integer> {
-  @Option(names = "--quick", description = "A 1-2 minute run with smaller sizes (default: the full run, under ~10 minutes on 2 cores).")
+  @Option(names = "--quick", description = "A 1-2 minute run with smaller sizes (default: the full run, about 13 minutes on 2 cores).")
   boolean quick;
 
   @Option(names = "--sections", split = ",", paramLabel = "LIST",
