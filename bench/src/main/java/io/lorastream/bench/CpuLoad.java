@@ -26,7 +26,9 @@ final class CpuLoad {
   }
 
   static Snap now() {
-    return new Snap(System.nanoTime(), busyTicks(), ownTicks(), stealTicks());
+    long[] cpu = cpuTicks(); // one read of /proc/stat for both sums
+    // busy: user nice system irq softirq steal; then steal alone
+    return new Snap(System.nanoTime(), sum(cpu, 1, 2, 3, 6, 7, 8), ownTicks(), sum(cpu, 8));
   }
 
   /** Average cores used between two readings: by this JVM, by other processes, in all. */
@@ -50,27 +52,33 @@ final class CpuLoad {
     return v == null ? Double.NaN : ((Number) v).doubleValue();
   }
 
-  private static long busyTicks() {
-    return cpuTicks(1, 2, 3, 6, 7, 8); // user nice system irq softirq steal
-  }
-
-  private static long stealTicks() {
-    return cpuTicks(8);
-  }
-
-  /** The sum of the given fields of /proc/stat's first (all-CPU) line; -1 off Linux. */
-  private static long cpuTicks(int... fields) {
+  /** The fields of /proc/stat's first (all-CPU) line, the label at 0; null off Linux. */
+  private static long[] cpuTicks() {
     try {
-      String cpu = Files.readAllLines(Path.of("/proc/stat")).get(0);
-      String[] f = cpu.trim().split("\\s+");
-      long sum = 0;
-      for (int i : fields) {
-        sum += Long.parseLong(f[i]);
+      String[] f = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
+      long[] out = new long[f.length];
+      for (int i = 1; i < f.length; i++) {
+        out[i] = Long.parseLong(f[i]);
       }
-      return sum;
+      return out;
     } catch (IOException | RuntimeException e) {
+      return null;
+    }
+  }
+
+  /** The sum of the given fields, -1 when /proc/stat could not be read or lacks one of them. */
+  private static long sum(long[] ticks, int... fields) {
+    if (ticks == null) {
       return -1;
     }
+    long sum = 0;
+    for (int i : fields) {
+      if (i >= ticks.length) {
+        return -1;
+      }
+      sum += ticks[i];
+    }
+    return sum;
   }
 
   private static long ownTicks() {

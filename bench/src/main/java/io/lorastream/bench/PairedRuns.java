@@ -14,8 +14,19 @@ import java.util.Map;
  * credited every late variant with the machine's speed-up.
  */
 final class PairedRuns {
-  /** One way of running the trainer: run-name prefix, its words in the report's rows, its settings. */
-  record Variant(String name, String label, Map<String, String> settings) {
+  /**
+   * One way of running the trainer: run-name prefix, its words in the report's rows, its settings;
+   * or, with {@code besideSpinner}, the reference that trains the same step from memory beside a
+   * thread spinning on the other core.
+   */
+  record Variant(String name, String label, Map<String, String> settings, boolean besideSpinner) {
+    Variant(String name, String label, Map<String, String> settings) {
+      this(name, label, settings, false);
+    }
+
+    static Variant besideSpinner(String name) {
+      return new Variant(name, "in memory beside a thread spinning on the other core", Map.of(), true);
+    }
   }
 
   /** A variant's run (through Kafka, or a reference run) and the mean rate of the in-memory runs before and after it. */
@@ -35,14 +46,40 @@ final class PairedRuns {
     TrainerRuns.Result run(int index) throws Exception;
   }
 
+  /** The in-memory reference runs of a section: {@code examples} examples of {@code tc}'s step on {@code base}. */
+  static MemoryRun memory(BenchContext ctx, String prefix, io.lorastream.lora.model.BaseModel base,
+      io.lorastream.trainer.TrainerConfig tc, ExampleData.Batches batches, long examples) {
+    return i -> TrainerRuns.memory(ctx, base, prefix + i, tc.adapterConfig(), tc.learnerConfig(), batches, examples, true);
+  }
+
+  /**
+   * The variants' runs of a section: the trainer through Kafka with the variant's settings, or the
+   * spinner reference on {@code tc}'s step, each reported as progress.
+   */
+  static VariantRun trainer(BenchContext ctx, String section, io.lorastream.lora.model.BaseModel base,
+      io.lorastream.trainer.TrainerConfig tc, ExampleData.Batches batches, long examples) {
+    return (v, rep) -> {
+      TrainerRuns.Result r = v.besideSpinner()
+          ? TrainerRuns.memoryBesideSpinner(ctx, base, v.name() + rep, tc.adapterConfig(), tc.learnerConfig(), batches,
+              examples, true)
+          : TrainerRuns.kafka(ctx, v.name() + rep + "-" + System.currentTimeMillis(), v.settings(), examples, true, null);
+      ctx.progress("%s: %s: %.0f ex/s (%d snapshots in the window)", section, v.label(), r.examplesPerSecond(),
+          r.snapshots().size());
+      return r;
+    };
+  }
+
   private final List<Variant> variants;
   private final List<TrainerRuns.Result> memory;
   private final List<List<Run>> runs;
+  /** The variant of each run, in the order they ran: run i sits between memory i and i + 1. */
+  private final List<Integer> order;
 
-  private PairedRuns(List<Variant> variants, List<TrainerRuns.Result> memory, List<List<Run>> runs) {
+  private PairedRuns(List<Variant> variants, List<TrainerRuns.Result> memory, List<List<Run>> runs, List<Integer> order) {
     this.variants = variants;
     this.memory = memory;
     this.runs = runs;
+    this.order = order;
   }
 
   /**
@@ -52,6 +89,7 @@ final class PairedRuns {
   static PairedRuns measure(List<Variant> variants, int repeats, MemoryRun mem, VariantRun variantRun) throws Exception {
     List<TrainerRuns.Result> memory = new ArrayList<>();
     List<List<Run>> runs = new ArrayList<>();
+    List<Integer> order = new ArrayList<>();
     variants.forEach(v -> runs.add(new ArrayList<>()));
     memory.add(mem.run(0));
     for (int rep = 0; rep < repeats; rep++) {
@@ -62,9 +100,10 @@ final class PairedRuns {
         TrainerRuns.Result after = mem.run(memory.size());
         memory.add(after);
         runs.get(v).add(new Run(r, (before.examplesPerSecond() + after.examplesPerSecond()) / 2));
+        order.add(v);
       }
     }
-    return new PairedRuns(List.copyOf(variants), memory, runs);
+    return new PairedRuns(List.copyOf(variants), memory, runs, order);
   }
 
   /** "1 run" or "N runs", for figure names. */
@@ -78,10 +117,6 @@ final class PairedRuns {
 
   List<Run> runs(int variant) {
     return runs.get(variant);
-  }
-
-  Variant variant(int variant) {
-    return variants.get(variant);
   }
 
   double meanRate(int variant) {
@@ -104,7 +139,7 @@ final class PairedRuns {
    * How much this machine's speed moved between runs: the median, over consecutive in-memory runs
    * (identical work), of |rate(i+1) / rate(i) - 1|. A ratio gap smaller than this is within noise.
    */
-  double memorySpread() {
+  private double memorySpread() {
     double[] steps = new double[memory.size() - 1];
     for (int i = 1; i < memory.size(); i++) {
       steps[i - 1] = Math.abs(memory.get(i).examplesPerSecond() / memory.get(i - 1).examplesPerSecond() - 1);
@@ -139,21 +174,16 @@ final class PairedRuns {
     String row(String name, TrainerRuns.Result run, double ratio);
   }
 
-  /** The in-memory and Kafka runs in the order they ran, as report rows. */
+  /** The in-memory and variant runs in the order they ran, as report rows. */
   List<String> rows(RowFormat format) {
     List<String> out = new ArrayList<>();
-    int m = 0;
     out.add(format.row("in-memory #0", memory.get(0), Double.NaN));
     int[] next = new int[variants.size()];
-    int repeats = runs.isEmpty() ? 0 : runs.get(0).size();
-    for (int rep = 0; rep < repeats; rep++) {
-      for (int k = 0; k < variants.size(); k++) {
-        int v = (k + rep) % variants.size();
-        Run r = runs.get(v).get(next[v]++);
-        out.add(format.row(variants.get(v).label() + " #" + (rep + 1), r.run(), r.ratio()));
-        m++;
-        out.add(format.row("in-memory #" + m, memory.get(m), Double.NaN));
-      }
+    for (int i = 0; i < order.size(); i++) {
+      int v = order.get(i);
+      Run r = runs.get(v).get(next[v]++);
+      out.add(format.row(variants.get(v).label() + " #" + next[v], r.run(), r.ratio()));
+      out.add(format.row("in-memory #" + (i + 1), memory.get(i + 1), Double.NaN));
     }
     return out;
   }

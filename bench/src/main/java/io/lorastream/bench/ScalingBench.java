@@ -116,11 +116,11 @@ final class ScalingBench {
     // inline), between memAfter and one more in-memory run: what trainer.steps.ahead=auto chose
     // against what it did not, at every micro-batch size.
     int auto = tc.stepsAhead(ctx.base.device().isGpu(), ctx.base.inputSize());
-    Map<String, String> otherMode = new java.util.HashMap<>(overrides);
-    otherMode.put(TrainerConfig.STEPS_AHEAD, auto == 0 ? "2" : "0");
     TrainerRuns.Result other = null;
     double otherRatio = Double.NaN;
     if (bothModes) {
+      Map<String, String> otherMode = new java.util.HashMap<>(overrides);
+      otherMode.put(TrainerConfig.STEPS_AHEAD, auto == 0 ? "2" : "0");
       other = TrainerRuns.kafka(ctx, "scaling-" + label + "-other-" + System.currentTimeMillis(), otherMode, n, false, null);
       TrainerRuns.Result memLast = TrainerRuns.memory(ctx, "scaling-" + label, tc.adapterConfig(), tc.learnerConfig(),
           batches, n, false);

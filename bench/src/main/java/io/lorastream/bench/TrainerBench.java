@@ -43,14 +43,7 @@ final class TrainerBench {
         new PairedRuns.Variant("ahead-", "Kafka, steps.ahead=2", Map.of(TrainerConfig.STEPS_AHEAD, "2")),
         new PairedRuns.Variant("decode-", "Kafka, decode.ahead=true", Map.of(TrainerConfig.DECODE_AHEAD, "true")));
     PairedRuns paired = PairedRuns.measure(variants, ctx.plan.trainerRepeats(),
-        i -> TrainerRuns.memory(ctx, "mem-" + i, tc.adapterConfig(), tc.learnerConfig(), batches, m, true),
-        (v, rep) -> {
-          TrainerRuns.Result r = TrainerRuns.kafka(ctx, v.name() + rep + "-" + System.currentTimeMillis(), v.settings(), m,
-              true, null);
-          ctx.progress("trainer: through Kafka, %s: %.0f ex/s (%d snapshots in the window)", v.label(),
-              r.examplesPerSecond(), r.snapshots().size());
-          return r;
-        });
+        PairedRuns.memory(ctx, "mem-", ctx.base, tc, batches, m), PairedRuns.trainer(ctx, "trainer", ctx.base, tc, batches, m));
     TrainerRuns.Result kafka = paired.typical(0);
     TrainerRuns.Result quiet = paired.typical(1);
     double ratio = paired.ratio(0);
@@ -143,17 +136,10 @@ final class TrainerBench {
             with(o, TrainerConfig.STEPS_AHEAD, other)),
         new PairedRuns.Variant("b" + b + "-fetch1-", "Kafka, b=" + b + ", fetch.threads=1",
             with(o, TrainerConfig.FETCH_THREADS, "1")),
-        new PairedRuns.Variant("b" + b + SPIN, "in memory beside a thread spinning on the other core", o));
+        PairedRuns.Variant.besideSpinner("b" + b + "-spin-"));
     PairedRuns paired = PairedRuns.measure(variants, ctx.plan.trainerRepeats(),
-        i -> TrainerRuns.memory(ctx, "b" + b + "-mem-" + i, tc.adapterConfig(), tc.learnerConfig(), batches, m, true),
-        (v, rep) -> {
-          TrainerRuns.Result r = v.name().endsWith(SPIN)
-              ? TrainerRuns.memoryBesideSpinner(ctx, ctx.base, v.name() + rep, tc.adapterConfig(), tc.learnerConfig(),
-                  batches, m, true)
-              : TrainerRuns.kafka(ctx, v.name() + rep + "-" + System.currentTimeMillis(), v.settings(), m, true, null);
-          ctx.progress("trainer: %s: %.0f ex/s", v.label(), r.examplesPerSecond());
-          return r;
-        });
+        PairedRuns.memory(ctx, "b" + b + "-mem-", ctx.base, tc, batches, m),
+        PairedRuns.trainer(ctx, "trainer", ctx.base, tc, batches, m));
     TrainerRuns.Result kafka = paired.typical(0);
     double ratio = paired.ratio(0);
     double perBatchKafkaMs = 1000.0 * b / paired.meanRate(0);
@@ -193,9 +179,6 @@ final class TrainerBench {
 
   /** The micro-batch of the large-batch comparison (the second row). */
   static final int LARGE_BATCH = 512;
-
-  /** Run-name suffix of the reference variant that trains from memory beside a spinning thread. */
-  static final String SPIN = "-spin-";
 
   private static Map<String, String> with(Map<String, String> base, String key, String value) {
     Map<String, String> m = new java.util.HashMap<>(base);

@@ -84,14 +84,9 @@ final class WideFeedBench {
           new PairedRuns.Variant("wide-decode-", "Kafka, decode.ahead=true", with(overrides, TrainerConfig.DECODE_AHEAD, "true")),
           new PairedRuns.Variant("wide-fetch1-", "Kafka, fetch.threads=1", with(overrides, TrainerConfig.FETCH_THREADS, "1")),
           new PairedRuns.Variant("wide-fetch2-", "Kafka, fetch.threads=2", with(overrides, TrainerConfig.FETCH_THREADS, "2")),
-          new PairedRuns.Variant("wide" + TrainerBench.SPIN, "in memory beside a thread spinning on the other core",
-              overrides));
+          PairedRuns.Variant.besideSpinner("wide-spin-"));
       PairedRuns paired = PairedRuns.measure(variants, ctx.plan.trainerRepeats(),
-          i -> TrainerRuns.memory(ctx, base, "wide-mem-" + i, tc.adapterConfig(), tc.learnerConfig(), batches, m, true),
-          (v, rep) -> v.name().endsWith(TrainerBench.SPIN)
-              ? TrainerRuns.memoryBesideSpinner(ctx, base, v.name() + rep, tc.adapterConfig(), tc.learnerConfig(), batches,
-                  m, true)
-              : TrainerRuns.kafka(ctx, v.name() + rep + "-" + System.currentTimeMillis(), v.settings(), m, true, null));
+          PairedRuns.memory(ctx, "wide-mem-", base, tc, batches, m), PairedRuns.trainer(ctx, "wide", base, tc, batches, m));
       TrainerRuns.Result kafka = paired.typical(0);
       TrainerRuns.Result inlineRun = paired.typical(1);
       TrainerRuns.Result fetch2 = paired.typical(4);
